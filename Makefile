@@ -1,0 +1,40 @@
+# Quorum: the README's two commands are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export QUORUM_HOME ?= $(CURDIR)/.quorum
+export DAGSTER_HOME ?= $(QUORUM_HOME)/dagster
+
+.PHONY: install run test ui lint lock clean
+
+# Installs only when pyproject.toml or the lock changed since the last install.
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/python -m orchestration.run_daily
+
+test: install
+	$(BIN)/python -m pytest
+
+ui: install
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: install
+	$(BIN)/ruff check .
+
+# Regenerates the pinned set from pyproject.toml (needs network to the package registry).
+lock:
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--no-header --no-annotate -o requirements.lock
+
+clean:
+	rm -rf $(QUORUM_HOME) dbt/target dbt/logs

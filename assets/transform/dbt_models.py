@@ -1,0 +1,67 @@
+"""The dbt project as Dagster assets: every model, seed and test shows in the lineage graph."""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.resources import Warehouse
+from orchestration.settings import DBT_PROJECT_DIR, load_settings
+
+load_settings()  # dbt's profile reads the warehouse path from the environment it exports
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def _manifest_is_stale(project: DbtProject) -> bool:
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    sources = [
+        p
+        for p in DBT_PROJECT_DIR.rglob("*")
+        if p.suffix in {".sql", ".yml", ".csv"} and "target" not in p.parts
+    ]
+    return any(p.stat().st_mtime > built for p in sources)
+
+
+# `dagster dev` re-parses on load; every other entry point (make run, tests, the CLI) parses
+# when the models changed since the last manifest, so no stale manifest is ever served.
+dbt_project.prepare_if_dev()
+if _manifest_is_stale(dbt_project):
+    dbt_project.preparer.prepare(dbt_project)
+
+
+class QuorumDbtTranslator(DagsterDbtTranslator):
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "transform"
+
+
+def _with_row_counts(events: list[Any], warehouse: Warehouse) -> Iterator[Any]:
+    """Attach each built table's row count. Counted after dbt exits: the dbt process holds
+    DuckDB's file lock while it runs (dagster-dbt's own fetch_row_counts opens the adapter
+    in this process instead, and its lingering connection then locks out our resources)."""
+    with warehouse.connect(read_only=True) as con:
+        tables = {
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables()"
+            ).fetchall()
+        }
+        for event in events:
+            if isinstance(event, dg.Output) and event.output_name:
+                relation = event.output_name.replace("__", ".", 1)
+                if relation in tables:
+                    rows = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
+                    event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
+            yield event
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=QuorumDbtTranslator())
+def dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+) -> Iterator[Any]:
+    """dbt build: staging -> intermediate -> marts, with every YAML test as an asset check.
+    The marts' post-hooks export them to Parquet for Feast."""
+    events = list(dbt.cli(["build"], context=context).stream())
+    yield from _with_row_counts(events, warehouse)

@@ -1,0 +1,159 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['symbol', 'date'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
+-- Technical features per asset per day. Every window looks only backwards (rows ... preceding
+-- and current row, lag), so a feature on day t uses prices up to t and nothing later.
+-- event_timestamp is 21:00 UTC of the day: after the NYSE close in summer and winter time.
+
+{%- set ranked = [
+    'rsi_14', 'macd_pct', 'macd_hist_pct', 'bollinger_pct_b_20',
+    'realized_vol_21d', 'realized_vol_63d',
+    'momentum_1m', 'momentum_3m', 'momentum_6m', 'momentum_12m',
+    'dist_sma_50', 'dist_sma_200', 'volume_zscore_21d',
+] %}
+
+with daily as (
+    select * from {{ ref('int_daily_returns') }} where role = 'asset'
+),
+
+{% if is_incremental() %}
+-- Recompute every date after the oldest symbol's newest stored date (a symbol new to the
+-- table counts as having none), with enough earlier rows for the longest look-back.
+stored as (
+    select symbol, max(date) as newest_date from {{ this }} group by symbol
+),
+
+cutoff as (
+    select min(coalesce(stored.newest_date, date '1800-01-01')) as newest_date
+    from (select distinct symbol from daily) as symbols
+    left join stored using (symbol)
+),
+
+first_new_row as (
+    select symbol, min(day_index) as day_index
+    from daily
+    where date > (select newest_date from cutoff)
+    group by symbol
+),
+
+scoped as (
+    select daily.*
+    from daily
+    inner join first_new_row using (symbol)
+    where daily.day_index >= first_new_row.day_index - {{ var('incremental_lookback_rows') }}
+),
+{% else %}
+scoped as (
+    select * from daily
+),
+{% endif %}
+
+moves as (
+    select
+        *,
+        greatest(close - previous_close, 0) as gain,
+        greatest(previous_close - close, 0) as loss
+    from scoped
+),
+
+smoothed as (
+    select * from {{ exp_smoothed('moves', [
+        ['gain', 1 / 14, 'avg_gain_14'],
+        ['loss', 1 / 14, 'avg_loss_14'],
+        ['close', 2 / 13, 'ema_12'],
+        ['close', 2 / 27, 'ema_26'],
+    ]) }}
+),
+
+with_macd as (
+    select *, case when day_index >= 25 then ema_12 - ema_26 end as macd
+    from smoothed
+),
+
+with_signal as (
+    select * from {{ exp_smoothed('with_macd', [['macd', 2 / 10, 'macd_signal']]) }}
+),
+
+windows as (
+    select
+        *,
+        avg(close) over last_20 as sma_20,
+        stddev_pop(close) over last_20 as sd_20,
+        avg(close) over last_50 as sma_50,
+        avg(close) over last_200 as sma_200,
+        stddev_samp(log_return) over last_21 as sd_log_return_21,
+        stddev_samp(log_return) over last_63 as sd_log_return_63,
+        count(log_return) over last_63 as n_log_return_63,
+        avg(volume) over last_21 as avg_volume_21,
+        stddev_samp(volume) over last_21 as sd_volume_21,
+        count(volume) over last_21 as n_volume_21,
+        lag(close, 21) over by_symbol as close_21d_ago,
+        lag(close, 63) over by_symbol as close_63d_ago,
+        lag(close, 126) over by_symbol as close_126d_ago,
+        lag(close, 252) over by_symbol as close_252d_ago
+    from with_signal
+    window
+        by_symbol as (partition by symbol order by day_index),
+        last_20 as (partition by symbol order by day_index rows between 19 preceding and current row),
+        last_21 as (partition by symbol order by day_index rows between 20 preceding and current row),
+        last_50 as (partition by symbol order by day_index rows between 49 preceding and current row),
+        last_63 as (partition by symbol order by day_index rows between 62 preceding and current row),
+        last_200 as (partition by symbol order by day_index rows between 199 preceding and current row)
+),
+
+features as (
+    select
+        symbol,
+        date,
+        cast(date as timestamp) + interval 21 hours as event_timestamp,
+        sector,
+        day_index,
+        close,
+        case when day_index >= 14 and avg_gain_14 + avg_loss_14 > 0
+            then 100 * avg_gain_14 / (avg_gain_14 + avg_loss_14) end as rsi_14,
+        macd / close as macd_pct,
+        case when day_index >= 33 then (macd - macd_signal) / close end as macd_hist_pct,
+        case when day_index >= 19 and sd_20 > 0
+            then (close - (sma_20 - 2 * sd_20)) / (4 * sd_20) end as bollinger_pct_b_20,
+        case when day_index >= 21 then sd_log_return_21 * sqrt(252) end as realized_vol_21d,
+        case when n_log_return_63 = 63 then sd_log_return_63 * sqrt(252) end as realized_vol_63d,
+        -- 1-month momentum is the short-term reversal signal and cannot skip its own month;
+        -- the longer horizons skip the most recent month (t-21), as in Jegadeesh-Titman 12-1.
+        close / close_21d_ago - 1 as momentum_1m,
+        close_21d_ago / close_63d_ago - 1 as momentum_3m,
+        close_21d_ago / close_126d_ago - 1 as momentum_6m,
+        close_21d_ago / close_252d_ago - 1 as momentum_12m,
+        case when day_index >= 49 then close / sma_50 - 1 end as dist_sma_50,
+        case when day_index >= 199 then close / sma_200 - 1 end as dist_sma_200,
+        case when n_volume_21 = 21 and sd_volume_21 > 0
+            then (volume - avg_volume_21) / sd_volume_21 end as volume_zscore_21d
+    from windows
+),
+
+ranked as (
+    select
+        *,
+        {%- for feature in ranked %}
+        -- percentile among the assets trading that day, 0 = lowest, 1 = highest
+        case when {{ feature }} is not null then
+            (rank() over (partition by date, {{ feature }} is null order by {{ feature }}) - 1)
+            / nullif(count({{ feature }}) over (partition by date) - 1, 0)
+        end as {{ feature }}_rank{{ "," if not loop.last }}
+        {%- endfor %}
+    from features
+),
+
+final as (
+    select * from ranked
+    {% if is_incremental() %}
+    where date > (select newest_date from cutoff)
+    {% endif %}
+)
+
+select * from final

@@ -1,0 +1,24 @@
+"""Quorum's single code location: every asset, check, job and resource, wired once."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from assets.ingestion.raw_prices import raw_prices
+from assets.transform.dbt_models import dbt_models, dbt_project
+from orchestration.jobs import daily_pipeline
+from orchestration.resources import MarketDataSource, Warehouse
+from orchestration.settings import load_settings
+
+settings = load_settings()
+
+defs = dg.Definitions(
+    assets=[raw_prices, dbt_models],
+    jobs=[daily_pipeline],
+    resources={
+        "market_data": MarketDataSource(
+            spec=settings.market_data, benchmark_symbol=settings.benchmark_symbol
+        ),
+        "warehouse": Warehouse(path=str(settings.warehouse_path)),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+    },
+)

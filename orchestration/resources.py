@@ -1,0 +1,26 @@
+"""Dagster resources: the only place where Quorum's configuration meets Dagster."""
+
+import dagster as dg
+import duckdb
+
+from assets.ingestion import price_store
+from assets.ingestion.market_data import MarketData, load_market_data
+
+
+class MarketDataSource(dg.ConfigurableResource):
+    """Where prices come from: ``sp500``, ``arch``, ``csv:PATH`` or ``parquet:PATH``."""
+
+    spec: str = "sp500"
+    benchmark_symbol: str | None = None
+
+    def load(self) -> MarketData:
+        return load_market_data(self.spec, self.benchmark_symbol)
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB file that holds raw prices and the dbt models."""
+
+    path: str
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        return price_store.connect(self.path, read_only=read_only)

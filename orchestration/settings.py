@@ -1,0 +1,81 @@
+"""Quorum's settings: one object, read from the environment, for every profile.
+
+The embedded profile keeps all state under ``QUORUM_HOME`` (DuckDB warehouse, Dagster
+instance, Feast stores, MLflow runs, reports). The production profile moves the shared
+state onto PostgreSQL and Redis; its connection settings come from environment variables,
+never from committed files. Plain Python, no Dagster import, so scripts and tests use it too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt"
+
+
+class QuorumSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUORUM_", extra="ignore")
+
+    profile: Literal["embedded", "production"] = "embedded"
+    home: Path = Field(default=REPO_ROOT / ".quorum", description="Root of all embedded state.")
+    market_data: str = Field(
+        default="sp500",
+        description="sp500 | arch | csv:PATH | parquet:PATH (long format: date, symbol, close).",
+    )
+    benchmark_symbol: str | None = Field(
+        default=None,
+        description="Symbol of the market index in a user's file; built-in sources set their own.",
+    )
+    postgres_url: str = "postgresql://postgres@127.0.0.1:5432"
+    redis_url: str = "redis://127.0.0.1:6379"
+
+    @cached_property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @cached_property
+    def exports_dir(self) -> Path:
+        """Parquet copies of the dbt marts, read by Feast's offline store."""
+        return self.home / "exports"
+
+    @cached_property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @cached_property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.home, self.exports_dir, self.dagster_home, self.reports_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def export_env(self) -> None:
+        """Expose the paths to child processes (dbt reads them through ``env_var``)."""
+        os.environ["QUORUM_HOME"] = str(self.home)
+        os.environ["QUORUM_WAREHOUSE"] = str(self.warehouse_path)
+        os.environ["QUORUM_EXPORTS"] = str(self.exports_dir)
+        os.environ.setdefault("DAGSTER_HOME", str(self.dagster_home))
+        # dbt runs as a child process; find the one installed beside this interpreter even
+        # when the virtual environment is not activated (python -m, IDEs, dagster CLI).
+        bin_dir = str(Path(sys.executable).parent)
+        if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+
+
+@cache
+def load_settings() -> QuorumSettings:
+    """The process's settings, read once; creates the directories and exports the paths."""
+    settings = QuorumSettings()
+    settings.home = settings.home.resolve()
+    settings.ensure_dirs()
+    settings.export_env()
+    return settings
