@@ -55,8 +55,15 @@ scoped as (
 {% endif %}
 
 moves as (
+    -- only the columns the features read: the EMA passes copy rows between blocks
     select
-        *,
+        symbol,
+        date,
+        sector,
+        day_index,
+        close,
+        log_return,
+        volume,
         greatest(close - previous_close, 0) as gain,
         greatest(previous_close - close, 0) as loss
     from scoped
@@ -107,8 +114,9 @@ windows as (
         last_200 as (partition by symbol order by day_index rows between 199 preceding and current row)
 ),
 
-features as (
+features as materialized (
     select
+        row_number() over () as row_id,
         symbol,
         date,
         cast(date as timestamp) + interval 21 hours as event_timestamp,
@@ -136,17 +144,30 @@ features as (
     from windows
 ),
 
+{% for feature in ranked %}
+-- Percentile of {{ feature }} among the assets that have it that day (0 lowest, 1 highest).
+-- One narrow pass per feature: sorting (row_id, date, value) is several times cheaper than
+-- sorting the whole wide row once per feature.
+rank_{{ feature }} as (
+    select
+        row_id,
+        (rank() over by_date - 1) / nullif(count(*) over (partition by date) - 1, 0) as pct
+    from features
+    where {{ feature }} is not null
+    window by_date as (partition by date order by {{ feature }})
+),
+
+{% endfor %}
 ranked as (
     select
-        *,
+        features.* exclude (row_id),
         {%- for feature in ranked %}
-        -- percentile among the assets trading that day, 0 = lowest, 1 = highest
-        case when {{ feature }} is not null then
-            (rank() over (partition by date, {{ feature }} is null order by {{ feature }}) - 1)
-            / nullif(count({{ feature }}) over (partition by date) - 1, 0)
-        end as {{ feature }}_rank{{ "," if not loop.last }}
+        rank_{{ feature }}.pct as {{ feature }}_rank{{ "," if not loop.last }}
         {%- endfor %}
     from features
+    {%- for feature in ranked %}
+    left join rank_{{ feature }} using (row_id)
+    {%- endfor %}
 ),
 
 final as (

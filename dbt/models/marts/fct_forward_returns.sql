@@ -5,8 +5,15 @@ with daily as (
     select * from {{ ref('int_daily_returns') }} where role = 'asset'
 ),
 
-market as (
-    select * from {{ ref('int_market_returns') }}
+market_forward as (
+    -- once per day, not once per symbol row
+    select
+        date,
+        {%- for h in [1, 5, 21] %}
+        exp(lead(market_log_level, {{ h }}) over (order by date) - market_log_level) - 1
+            as market_forward_return_{{ h }}d{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref('int_market_returns') }}
 ),
 
 forward as (
@@ -15,11 +22,10 @@ forward as (
         daily.date,
         {%- for h in [1, 5, 21] %}
         lead(daily.close, {{ h }}) over by_symbol / daily.close - 1 as forward_return_{{ h }}d,
-        exp(lead(market.market_log_level, {{ h }}) over by_symbol - market.market_log_level) - 1
-            as market_forward_return_{{ h }}d{{ "," if not loop.last }}
+        market_forward.market_forward_return_{{ h }}d{{ "," if not loop.last }}
         {%- endfor %}
     from daily
-    inner join market using (date)
+    inner join market_forward using (date)
     window by_symbol as (partition by daily.symbol order by daily.date)
 ),
 

@@ -1,0 +1,100 @@
+"""Shared fixtures. Every test gets its own warehouse; none touches the user's .quorum/."""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+# Before any Quorum import: the settings read QUORUM_HOME once per process.
+_SESSION_HOME = tempfile.mkdtemp(prefix="quorum-tests-")
+atexit.register(shutil.rmtree, _SESSION_HOME, ignore_errors=True)
+os.environ["QUORUM_HOME"] = _SESSION_HOME
+os.environ["DAGSTER_HOME"] = os.path.join(_SESSION_HOME, "dagster")
+for variable in ("QUORUM_MARKET_DATA", "QUORUM_BENCHMARK_SYMBOL", "QUORUM_PROFILE"):
+    os.environ.pop(variable, None)
+
+from collections.abc import Sequence  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import dagster as dg  # noqa: E402
+import duckdb  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from dagster_dbt import DbtCliResource  # noqa: E402
+
+from assets.ingestion.market_data import load_market_data  # noqa: E402
+from assets.ingestion.raw_prices import raw_prices  # noqa: E402
+from assets.transform.dbt_models import dbt_models, dbt_project  # noqa: E402
+from orchestration.resources import MarketDataSource, Warehouse  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sp500_prices() -> pd.DataFrame:
+    """skfolio's real S&P 500 prices, long format (the embedded default's data)."""
+    return load_market_data("sp500").prices
+
+
+def price_slice(prices: pd.DataFrame, symbols: Sequence[str], start: str, end: str) -> pd.DataFrame:
+    mask = prices["symbol"].isin(symbols) & prices["date"].between(start, end)
+    return prices.loc[mask].reset_index(drop=True)
+
+
+def write_prices(frame: pd.DataFrame, path: Path) -> Path:
+    """Write prices as a user would: long CSV with ISO dates, only the columns that exist."""
+    columns = ["date", "symbol"] + [
+        c for c in ("open", "high", "low", "close", "volume") if frame[c].notna().any()
+    ]
+    out = frame[columns].copy()
+    out["date"] = out["date"].dt.strftime("%Y-%m-%d")
+    out.to_csv(path, index=False)
+    return path
+
+
+@dataclass
+class Workspace:
+    """An isolated QUORUM_HOME with its own warehouse, for materializing the asset graph."""
+
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    def materialize(
+        self,
+        spec: str,
+        *,
+        selection: str | None = None,
+        benchmark: str | None = None,
+        raise_on_error: bool = True,
+    ) -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [raw_prices, dbt_models],
+            selection=selection,
+            resources={
+                "market_data": MarketDataSource(spec=spec, benchmark_symbol=benchmark),
+                "warehouse": Warehouse(path=str(self.warehouse)),
+                "dbt": DbtCliResource(project_dir=dbt_project),
+            },
+            raise_on_error=raise_on_error,
+        )
+
+    def query(self, sql: str) -> pd.DataFrame:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(sql).df()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    home = tmp_path / "quorum"
+    (home / "exports").mkdir(parents=True)
+    # dbt runs as a child process and finds the warehouse through these.
+    monkeypatch.setenv("QUORUM_HOME", str(home))
+    monkeypatch.setenv("QUORUM_WAREHOUSE", str(home / "warehouse.duckdb"))
+    monkeypatch.setenv("QUORUM_EXPORTS", str(home / "exports"))
+    return Workspace(home)

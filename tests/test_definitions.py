@@ -1,0 +1,66 @@
+"""The code location as a whole: what the UI shows, and the architecture rules it rests on."""
+
+import ast
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.definitions import defs
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_code_location_loads_with_every_asset_in_its_group():
+    dg.Definitions.validate_loadable(defs)
+    groups = {
+        node.key.to_user_string(): node.group_name
+        for node in defs.resolve_asset_graph().asset_nodes
+    }
+    assert groups["raw_prices"] == groups["raw_symbols"] == "ingestion"
+    dbt_keys = {k for k in groups if "/" in k}
+    assert {
+        "staging/stg_prices",
+        "marts/fct_daily_features",
+        "marts/fct_forward_returns",
+        "marts/fct_market_features",
+    } <= dbt_keys
+    assert {groups[k] for k in dbt_keys} == {"transform"}
+    assert defs.resolve_job_def("daily_pipeline") is not None
+
+
+def test_raw_prices_declares_the_quality_suite_as_checks_with_errors_blocking():
+    graph = defs.resolve_asset_graph()
+    blocking = {
+        key.name: graph.get_check_spec(key).blocking
+        for key in graph.get_check_keys_for_assets({dg.AssetKey("raw_prices")})
+    }
+    assert blocking == {
+        "required_fields_not_null": True,
+        "prices_positive": True,
+        "ohlc_consistent": True,
+        "unique_symbol_date": True,
+        "no_future_dates": True,
+        "daily_return_outliers": False,
+        "symbols_fresh": False,
+    }
+
+
+def test_domain_code_imports_no_dagster():
+    offenders = []
+    for folder in ("agents", "monitoring"):
+        for path in (REPO / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                offenders += [
+                    f"{path}: {n}" for n in names if n.split(".")[0].startswith("dagster")
+                ]
+    assert offenders == []
+
+
+def test_dbt_folder_is_not_a_python_package():
+    # A dbt/__init__.py would shadow dbt-core's own `dbt` package.
+    assert not (REPO / "dbt" / "__init__.py").exists()
