@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export QUORUM_HOME ?= $(CURDIR)/.quorum
 export DAGSTER_HOME ?= $(QUORUM_HOME)/dagster
 
-.PHONY: install run test ui lint lock clean
+.PHONY: install run test ui feast lint lock clean
 
 # Installs only when pyproject.toml or the lock changed since the last install.
 install: $(VENV)/.installed
@@ -26,6 +26,10 @@ test: install
 ui: install
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# The Feast CLI on Quorum's feature repo, e.g. make feast ARGS="feature-views list"
+feast: install
+	QUORUM_FEAST_PROJECT=$${QUORUM_FEAST_PROJECT:-quorum} $(BIN)/feast -c features $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -3,16 +3,17 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from assets.features.feature_store import feast_registry, online_features, training_set
 from assets.ingestion.raw_prices import raw_prices
 from assets.transform.dbt_models import dbt_models, dbt_project
 from orchestration.jobs import daily_pipeline
-from orchestration.resources import MarketDataSource, Warehouse
+from orchestration.resources import FeastStore, MarketDataSource, Warehouse
 from orchestration.settings import load_settings
 
 settings = load_settings()
 
 defs = dg.Definitions(
-    assets=[raw_prices, dbt_models],
+    assets=[raw_prices, dbt_models, feast_registry, online_features, training_set],
     jobs=[daily_pipeline],
     resources={
         "market_data": MarketDataSource(
@@ -20,5 +21,10 @@ defs = dg.Definitions(
         ),
         "warehouse": Warehouse(path=str(settings.warehouse_path)),
         "dbt": DbtCliResource(project_dir=dbt_project),
+        "feast": FeastStore(
+            profile=settings.profile,
+            exports_dir=str(settings.exports_dir),
+            training_dir=str(settings.training_dir),
+        ),
     },
 )

@@ -4,6 +4,7 @@ import dagster as dg
 
 daily_pipeline = dg.define_asset_job(
     name="daily_pipeline",
-    description="After the close: ingest prices, check them, rebuild the dbt marts.",
-    selection=dg.AssetSelection.groups("ingestion", "transform"),
+    description="After the close: ingest prices, check them, rebuild the dbt marts, "
+    "register and materialize the Feast features, build the training set.",
+    selection=dg.AssetSelection.groups("ingestion", "transform", "features"),
 )

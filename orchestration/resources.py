@@ -1,10 +1,14 @@
 """Dagster resources: the only place where Quorum's configuration meets Dagster."""
 
+from pathlib import Path
+
 import dagster as dg
 import duckdb
+from feast import FeatureStore
 
 from assets.ingestion import price_store
 from assets.ingestion.market_data import MarketData, load_market_data
+from features.store import open_store
 
 
 class MarketDataSource(dg.ConfigurableResource):
@@ -24,3 +28,18 @@ class Warehouse(dg.ConfigurableResource):
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         return price_store.connect(self.path, read_only=read_only)
+
+
+class FeastStore(dg.ConfigurableResource):
+    """Quorum's Feast feature store: SQLite online store (embedded) or Redis (production)."""
+
+    profile: str = "embedded"
+    exports_dir: str
+    training_dir: str
+
+    def open(self) -> FeatureStore:
+        return open_store(self.profile)
+
+    @property
+    def exports(self) -> Path:
+        return Path(self.exports_dir)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import dagster as dg
+import pyarrow.parquet as pq
 
 from assets.ingestion import price_store
 from orchestration.definitions import defs, settings
@@ -30,7 +31,13 @@ def _summary() -> list[str]:
             f"fct_daily_features {count('marts.fct_daily_features'):>10,} rows",
             f"fct_forward_returns{count('marts.fct_forward_returns'):>10,} rows",
             f"fct_market_features{count('marts.fct_market_features'):>10,} rows",
+            f"training set       {_training_rows():>10,} rows (market_analyst_v1, point in time)",
         ]
+
+
+def _training_rows() -> int:
+    path = settings.training_dir / "market_analyst_v1.parquet"
+    return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
 
 
 def main() -> int:
@@ -53,6 +60,8 @@ def main() -> int:
     print(f"\nresults under {settings.home}:")
     print(f"  warehouse          {settings.warehouse_path}")
     print(f"  feature exports    {settings.exports_dir}")
+    print(f"  feast registry     {settings.feast_dir}  (`make feast ARGS='feature-views list'`)")
+    print(f"  training set       {settings.training_dir / 'market_analyst_v1.parquet'}")
     print(f"  dagster instance   {settings.dagster_home}  (browse with `make ui`)")
     return 0
 

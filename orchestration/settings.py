@@ -34,8 +34,27 @@ class QuorumSettings(BaseSettings):
         default=None,
         description="Symbol of the market index in a user's file; built-in sources set their own.",
     )
-    postgres_url: str = "postgresql://postgres@127.0.0.1:5432"
+    postgres_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432",
+        description="Server URL (no database) for the production profile; from the environment.",
+    )
     redis_url: str = "redis://127.0.0.1:6379"
+    feast_project: str = Field(
+        default="quorum", description="Feast project: namespaces registry rows and Redis keys."
+    )
+    feast_registry_database: str = "quorum_feast"
+
+    @property
+    def feast_registry_url(self) -> str:
+        server = self.postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return f"{server.rstrip('/')}/{self.feast_registry_database}"
+
+    @property
+    def redis_connection(self) -> str:
+        """Feast's form of the Redis address: host:port[,db=N]."""
+        address = self.redis_url.removeprefix("redis://").rstrip("/")
+        host_port, _, db = address.partition("/")
+        return f"{host_port},db={db}" if db else host_port
 
     @cached_property
     def warehouse_path(self) -> Path:
@@ -51,11 +70,26 @@ class QuorumSettings(BaseSettings):
         return self.home / "dagster"
 
     @cached_property
+    def feast_dir(self) -> Path:
+        return self.home / "feast"
+
+    @cached_property
+    def training_dir(self) -> Path:
+        return self.home / "training"
+
+    @cached_property
     def reports_dir(self) -> Path:
         return self.home / "reports"
 
     def ensure_dirs(self) -> None:
-        for path in (self.home, self.exports_dir, self.dagster_home, self.reports_dir):
+        for path in (
+            self.home,
+            self.exports_dir,
+            self.dagster_home,
+            self.reports_dir,
+            self.feast_dir,
+            self.training_dir,
+        ):
             path.mkdir(parents=True, exist_ok=True)
 
     def export_env(self) -> None:
@@ -64,6 +98,9 @@ class QuorumSettings(BaseSettings):
         os.environ["QUORUM_WAREHOUSE"] = str(self.warehouse_path)
         os.environ["QUORUM_EXPORTS"] = str(self.exports_dir)
         os.environ.setdefault("DAGSTER_HOME", str(self.dagster_home))
+        os.environ["QUORUM_FEAST_PROJECT"] = self.feast_project
+        os.environ["QUORUM_FEAST_REGISTRY_URL"] = self.feast_registry_url
+        os.environ["QUORUM_REDIS_CONNECTION"] = self.redis_connection
         # dbt runs as a child process; find the one installed beside this interpreter even
         # when the virtual environment is not activated (python -m, IDEs, dagster CLI).
         bin_dir = str(Path(sys.executable).parent)

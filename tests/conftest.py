@@ -23,10 +23,11 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from dagster_dbt import DbtCliResource  # noqa: E402
 
+from assets.features.feature_store import feast_registry, online_features, training_set  # noqa: E402
 from assets.ingestion.market_data import load_market_data  # noqa: E402
 from assets.ingestion.raw_prices import raw_prices  # noqa: E402
 from assets.transform.dbt_models import dbt_models, dbt_project  # noqa: E402
-from orchestration.resources import MarketDataSource, Warehouse  # noqa: E402
+from orchestration.resources import FeastStore, MarketDataSource, Warehouse  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -74,12 +75,15 @@ class Workspace:
         raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
         return dg.materialize(
-            [raw_prices, dbt_models],
-            selection=selection,
+            [raw_prices, dbt_models, feast_registry, online_features, training_set],
+            selection=selection or "group:ingestion or group:transform",
             resources={
                 "market_data": MarketDataSource(spec=spec, benchmark_symbol=benchmark),
                 "warehouse": Warehouse(path=str(self.warehouse)),
                 "dbt": DbtCliResource(project_dir=dbt_project),
+                "feast": FeastStore(
+                    exports_dir=str(self.exports), training_dir=str(self.root / "training")
+                ),
             },
             raise_on_error=raise_on_error,
         )
@@ -97,4 +101,5 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     monkeypatch.setenv("QUORUM_HOME", str(home))
     monkeypatch.setenv("QUORUM_WAREHOUSE", str(home / "warehouse.duckdb"))
     monkeypatch.setenv("QUORUM_EXPORTS", str(home / "exports"))
+    monkeypatch.setenv("QUORUM_FEAST_PROJECT", "quorum_test")
     return Workspace(home)

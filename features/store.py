@@ -1,0 +1,239 @@
+"""Opening Quorum's Feast store for a profile, and the read/write paths the desk uses.
+
+No Dagster import: assets and the decision cycle call these.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psycopg
+from feast import FeatureStore, FeatureView
+from feast.data_source import PushMode
+from feast.infra.key_encoding_utils import serialize_entity_key
+from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+from feast.protos.feast.types.Value_pb2 import Value
+from psycopg import sql
+
+from features.definitions import (
+    ANALYST_FEATURES,
+    PACKED_SERVICES,
+    FeastDefinitions,
+    build_definitions,
+)
+from features.vectors import write_analyst_vectors
+
+FEATURE_REPO = Path(__file__).resolve().parent
+MARKET_KEY = "market"
+
+
+def open_store(profile: str = "embedded") -> FeatureStore:
+    """The store for a profile; its yaml reads connection settings from the environment."""
+    if profile == "embedded":
+        return FeatureStore(
+            repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / "feature_store.yaml"
+        )
+    ensure_database(os.environ["QUORUM_FEAST_REGISTRY_URL"])
+    return FeatureStore(
+        repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / "feature_store.production.yaml"
+    )
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database named in ``url`` if it does not exist yet."""
+    server, _, name = url.rpartition("/")
+    conninfo = server.replace("postgresql+psycopg://", "postgresql://", 1) + "/postgres"
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        exists = con.execute("select 1 from pg_database where datname = %s", [name]).fetchall()
+        if not exists:
+            con.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+
+
+def apply_definitions(store: FeatureStore, exports: Path) -> FeastDefinitions:
+    """The equivalent of `feast apply`, from code, for the dbt exports under ``exports``
+    (after packing the analyst's vectors from them)."""
+    write_analyst_vectors(exports)
+    definitions = build_definitions(exports)
+    store.apply(definitions.objects())
+    return definitions
+
+
+def exported_time_range(exports: Path) -> tuple[datetime, datetime]:
+    stamps = pd.read_parquet(exports / "fct_daily_features.parquet", columns=["event_timestamp"])
+    return stamps["event_timestamp"].min().to_pydatetime(), stamps[
+        "event_timestamp"
+    ].max().to_pydatetime()
+
+
+def materialize_online(store: FeatureStore, end: datetime) -> dict[str, tuple[datetime, datetime]]:
+    """Load into the online store what arrived since each view's last materialization.
+
+    Feast's own materialize_incremental starts a never-materialized view at *now* - TTL,
+    which loads nothing when ``end`` is a historical date (a replay, the shipped data); so
+    each view starts where it last ended, or one TTL before ``end`` the first time.
+    Returns the window loaded per view.
+    """
+    windows = {}
+    for view in store.list_feature_views():
+        done = [stop for _, stop in view.materialization_intervals]
+        start = max(done) if done else end - view.ttl
+        start, stop = _naive(start), _naive(end)
+        if start >= stop:
+            continue
+        store.materialize(start_date=start, end_date=stop, feature_views=[view.name])
+        windows[view.name] = (start, stop)
+    return windows
+
+
+def push_intraday(store: FeatureStore, rows: pd.DataFrame) -> None:
+    """Write bar-level values straight into the online store, no materialization.
+
+    ``rows``: symbol, event_timestamp and every ANALYST_FEATURES column. Both the named
+    technical view and the packed analyst vector get the same values, so the fast read path
+    and get_online_features never disagree.
+    """
+    missing = [c for c in ("symbol", "event_timestamp", *ANALYST_FEATURES) if c not in rows]
+    if missing:
+        raise ValueError(f"push_intraday: rows lack columns {missing}")
+    technical = store.get_feature_view("technical_indicators")
+    named = rows[["symbol", "event_timestamp", *(f.name for f in technical.features)]]
+    store.push("technical_push", named, to=PushMode.ONLINE)
+    packed = pd.DataFrame(
+        {
+            "symbol": rows["symbol"].to_numpy(),
+            "event_timestamp": rows["event_timestamp"].to_numpy(),
+            "values": list(rows[ANALYST_FEATURES].to_numpy(dtype=np.float64, na_value=np.nan)),
+        }
+    )
+    store.push("analyst_vector_push", packed, to=PushMode.ONLINE)
+
+
+@dataclass(frozen=True)
+class OnlineFeatures:
+    values: np.ndarray  # (symbols, features) float64, NaN where missing or stale
+    symbols: list[str]
+    features: list[str]
+    newest_timestamp: datetime | None
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.values, index=self.symbols, columns=self.features)
+
+
+def _number(value: Value) -> float:
+    kind = value.WhichOneof("val")
+    if kind in ("double_val", "float_val", "int64_val", "int32_val"):
+        return float(getattr(value, kind))
+    return math.nan
+
+
+class OnlineFeatureReader:
+    """Reads a feature service's numeric features for N symbols in one call.
+
+    Faster than ``get_online_features(...).to_df()`` because it goes to the same Feast
+    online store through the provider's ``online_read`` (one read per view) with entity
+    keys built once per universe, and skips Feast's response objects and pandas: values go
+    straight into a NumPy array. Feast stays the source of truth: same store, same keys, same
+    views. The TTL is enforced against ``as_of``, so a value older than its view's TTL
+    is NaN, never a silently stale number.
+    """
+
+    def __init__(self, store: FeatureStore, service_name: str) -> None:
+        self._store = store
+        self._provider = store._get_provider()
+        self._keys: dict[tuple[str, ...], dict[str, list[EntityKey]]] = {}
+        self._packed: FeatureView | None = None
+        if service_name in PACKED_SERVICES:
+            view_name, names = PACKED_SERVICES[service_name]
+            self._packed = store.get_feature_view(view_name)
+            self._views = [(self._packed, ["values"])]
+            self.features = list(names)
+            return
+        service = store.get_feature_service(service_name)
+        self._views: list[tuple[FeatureView, list[str]]] = []
+        for projection in service.feature_view_projections:
+            view = store.get_feature_view(projection.name)
+            numeric = [
+                f.name
+                for f in projection.features
+                if f.dtype.to_value_type().name in ("DOUBLE", "FLOAT", "INT64", "INT32")
+            ]
+            self._views.append((view, numeric))
+        self.features = [f"{v.name}__{f}" for v, names in self._views for f in names]
+
+    def _entity_keys(self, symbols: tuple[str, ...]) -> dict[str, list[EntityKey]]:
+        if symbols not in self._keys:
+            by_view = {}
+            for view, _ in self._views:
+                join_key = view.entity_columns[0].name
+                values = [MARKET_KEY] * len(symbols) if join_key == "market_id" else symbols
+                by_view[view.name] = [
+                    EntityKey(join_keys=[join_key], entity_values=[Value(string_val=v)])
+                    for v in values
+                ]
+            self._keys[symbols] = by_view
+        return self._keys[symbols]
+
+    def read(self, symbols: Sequence[str], as_of: datetime | None = None) -> OnlineFeatures:
+        symbols = tuple(symbols)
+        keys = self._entity_keys(symbols)
+        if self._packed is not None:
+            return self._read_packed(symbols, keys[self._packed.name], as_of)
+        config = self._store.config
+        columns, newest = [], None
+        for view, names in self._views:
+            view_keys = keys[view.name]
+            if view.entity_columns[0].name == "market_id":
+                rows = self._provider.online_read(config, view, view_keys[:1], names) * len(symbols)
+            else:
+                rows = self._provider.online_read(config, view, view_keys, names)
+            block = np.full((len(symbols), len(names)), np.nan)
+            oldest_allowed = as_of - view.ttl if as_of and view.ttl else None
+            for i, (stamp, values) in enumerate(rows):
+                stamp = _naive(stamp) if stamp else None
+                if values is None or (oldest_allowed and stamp and stamp < oldest_allowed):
+                    continue
+                if stamp and (newest is None or stamp > newest):
+                    newest = stamp
+                for j, name in enumerate(names):
+                    if name in values:
+                        block[i, j] = _number(values[name])
+            columns.append(block)
+        return OnlineFeatures(np.hstack(columns), list(symbols), self.features, newest)
+
+    def _read_packed(
+        self, symbols: tuple[str, ...], keys: list[EntityKey], as_of: datetime | None
+    ) -> OnlineFeatures:
+        view = self._packed
+        rows = self._provider.online_read(self._store.config, view, keys, ["values"])
+        values = np.full((len(symbols), len(self.features)), np.nan)
+        oldest_allowed = as_of - view.ttl if as_of and view.ttl else None
+        newest = None
+        for i, (stamp, found) in enumerate(rows):
+            if found is None or "values" not in found:
+                continue
+            stamp = _naive(stamp) if stamp else None
+            if oldest_allowed and stamp and stamp < oldest_allowed:
+                continue
+            values[i] = found["values"].double_list_val.val
+            if stamp and (newest is None or stamp > newest):
+                newest = stamp
+        return OnlineFeatures(values, list(symbols), self.features, newest)
+
+
+def _naive(stamp: datetime) -> datetime:
+    return stamp.replace(tzinfo=None) if stamp.tzinfo else stamp
+
+
+def serialized_key(symbol: str) -> bytes:
+    """A symbol's entity key as Feast stores it (for tests that look inside the store)."""
+    return serialize_entity_key(
+        EntityKey(join_keys=["symbol"], entity_values=[Value(string_val=symbol)]),
+        entity_key_serialization_version=3,
+    )

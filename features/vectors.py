@@ -1,0 +1,37 @@
+"""Packing a service's features into one vector per (symbol, time) for the fast online read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.definitions import ANALYST_FEATURES, MARKET_FEATURES
+
+
+def pack_analyst_vectors(daily: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:
+    """(symbol, event_timestamp, values) with values in ANALYST_FEATURES order, NaN = missing.
+
+    Market features are the same for every symbol on a day; they are joined by time so one
+    read per symbol returns the whole service.
+    """
+    joined = daily.merge(
+        market[["event_timestamp", *MARKET_FEATURES]], on="event_timestamp", how="left"
+    )
+    matrix = joined[ANALYST_FEATURES].to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.DataFrame(
+        {
+            "symbol": joined["symbol"].to_numpy(),
+            "event_timestamp": joined["event_timestamp"].to_numpy(),
+            "values": list(matrix),
+        }
+    )
+
+
+def write_analyst_vectors(exports: Path) -> Path:
+    daily = pd.read_parquet(exports / "fct_daily_features.parquet")
+    market = pd.read_parquet(exports / "fct_market_features.parquet")
+    path = exports / "analyst_vectors.parquet"
+    pack_analyst_vectors(daily, market).to_parquet(path, index=False)
+    return path

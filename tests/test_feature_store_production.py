@@ -1,0 +1,72 @@
+"""The production profile against the real services: Redis online store, PostgreSQL registry."""
+
+import uuid
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pytest
+import redis
+
+from features.store import (
+    OnlineFeatureReader,
+    apply_definitions,
+    exported_time_range,
+    materialize_online,
+    open_store,
+)
+from tests.conftest import price_slice, write_prices
+
+pytestmark = pytest.mark.services
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture
+def production_env(workspace, monkeypatch):
+    """A throwaway registry database and Feast project (which namespaces the Redis keys)."""
+    name = f"quorum_test_{uuid.uuid4().hex[:10]}"
+    project = f"qt_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv(
+        "QUORUM_FEAST_REGISTRY_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    )
+    monkeypatch.setenv("QUORUM_REDIS_CONNECTION", "127.0.0.1:6379")
+    monkeypatch.setenv("QUORUM_FEAST_PROJECT", project)
+    yield name, project
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as con:
+        con.execute(f'drop database if exists "{name}" with (force)')
+
+
+def test_production_profile_serves_the_same_features_from_redis_and_postgres(
+    workspace, production_env, sp500_prices, tmp_path
+):
+    database, project = production_env
+    data = price_slice(sp500_prices, ["MSFT", "PEP", "SP500"], "2021-01-01", "2022-12-31")
+    workspace.materialize(f"csv:{write_prices(data, tmp_path / 'p.csv')}", benchmark="SP500")
+
+    store = open_store("production")
+    assert store.config.online_store.type == "redis"
+    apply_definitions(store, workspace.exports)
+    _, newest = exported_time_range(workspace.exports)
+    materialize_online(store, newest + pd.Timedelta(seconds=1))
+
+    # The registry lives in PostgreSQL...
+    with psycopg.connect(f"{SERVER}/{database}") as con:
+        views = con.execute(
+            "select feature_view_name from feature_views where project_id = %s", [project]
+        ).fetchall()
+    assert {v for (v,) in views} >= {"technical_indicators", "market_analyst_v1_vector"}
+    # ...the online values in Redis, under this project's keys only.
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    ours = [k for k in client.scan_iter(count=1000) if project.encode() in k]
+    assert len(ours) >= 2  # one hash per symbol (plus the market)
+
+    reader = OnlineFeatureReader(store, "market_analyst_v1")
+    online = reader.read(["MSFT", "PEP"], as_of=newest)
+    daily = pd.read_parquet(workspace.exports / "fct_daily_features.parquet")
+    latest = daily[daily["event_timestamp"] == daily["event_timestamp"].max()].set_index("symbol")
+    np.testing.assert_allclose(
+        online.to_frame()["rsi_14"].to_numpy(), latest.loc[["MSFT", "PEP"], "rsi_14"].to_numpy()
+    )
+
+    store.teardown()
+    assert not [k for k in client.scan_iter(count=1000) if project.encode() in k]
