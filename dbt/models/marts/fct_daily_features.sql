@@ -145,13 +145,13 @@ features as materialized (
 ),
 
 {% for feature in ranked %}
--- Percentile of {{ feature }} among the assets that have it that day (0 lowest, 1 highest).
--- One narrow pass per feature: sorting (row_id, date, value) is several times cheaper than
--- sorting the whole wide row once per feature.
+-- Percentile of {{ feature }} among the assets that have it that day: (rank - 1) / (n - 1),
+-- 0 lowest, 1 highest, 0 when only one asset has it. One narrow pass per feature: sorting
+-- (row_id, date, value) is several times cheaper than sorting the whole wide row each time.
 rank_{{ feature }} as (
     select
         row_id,
-        (rank() over by_date - 1) / nullif(count(*) over (partition by date) - 1, 0) as pct
+        percent_rank() over by_date as pct
     from features
     where {{ feature }} is not null
     window by_date as (partition by date order by {{ feature }})
