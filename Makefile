@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export QUORUM_HOME ?= $(CURDIR)/.quorum
 export DAGSTER_HOME ?= $(QUORUM_HOME)/dagster
 
-.PHONY: install run test ui feast lint lock clean
+.PHONY: install run test ui feast mlflow lint lock clean
 
 # Installs only when pyproject.toml or the lock changed since the last install.
 install: $(VENV)/.installed
@@ -30,6 +30,11 @@ ui: install
 # The Feast CLI on Quorum's feature repo, e.g. make feast ARGS="feature-views list"
 feast: install
 	QUORUM_FEAST_PROJECT=$${QUORUM_FEAST_PROJECT:-quorum} $(BIN)/feast -c features $(ARGS)
+
+# MLflow's UI over the embedded store, bound to localhost.
+mlflow: install
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(QUORUM_HOME)/mlflow/mlflow.db \
+		--host 127.0.0.1 --port 5000
 
 lint: install
 	$(BIN)/ruff check .

@@ -5,15 +5,23 @@ from dagster_dbt import DbtCliResource
 
 from assets.features.feature_store import feast_registry, online_features, training_set
 from assets.ingestion.raw_prices import raw_prices
+from assets.training.market_analyst import market_analyst_model
 from assets.transform.dbt_models import dbt_models, dbt_project
 from orchestration.jobs import daily_pipeline
-from orchestration.resources import FeastStore, MarketDataSource, Warehouse
+from orchestration.resources import FeastStore, MarketDataSource, MlflowTracking, Warehouse
 from orchestration.settings import load_settings
 
 settings = load_settings()
 
 defs = dg.Definitions(
-    assets=[raw_prices, dbt_models, feast_registry, online_features, training_set],
+    assets=[
+        raw_prices,
+        dbt_models,
+        feast_registry,
+        online_features,
+        training_set,
+        market_analyst_model,
+    ],
     jobs=[daily_pipeline],
     resources={
         "market_data": MarketDataSource(
@@ -25,6 +33,10 @@ defs = dg.Definitions(
             profile=settings.profile,
             exports_dir=str(settings.exports_dir),
             training_dir=str(settings.training_dir),
+        ),
+        "mlflow_tracking": MlflowTracking(
+            tracking_uri=settings.mlflow_tracking_uri,
+            artifact_location=str(settings.mlflow_dir / "artifacts"),
         ),
     },
 )

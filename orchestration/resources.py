@@ -6,6 +6,7 @@ import dagster as dg
 import duckdb
 from feast import FeatureStore
 
+from agents import model_registry
 from assets.ingestion import price_store
 from assets.ingestion.market_data import MarketData, load_market_data
 from features.store import open_store
@@ -43,3 +44,14 @@ class FeastStore(dg.ConfigurableResource):
     @property
     def exports(self) -> Path:
         return Path(self.exports_dir)
+
+
+class MlflowTracking(dg.ConfigurableResource):
+    """MLflow tracking and registry: SQLite under QUORUM_HOME, or PostgreSQL in production."""
+
+    tracking_uri: str
+    artifact_location: str
+    experiment: str = "quorum"
+
+    def configure(self) -> None:
+        model_registry.configure(self.tracking_uri, self.experiment, self.artifact_location)

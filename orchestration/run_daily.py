@@ -10,6 +10,7 @@ import sys
 
 import dagster as dg
 import pyarrow.parquet as pq
+from mlflow import MlflowClient
 
 from assets.ingestion import price_store
 from orchestration.definitions import defs, settings
@@ -33,6 +34,15 @@ def _summary() -> list[str]:
             f"fct_market_features{count('marts.fct_market_features'):>10,} rows",
             f"training set       {_training_rows():>10,} rows (market_analyst_v1, point in time)",
         ]
+
+
+def _models() -> list[str]:
+    client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri)
+    out = []
+    for model in client.search_registered_models():
+        aliases = {a: v for a, v in model.aliases.items()} if model.aliases else {}
+        out.append(f"{model.name} " + " ".join(f"@{a}=v{v}" for a, v in sorted(aliases.items())))
+    return out or ["none"]
 
 
 def _training_rows() -> int:
@@ -63,6 +73,8 @@ def main() -> int:
     print(f"  feast registry     {settings.feast_dir}  (`make feast ARGS='feature-views list'`)")
     print(f"  training set       {settings.training_dir / 'market_analyst_v1.parquet'}")
     print(f"  dagster instance   {settings.dagster_home}  (browse with `make ui`)")
+    print(f"  mlflow             {settings.mlflow_tracking_uri}")
+    print(f"                     (browse with `make mlflow`: models {', '.join(_models())})")
     return 0
 
 

@@ -43,6 +43,7 @@ class QuorumSettings(BaseSettings):
         default="quorum", description="Feast project: namespaces registry rows and Redis keys."
     )
     feast_registry_database: str = "quorum_feast"
+    mlflow_database: str = "quorum_mlflow"
 
     @property
     def feast_registry_url(self) -> str:
@@ -76,6 +77,17 @@ class QuorumSettings(BaseSettings):
     @cached_property
     def training_dir(self) -> Path:
         return self.home / "training"
+
+    @cached_property
+    def mlflow_dir(self) -> Path:
+        return self.home / "mlflow"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        """SQLite under QUORUM_HOME (embedded); PostgreSQL (production)."""
+        if self.profile == "production":
+            return f"{self.postgres_url.rstrip('/')}/{self.mlflow_database}"
+        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
 
     @cached_property
     def reports_dir(self) -> Path:

@@ -103,3 +103,32 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     monkeypatch.setenv("QUORUM_EXPORTS", str(home / "exports"))
     monkeypatch.setenv("QUORUM_FEAST_PROJECT", "quorum_test")
     return Workspace(home)
+
+
+DAILY_GRAPH_SYMBOLS = ["AAPL", "JNJ", "CVX", "SP500"]
+
+
+@pytest.fixture(scope="session")
+def daily_graph(tmp_path_factory, sp500_prices):
+    """The whole daily graph (ingest -> dbt -> Feast) built once, on 3 real stocks and the
+    index from mid-2020 to 2022; yields (workspace, result, embedded feature store)."""
+    from features.store import open_store
+
+    home = tmp_path_factory.mktemp("daily") / "quorum"
+    (home / "exports").mkdir(parents=True)
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {
+            "QUORUM_HOME": home,
+            "QUORUM_WAREHOUSE": home / "warehouse.duckdb",
+            "QUORUM_EXPORTS": home / "exports",
+            "QUORUM_FEAST_PROJECT": "quorum_test",
+        }.items():
+            env.setenv(name, str(value))
+        space = Workspace(home)
+        data = price_slice(sp500_prices, DAILY_GRAPH_SYMBOLS, "2020-06-01", "2022-12-31")
+        result = space.materialize(
+            f"csv:{write_prices(data, home / 'prices.csv')}",
+            selection="group:ingestion or group:transform or group:features",
+            benchmark="SP500",
+        )
+        yield space, result, open_store("embedded")

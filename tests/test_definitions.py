@@ -28,10 +28,16 @@ def test_code_location_loads_with_every_asset_in_its_group():
     assert {groups[k] for k in ("feast_registry", "online_features", "training_set")} == {
         "features"
     }
+    assert groups["market_analyst_model"] == "training"
     daily = defs.resolve_job_def("daily_pipeline")
-    assert {"raw_prices", "dbt_models", "feast_registry", "online_features", "training_set"} <= {
-        node.name for node in daily.graph.node_defs
-    }
+    assert {
+        "raw_prices",
+        "dbt_models",
+        "feast_registry",
+        "online_features",
+        "training_set",
+        "market_analyst_model",
+    } <= {node.name for node in daily.graph.node_defs}
 
 
 def test_raw_prices_declares_the_quality_suite_as_checks_with_errors_blocking():

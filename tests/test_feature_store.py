@@ -8,32 +8,13 @@ import pandas as pd
 import pytest
 
 from features.definitions import ANALYST_FEATURES, TECHNICAL_FEATURES
-from features.store import OnlineFeatureReader, open_store, push_intraday
+from features.store import OnlineFeatureReader, push_intraday
 from features.training import build_training_set, label_rows
-from tests.conftest import Workspace, price_slice, write_prices
-
-SYMBOLS = ["AAPL", "JNJ", "CVX", "SP500"]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, sp500_prices):
-    """The whole daily graph (ingest -> dbt -> Feast) materialized once for this module."""
-    home = tmp_path_factory.mktemp("feast") / "quorum"
-    (home / "exports").mkdir(parents=True)
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in {
-            "QUORUM_HOME": home,
-            "QUORUM_WAREHOUSE": home / "warehouse.duckdb",
-            "QUORUM_EXPORTS": home / "exports",
-            "QUORUM_FEAST_PROJECT": "quorum_test",
-        }.items():
-            env.setenv(name, str(value))
-        space = Workspace(home)
-        data = price_slice(sp500_prices, SYMBOLS, "2020-06-01", "2022-12-31")
-        result = space.materialize(
-            f"csv:{write_prices(data, home / 'prices.csv')}", selection="*", benchmark="SP500"
-        )
-        yield space, result, open_store("embedded")
+def built(daily_graph):
+    return daily_graph
 
 
 def test_daily_graph_materializes_registry_online_store_and_training_set(built):

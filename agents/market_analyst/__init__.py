@@ -1,0 +1,1 @@
+"""The Market Analyst: LightGBM signals, calibrated confidence, attribution, regimes."""

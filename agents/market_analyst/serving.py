@@ -1,0 +1,27 @@
+"""The Market Analyst as an MLflow pyfunc model: features in, forecasts out."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+
+from agents.market_analyst.regime import RegimeModel
+from agents.market_analyst.signal_model import SignalModel
+from features.definitions import ANALYST_FEATURES
+
+
+class MarketAnalystModel(mlflow.pyfunc.PythonModel):
+    """Carries the signal model (with its calibration) and the regime model's parameters."""
+
+    def __init__(self, model: SignalModel, regime: RegimeModel) -> None:
+        self.model = model
+        self.regime = regime
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        features = model_input[ANALYST_FEATURES]
+        forecast = self.model.predict(features)
+        out = pd.DataFrame(
+            {"expected_return": forecast, "confidence": self.model.confidence(forecast)},
+            index=model_input.index,
+        )
+        return out.join(self.model.attribution(features))

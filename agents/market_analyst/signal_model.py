@@ -1,0 +1,108 @@
+"""The Market Analyst's signal model: LightGBM forecasting forward excess return.
+
+scikit-learn contract: hyper-parameters stored unchanged in ``__init__``, ``fit`` returns
+self, learned state ends in ``_``. ``calibrate`` fits P(direction right | |forecast|) on
+out-of-sample forecasts with isotonic regression, which is what ``confidence`` returns.
+"""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.isotonic import IsotonicRegression
+
+from features.definitions import MARKET_FEATURES, TECHNICAL_FEATURES, VOLATILITY_FEATURES
+
+
+def _ranked(names: list[str]) -> list[str]:
+    return [*names, *(f"{n}_rank" for n in names)]
+
+
+FEATURE_FAMILIES = {
+    "technical": _ranked(TECHNICAL_FEATURES),
+    "volatility": _ranked(VOLATILITY_FEATURES),
+    "market": list(MARKET_FEATURES),
+}
+
+
+class SignalModel(RegressorMixin, BaseEstimator):
+    """Gradient-boosted trees on the market_analyst_v1 features.
+
+    Parameters
+    ----------
+    n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree,
+    reg_lambda : LightGBM's. Defaults are deliberately conservative (shallow trees, large
+        leaves): daily return forecasts have a low signal-to-noise ratio.
+    random_state : seed, so a retrain on the same data gives the same model.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 300,
+        learning_rate: float = 0.03,
+        num_leaves: int = 15,
+        min_child_samples: int = 500,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 10.0,
+        random_state: int = 0,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> SignalModel:
+        self.feature_names_in_ = np.asarray(X.columns)
+        self.booster_ = lgb.LGBMRegressor(
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            subsample_freq=1,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            random_state=self.random_state,
+            n_jobs=2,
+            verbose=-1,
+        ).fit(X.to_numpy(dtype=float), np.asarray(y, dtype=float))
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Expected forward excess return, per row."""
+        return self.booster_.predict(self._matrix(X))
+
+    def calibrate(self, forecast: np.ndarray, realized: np.ndarray) -> SignalModel:
+        """Learn P(sign(forecast) == sign(realized)) as a rising function of |forecast|."""
+        right = (np.sign(forecast) == np.sign(realized)).astype(float)
+        self.calibrator_ = IsotonicRegression(
+            y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip"
+        ).fit(np.abs(forecast), right)
+        return self
+
+    def confidence(self, forecast: np.ndarray) -> np.ndarray:
+        """Calibrated probability, in [0, 1], that the forecast's direction is right."""
+        return self.calibrator_.predict(np.abs(forecast))
+
+    def attribution(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Share of each forecast due to each feature family (technical, volatility, market),
+        from LightGBM's per-feature contributions (TreeSHAP); rows sum to 1."""
+        contributions = self.booster_.predict(self._matrix(X), pred_contrib=True)[:, :-1]
+        magnitude = np.abs(contributions)
+        columns = list(self.feature_names_in_)
+        shares = pd.DataFrame(index=X.index)
+        for family, names in FEATURE_FAMILIES.items():
+            idx = [columns.index(n) for n in names if n in columns]
+            shares[family] = magnitude[:, idx].sum(axis=1)
+        total = shares.sum(axis=1).replace(0.0, np.nan)
+        return shares.div(total, axis=0).fillna(1.0 / len(FEATURE_FAMILIES))
+
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        return X[list(self.feature_names_in_)].to_numpy(dtype=float)

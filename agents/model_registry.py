@@ -1,0 +1,91 @@
+"""MLflow: logging a trained agent, registering it, and loading it by alias.
+
+Every model registers as ``quorum-<agent>``. A new version gets the alias ``challenger``;
+``champion`` is the promotion workflow's to set. The very first version of a model is
+bootstrapped to champion, and says so in its tags. Models are loaded by alias, never by path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+
+CHALLENGER, CHAMPION = "challenger", "champion"
+
+
+def model_name(agent: str) -> str:
+    return f"quorum-{agent}"
+
+
+def configure(tracking_uri: str, experiment: str, artifact_location: str | None = None) -> None:
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    if mlflow.get_experiment_by_name(experiment) is None:
+        mlflow.create_experiment(experiment, artifact_location=artifact_location)
+    mlflow.set_experiment(experiment)
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    name: str
+    version: str
+    run_id: str
+    aliases: tuple[str, ...]
+
+
+def log_and_register(
+    agent: str,
+    python_model: mlflow.pyfunc.PythonModel,
+    *,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    input_example: Any,
+    output_example: Any,
+    artifacts: dict[str, str] | None = None,
+) -> RegisteredVersion:
+    """One MLflow run: params, out-of-sample metrics, tags, the model with its signature and
+    input example; registered, aliased challenger (and champion if it is the first)."""
+    name = model_name(agent)
+    with mlflow.start_run(run_name=f"train-{agent}") as run:
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags({"agent": agent, **tags})
+        for path in (artifacts or {}).values():
+            mlflow.log_artifact(path)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=python_model,
+            registered_model_name=name,
+            signature=infer_signature(input_example, output_example),
+            input_example=input_example,
+        )
+    client = MlflowClient()
+    version = str(info.registered_model_version)
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    aliases = [CHALLENGER]
+    if _alias_version(client, name, CHAMPION) is None:
+        client.set_registered_model_alias(name, CHAMPION, version)
+        client.set_model_version_tag(
+            name,
+            version,
+            "champion_bootstrap",
+            "first version of this model: champion by bootstrap, not by the promotion gate",
+        )
+        aliases.append(CHAMPION)
+    return RegisteredVersion(name, version, run.info.run_id, tuple(aliases))
+
+
+def load(agent: str, alias: str = CHAMPION) -> mlflow.pyfunc.PyFuncModel:
+    return mlflow.pyfunc.load_model(f"models:/{model_name(agent)}@{alias}")
+
+
+def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
+    try:
+        return client.get_model_version_by_alias(name, alias).version
+    except mlflow.exceptions.MlflowException:
+        return None

@@ -1,0 +1,1 @@
+"""The Risk Manager: VaR/ES, limits, stress tests and the veto."""

@@ -1,0 +1,104 @@
+"""The Risk Manager on hand-checked numbers and real prices."""
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agents.risk_manager.agent import RiskLimits, RiskManager
+from agents.risk_manager.measures import historical_tail_risk, monte_carlo_tail_risk
+from agents.risk_manager.stress import replay_crises
+
+SECTORS = pd.read_csv("dbt/seeds/symbol_sectors.csv").set_index("symbol")["sector"].to_dict()
+
+
+@pytest.fixture(scope="module")
+def prices(sp500_prices) -> pd.DataFrame:
+    return sp500_prices.pivot(index="date", columns="symbol", values="close")
+
+
+def test_historical_var_and_es_of_a_known_series_match_the_hand_count():
+    # 100 daily returns -5.0%, -4.9%, ..., +4.9%: the 5 worst days (5% tail) are -5.0..-4.6%.
+    returns = (np.arange(100) - 50) / 1000
+    np.random.default_rng(0).shuffle(returns)
+    risk = historical_tail_risk(returns)
+    assert risk.var_95 == pytest.approx(0.046)  # the 5th worst loss
+    assert risk.es_95 == pytest.approx((0.050 + 0.049 + 0.048 + 0.047 + 0.046) / 5)
+    assert risk.var_99 == pytest.approx(0.050) and risk.es_99 == pytest.approx(0.050)
+
+
+def test_monte_carlo_tail_is_close_to_history_and_repeatable(prices):
+    returns = prices[["KO", "PG", "JNJ", "XOM"]].loc["2015":"2019"].pct_change().dropna()
+    weights = np.full(4, 0.25)
+    historical = historical_tail_risk((returns @ weights).to_numpy())
+    simulated = monte_carlo_tail_risk(returns, weights, seed=1)
+    assert simulated == monte_carlo_tail_risk(returns, weights, seed=1)
+    assert simulated.var_99 == pytest.approx(historical.var_99, rel=0.35)
+    assert simulated.es_99 >= simulated.var_99 >= simulated.var_95 > 0
+
+
+def test_a_weight_above_its_limit_is_vetoed_with_the_symbol_named(prices):
+    weights = pd.Series({"AAPL": 0.10, "KO": 0.05, "XOM": 0.05, "JPM": 0.05, "GE": 0.05})
+    manager = RiskManager(RiskLimits(max_var_99=1.0, min_effective_positions=1))
+    assessment = manager.assess(weights, prices.loc[:"2019-12-31"], SECTORS, prices["SP500"])
+    assert not assessment.approved
+    assert assessment.veto_reasons == ["AAPL weight 0.1000 > max 0.0500"]
+
+
+def test_a_sector_over_its_cap_is_vetoed(prices):
+    health = {s: 0.05 for s in ("JNJ", "LLY", "MRK", "PFE")}  # 20% Health Care > 15%
+    weights = pd.Series({**health, "KO": 0.05, "XOM": 0.05, "JPM": 0.05, "HD": 0.05})
+    assessment = RiskManager(RiskLimits(max_var_99=1.0)).assess(
+        weights, prices.loc[:"2019-12-31"], SECTORS, prices["SP500"]
+    )
+    assert any(r.startswith("sector Health Care weight 0.2000") for r in assessment.veto_reasons)
+
+
+def test_a_diversified_book_within_limits_is_approved_with_its_beta(prices):
+    symbols = [
+        "AAPL",
+        "MSFT",
+        "JPM",
+        "BAC",
+        "HD",
+        "BBY",
+        "CVX",
+        "XOM",
+        "JNJ",
+        "PFE",
+        "KO",
+        "PG",
+        "GE",
+        "WMT",
+    ]
+    weights = pd.Series(0.05, index=symbols)
+    assessment = RiskManager().assess(weights, prices.loc[:"2019-12-31"], SECTORS, prices["SP500"])
+    assert assessment.approved, assessment.veto_reasons
+    assert 0.5 < assessment.beta < 1.5
+    assert 0 < assessment.historical.var_95 < assessment.historical.var_99 < 0.04
+    message = RiskManager().message(assessment, weights, datetime(2019, 12, 31, tzinfo=UTC))
+    assert message.payload.risk_approval and message.payload.position_limits["AAPL"].current == 0.05
+
+
+def test_crisis_replay_holds_the_weights_through_the_real_2008_prices(prices):
+    weights = pd.Series({"JPM": 0.5, "BAC": 0.5})
+    results = {r.scenario: r for r in replay_crises(prices, weights, prices["SP500"])}
+    crisis = results["2008 financial crisis"]
+    window = prices.loc["2007-10-09":"2009-03-09"]
+    by_hand = 0.5 * (window["JPM"].iloc[-1] / window["JPM"].iloc[0] - 1) + 0.5 * (
+        window["BAC"].iloc[-1] / window["BAC"].iloc[0] - 1
+    )
+    assert crisis.portfolio_return == pytest.approx(by_hand)
+    assert crisis.portfolio_return < -0.5 and crisis.coverage == 1.0
+    assert set(results) == {
+        "1998 LTCM and Russia",
+        "2000-02 dot-com bust",
+        "2008 financial crisis",
+        "2020 COVID crash",
+        "2022 inflation bear market",
+    }
+    vetoed = RiskManager(
+        RiskLimits(max_var_99=1.0, min_effective_positions=1, max_weight=1.0, max_sector_weight=1.0)
+    ).assess(weights, prices, SECTORS, prices["SP500"])
+    assert any("stress '2008 financial crisis'" in r for r in vetoed.veto_reasons)
