@@ -1,0 +1,1 @@
+"""The Execution Agent: schedules, market impact, simulated fills, implementation shortfall."""
