@@ -1,0 +1,1 @@
+"""The Portfolio Optimizer: skfolio portfolios from the analyst's views, under constraints."""
