@@ -5,6 +5,11 @@ from dagster_dbt import DbtCliResource
 
 from assets.features.feature_store import feast_registry, online_features, training_set
 from assets.ingestion.raw_prices import raw_prices
+from assets.training.desk_models import (
+    execution_model,
+    portfolio_optimizer_model,
+    risk_manager_model,
+)
 from assets.training.market_analyst import market_analyst_model
 from assets.transform.dbt_models import dbt_models, dbt_project
 from orchestration.jobs import daily_pipeline
@@ -21,6 +26,9 @@ defs = dg.Definitions(
         online_features,
         training_set,
         market_analyst_model,
+        risk_manager_model,
+        portfolio_optimizer_model,
+        execution_model,
     ],
     jobs=[daily_pipeline],
     resources={

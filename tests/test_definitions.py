@@ -28,7 +28,13 @@ def test_code_location_loads_with_every_asset_in_its_group():
     assert {groups[k] for k in ("feast_registry", "online_features", "training_set")} == {
         "features"
     }
-    assert groups["market_analyst_model"] == "training"
+    training = (
+        "market_analyst_model",
+        "risk_manager_model",
+        "portfolio_optimizer_model",
+        "execution_model",
+    )
+    assert {groups[k] for k in training} == {"training"}
     daily = defs.resolve_job_def("daily_pipeline")
     assert {
         "raw_prices",

@@ -1,0 +1,138 @@
+"""The Risk Manager's, Portfolio Optimizer's and Execution Agent's models: evaluated out of
+sample where there is something to score, calibrated otherwise, registered in MLflow."""
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from agents import model_registry
+from agents.execution.agent import ExecutionPolicy
+from agents.execution.serving import ExecutionCostModel, calibrate_universe
+from agents.portfolio_optimizer.evaluation import summary, walk_forward_hrp
+from agents.portfolio_optimizer.optimizer import OptimizerConfig
+from agents.portfolio_optimizer.serving import OptimizerModel
+from agents.risk_manager.agent import RiskLimits
+from agents.risk_manager.backtest import var_backtest
+from agents.risk_manager.serving import RiskModel
+from orchestration.resources import MlflowTracking, Warehouse
+
+STAGING = [dg.AssetKey(["staging", "stg_prices"]), dg.AssetKey(["staging", "stg_symbols"])]
+
+
+def _market(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Long asset prices, their wide daily returns, and sectors: from the warehouse."""
+    with warehouse.connect(read_only=True) as con:
+        prices = con.execute(
+            "select p.date, p.symbol, p.close, p.volume from staging.stg_prices p "
+            "join staging.stg_symbols s using (symbol) where s.role = 'asset'"
+        ).df()
+        sectors = dict(con.execute("select symbol, sector from staging.stg_symbols").fetchall())
+    prices["date"] = pd.to_datetime(prices["date"])
+    returns = prices.pivot(index="date", columns="symbol", values="close").pct_change().iloc[1:]
+    return prices, returns, sectors
+
+
+def _metadata(registered: model_registry.RegisteredVersion, metrics: dict) -> dict:
+    return {
+        "model": registered.name,
+        "version": registered.version,
+        "aliases": list(registered.aliases),
+        "mlflow_run_id": registered.run_id,
+        **{k: float(v) for k, v in metrics.items()},
+    }
+
+
+@dg.asset(group_name="training", kinds={"mlflow"}, deps=STAGING)
+def risk_manager_model(
+    warehouse: Warehouse, mlflow_tracking: MlflowTracking
+) -> dg.MaterializeResult:
+    """Backtests the 1-day historical VaR (95/99%) of an equal-weight book day by day on data
+    it has not seen, with Kupiec's test; registers the limits as quorum-risk_manager."""
+    _, returns, _ = _market(warehouse)
+    limits = RiskLimits()
+    book = returns.mean(axis=1)  # equal weight over the symbols trading each day
+    # A short history (a user's file) still backtests: at most half of it is the window.
+    window = min(limits.lookback_days, len(book) // 2)
+    metrics = {**var_backtest(book, window=window), "window_days": window}
+    example = pd.DataFrame({"portfolio_return": book.tail(limits.lookback_days).to_numpy()})
+    model = RiskModel(limits)
+    mlflow_tracking.configure()
+    registered = model_registry.log_and_register(
+        "risk_manager",
+        model,
+        params=limits.__dict__,
+        metrics=metrics,
+        tags={"evaluation": "rolling VaR backtest, equal-weight book, one day ahead"},
+        input_example=example,
+        output_example=model.predict(None, example),
+    )
+    return dg.MaterializeResult(metadata=_metadata(registered, metrics))
+
+
+@dg.asset(group_name="training", kinds={"skfolio", "mlflow"}, deps=STAGING)
+def portfolio_optimizer_model(
+    warehouse: Warehouse, mlflow_tracking: MlflowTracking
+) -> dg.MaterializeResult:
+    """Refits the optimizer's risk-parity fallback yearly on the two years before and holds
+    the next year: forecast against realised volatility, out of sample."""
+    _, returns, sectors = _market(warehouse)
+    config = OptimizerConfig()
+    walk = walk_forward_hrp(returns, sectors, config, train_days=min(504, len(returns) // 2))
+    metrics = summary(walk)
+    example = returns.tail(504).dropna(axis=1)
+    model = OptimizerModel(config, sectors)
+    mlflow_tracking.configure()
+    registered = model_registry.log_and_register(
+        "portfolio_optimizer",
+        model,
+        params=config.__dict__,
+        metrics=metrics,
+        tags={"evaluation": "yearly walk-forward of the HRP fallback, 2-year fit"},
+        input_example=example,
+        output_example=model.predict(None, example),
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **_metadata(registered, metrics),
+            "walk_forward": dg.MetadataValue.md(walk.round(5).to_markdown(index=False)),
+        }
+    )
+
+
+@dg.asset(group_name="training", kinds={"mlflow"}, deps=STAGING)
+def execution_model(warehouse: Warehouse, mlflow_tracking: MlflowTracking) -> dg.MaterializeResult:
+    """Calibrates one impact model per symbol from its last 63 days. There are no realised
+    execution costs to score it against, so its metrics are calibration statistics."""
+    prices, _, _ = _market(warehouse)
+    models = calibrate_universe(prices)
+    policy = ExecutionPolicy()
+    one_percent = [
+        m.expected_cost(0.01 * m.adv_shares, 1.0, policy.half_spread) for m in models.values()
+    ]
+    metrics = {
+        "symbols": len(models),
+        "share_calibrated_from_volume": float(
+            np.mean([m.calibrated_from_volume for m in models.values()])
+        ),
+        "median_daily_volatility": float(np.median([m.daily_volatility for m in models.values()])),
+        "median_cost_1pct_adv_one_day": float(np.median(one_percent)),
+    }
+    example = pd.DataFrame({"symbol": list(models)[:3], "shares": 10_000.0, "duration_days": 1.0})
+    model = ExecutionCostModel(models, policy.half_spread)
+    mlflow_tracking.configure()
+    registered = model_registry.log_and_register(
+        "execution",
+        model,
+        params={
+            "half_spread": policy.half_spread,
+            "lookback_days": 63,
+            "eta": 0.142,
+            "gamma": 0.314,
+            "beta": 0.6,
+        },
+        metrics=metrics,
+        tags={"evaluation": "calibration only: no realised costs to score"},
+        input_example=example,
+        output_example=model.predict(None, example),
+    )
+    return dg.MaterializeResult(metadata=_metadata(registered, metrics))
