@@ -14,13 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psycopg
 from feast import FeatureStore, FeatureView
 from feast.data_source import PushMode
 from feast.infra.key_encoding_utils import serialize_entity_key
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
-from psycopg import sql
 
 from features.definitions import (
     ANALYST_FEATURES,
@@ -29,6 +27,7 @@ from features.definitions import (
     build_definitions,
 )
 from features.vectors import write_analyst_vectors
+from orchestration.postgres import ensure_database
 
 FEATURE_REPO = Path(__file__).resolve().parent
 MARKET_KEY = "market"
@@ -44,16 +43,6 @@ def open_store(profile: str = "embedded") -> FeatureStore:
     return FeatureStore(
         repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / "feature_store.production.yaml"
     )
-
-
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named in ``url`` if it does not exist yet."""
-    server, _, name = url.rpartition("/")
-    conninfo = server.replace("postgresql+psycopg://", "postgresql://", 1) + "/postgres"
-    with psycopg.connect(conninfo, autocommit=True) as con:
-        exists = con.execute("select 1 from pg_database where datname = %s", [name]).fetchall()
-        if not exists:
-            con.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 
 
 def apply_definitions(store: FeatureStore, exports: Path) -> FeastDefinitions:

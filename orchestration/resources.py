@@ -10,6 +10,7 @@ from agents import model_registry
 from assets.ingestion import price_store
 from assets.ingestion.market_data import MarketData, load_market_data
 from features.store import open_store
+from orchestration.postgres import ensure_database
 
 
 class MarketDataSource(dg.ConfigurableResource):
@@ -54,4 +55,6 @@ class MlflowTracking(dg.ConfigurableResource):
     experiment: str = "quorum"
 
     def configure(self) -> None:
+        if self.tracking_uri.startswith("postgresql"):
+            ensure_database(self.tracking_uri)
         model_registry.configure(self.tracking_uri, self.experiment, self.artifact_location)

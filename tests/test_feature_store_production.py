@@ -70,3 +70,44 @@ def test_production_profile_serves_the_same_features_from_redis_and_postgres(
 
     store.teardown()
     assert not [k for k in client.scan_iter(count=1000) if project.encode() in k]
+
+
+def test_models_register_and_load_by_alias_in_mlflow_on_postgresql(tmp_path):
+    from agents import model_registry
+    from agents.risk_manager.agent import RiskLimits
+    from agents.risk_manager.serving import RiskModel
+    from orchestration.resources import MlflowTracking
+
+    name = f"quorum_mlflow_test_{uuid.uuid4().hex[:10]}"
+    uri = f"{SERVER}/{name}"
+    try:
+        MlflowTracking(
+            tracking_uri=uri,
+            artifact_location=str(tmp_path / "artifacts"),
+            experiment="quorum_test",
+        ).configure()
+        example = pd.DataFrame({"portfolio_return": np.linspace(-0.05, 0.05, 600)})
+        model = RiskModel(RiskLimits())
+        first = model_registry.log_and_register(
+            "risk_manager",
+            model,
+            params={"lookback_days": 500},
+            metrics={"m": 1.0},
+            tags={},
+            input_example=example,
+            output_example=model.predict(None, example),
+        )
+        assert first.aliases == ("challenger", "champion")
+        with psycopg.connect(uri) as con:  # the registry rows are in PostgreSQL
+            (count,) = con.execute(
+                "select count(*) from model_versions where name = 'quorum-risk_manager'"
+            ).fetchall()[0]
+        assert count == 1
+        loaded = model_registry.load("risk_manager", "champion")
+        pd.testing.assert_frame_equal(loaded.predict(example), model.predict(None, example))
+    finally:
+        import mlflow
+
+        mlflow.set_tracking_uri(None)
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as con:
+            con.execute(f'drop database if exists "{name}" with (force)')
