@@ -81,33 +81,22 @@ def time_build(prices: pd.DataFrame, benchmark: str, repeats: int) -> dict:
         }
         dbt = str(Path(sys.executable).parent / "dbt")
         target = Path(home) / "target"
-        base = [
-            dbt,
-            "--quiet",
-            "run",
-            "--full-refresh",
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(target),
-        ]
-        subprocess.run(
-            [
+
+        def dbt_command(*args: str) -> list[str]:
+            return [
                 dbt,
                 "--quiet",
-                "seed",
+                *args,
                 "--profiles-dir",
                 str(DBT_PROJECT_DIR),
                 "--project-dir",
                 str(DBT_PROJECT_DIR),
                 "--target-path",
                 str(target),
-            ],
-            env=env,
-            check=True,
-        )
+            ]
+
+        base = dbt_command("run", "--full-refresh")
+        subprocess.run(dbt_command("seed"), env=env, check=True)
         walls, model_seconds = [], []
         for _ in range(repeats):
             start = time.perf_counter()

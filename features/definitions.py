@@ -44,7 +44,8 @@ MARKET_FEATURES = [
 ]
 
 
-def _ranked(names: list[str]) -> list[str]:
+def ranked(names: list[str]) -> list[str]:
+    """Each feature and its cross-sectional rank column."""
     return [*names, *(f"{name}_rank" for name in names)]
 
 
@@ -52,8 +53,8 @@ def _ranked(names: list[str]) -> list[str]:
 # packed into one Array(Float64) per symbol (view market_analyst_v1_vector): one value to
 # read and parse per symbol instead of one per feature, ~15x faster for 500 symbols.
 ANALYST_FEATURES = [
-    *_ranked(TECHNICAL_FEATURES),
-    *_ranked(VOLATILITY_FEATURES),
+    *ranked(TECHNICAL_FEATURES),
+    *ranked(VOLATILITY_FEATURES),
     *MARKET_FEATURES,
 ]
 ANALYST_VECTOR_VIEW = "market_analyst_v1_vector"
@@ -115,7 +116,7 @@ def build_definitions(exports: Path) -> FeastDefinitions:
         name="technical_indicators",
         entities=[symbol],
         ttl=DAILY_TTL,
-        schema=[Field(name=n, dtype=Float64) for n in _ranked(TECHNICAL_FEATURES)],
+        schema=[Field(name=n, dtype=Float64) for n in ranked(TECHNICAL_FEATURES)],
         source=technical_push,
         online=True,
         description="RSI, MACD, Bollinger %B, momentum, trend distance, volume; with daily ranks.",
@@ -125,7 +126,7 @@ def build_definitions(exports: Path) -> FeastDefinitions:
         entities=[symbol],
         ttl=DAILY_TTL,
         schema=[
-            *(Field(name=n, dtype=Float64) for n in _ranked(VOLATILITY_FEATURES)),
+            *(Field(name=n, dtype=Float64) for n in ranked(VOLATILITY_FEATURES)),
             Field(name="sector", dtype=String),
             Field(name="close", dtype=Float64),
             Field(name="day_index", dtype=Int64),
@@ -159,7 +160,7 @@ def build_definitions(exports: Path) -> FeastDefinitions:
         name="market_analyst_v1",
         features=[
             technical_indicators,
-            volatility_risk[_ranked(VOLATILITY_FEATURES)],
+            volatility_risk[ranked(VOLATILITY_FEATURES)],
             market_context,
         ],
         description="Signal model inputs.",

@@ -13,16 +13,16 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.isotonic import IsotonicRegression
 
-from features.definitions import MARKET_FEATURES, TECHNICAL_FEATURES, VOLATILITY_FEATURES
-
-
-def _ranked(names: list[str]) -> list[str]:
-    return [*names, *(f"{n}_rank" for n in names)]
-
+from features.definitions import (
+    MARKET_FEATURES,
+    TECHNICAL_FEATURES,
+    VOLATILITY_FEATURES,
+    ranked,
+)
 
 FEATURE_FAMILIES = {
-    "technical": _ranked(TECHNICAL_FEATURES),
-    "volatility": _ranked(VOLATILITY_FEATURES),
+    "technical": ranked(TECHNICAL_FEATURES),
+    "volatility": ranked(VOLATILITY_FEATURES),
     "market": list(MARKET_FEATURES),
 }
 
