@@ -73,8 +73,8 @@ smoothed as (
     select * from {{ exp_smoothed('moves', [
         ['gain', 1 / 14, 'avg_gain_14'],
         ['loss', 1 / 14, 'avg_loss_14'],
-        ['close', 2 / 13, 'ema_12'],
-        ['close', 2 / 27, 'ema_26'],
+        ['close', 2 / 13, 'ema_12', 'dense'],
+        ['close', 2 / 27, 'ema_26', 'dense'],
     ]) }}
 ),
 
