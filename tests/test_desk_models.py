@@ -50,6 +50,15 @@ def test_risk_parity_walk_forward_holds_each_year_out_of_sample(sp500_prices):
     }
 
 
+def test_a_history_too_short_to_hold_out_a_year_reports_zero_years(sp500_prices):
+    prices = sp500_prices.pivot(index="date", columns="symbol", values="close").drop(
+        columns="SP500"
+    )
+    returns = prices.loc["2019":"2020"].pct_change().iloc[1:]
+    walk = walk_forward_hrp(returns, SECTORS, train_days=len(returns) // 2)
+    assert walk.empty and summary(walk) == {"oos_years": 0.0}
+
+
 def test_impact_calibration_uses_volume_where_the_data_have_it():
     with_volume = calibrate_universe(load_market_data("arch").prices)
     assert all(m.calibrated_from_volume for m in with_volume.values())

@@ -59,6 +59,14 @@ def test_weak_views_fall_back_to_hierarchical_risk_parity_with_sector_caps(marke
     _within_limits(proposal.weights, optimizer.config)
 
 
+def test_two_assets_fall_back_to_capped_inverse_volatility(market):
+    _, returns = market
+    pair = returns[["KO", "XOM"]]
+    proposal = PortfolioOptimizer().propose(pair, [], pd.Series(0.0, index=pair.columns), SECTORS)
+    assert proposal.method == "inverse_volatility (fewer than 3 assets)"
+    assert (proposal.weights == 0.05).all()  # both capped; the rest stays in cash
+
+
 def test_a_rebalance_turns_over_no_more_than_the_limit_and_costs_reduce_it(market):
     _, returns = market
     previous = pd.Series(0.0, index=returns.columns)

@@ -35,12 +35,17 @@ def walk_forward_hrp(
                 "invested": float(proposal.weights.sum()),
             }
         )
-    out = pd.DataFrame(rows)
+    columns = ["year", "forecast_vol", "realised_vol", "realised_mean", "invested"]
+    out = pd.DataFrame(rows, columns=columns)
     out["vol_ratio"] = out["realised_vol"] / out["forecast_vol"]
     return out
 
 
 def summary(walk: pd.DataFrame) -> dict[str, float]:
+    """Out-of-sample figures; a history too short to hold out a year says so (0 years) and
+    reports nothing it did not measure."""
+    if walk.empty:
+        return {"oos_years": 0.0}
     return {
         "oos_years": float(len(walk)),
         "oos_vol_ratio_median": float(walk["vol_ratio"].median()),

@@ -10,7 +10,12 @@ from datetime import datetime, timedelta
 import cvxpy as cp
 import numpy as np
 import pandas as pd
-from skfolio.optimization import HierarchicalRiskParity, MeanRisk, ObjectiveFunction
+from skfolio.optimization import (
+    HierarchicalRiskParity,
+    InverseVolatility,
+    MeanRisk,
+    ObjectiveFunction,
+)
 from skfolio.prior import BlackLitterman
 
 from agents.messages import Envelope, Order, RebalancingOrder, TradingSignal, envelope
@@ -74,7 +79,13 @@ class PortfolioOptimizer:
             views = [f"{s.symbol} == {s.expected_return / cfg.horizon_days:.8f}" for s in active]
             model = self._mean_risk(returns, views, active, previous, groups, sectors)
             method = "black_litterman_mean_risk"
-        if model is None:
+        if model is None and len(assets) < 3:
+            # skfolio's HRP needs 3+ assets to choose its clusters: inverse volatility, capped.
+            method = "inverse_volatility (fewer than 3 assets)"
+            model = InverseVolatility().fit(returns)
+            capped = np.minimum(model.weights_, cfg.max_weight)
+            weights = self._cap_sectors(pd.Series(capped, index=assets), sectors)
+        elif model is None:
             method = (
                 "hierarchical_risk_parity"
                 if not strong
