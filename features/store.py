@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 from feast import FeatureStore, FeatureView
 from feast.data_source import PushMode
-from feast.infra.key_encoding_utils import serialize_entity_key
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
 
@@ -183,17 +182,13 @@ class OnlineFeatureReader:
             else:
                 rows = self._provider.online_read(config, view, view_keys, names)
             block = np.full((len(symbols), len(names)), np.nan)
-            oldest_allowed = as_of - view.ttl if as_of and view.ttl else None
-            for i, (stamp, values) in enumerate(rows):
-                stamp = _naive(stamp) if stamp else None
-                if values is None or (oldest_allowed and stamp and stamp < oldest_allowed):
-                    continue
-                if stamp and (newest is None or stamp > newest):
-                    newest = stamp
+            fresh, view_newest = _fresh_rows(rows, view, as_of)
+            for i, values in fresh:
                 for j, name in enumerate(names):
                     if name in values:
                         block[i, j] = _number(values[name])
             columns.append(block)
+            newest = _later(newest, view_newest)
         return OnlineFeatures(np.hstack(columns), list(symbols), self.features, newest)
 
     def _read_packed(
@@ -202,27 +197,34 @@ class OnlineFeatureReader:
         view = self._packed
         rows = self._provider.online_read(self._store.config, view, keys, ["values"])
         values = np.full((len(symbols), len(self.features)), np.nan)
-        oldest_allowed = as_of - view.ttl if as_of and view.ttl else None
-        newest = None
-        for i, (stamp, found) in enumerate(rows):
-            if found is None or "values" not in found:
-                continue
-            stamp = _naive(stamp) if stamp else None
-            if oldest_allowed and stamp and stamp < oldest_allowed:
-                continue
-            values[i] = found["values"].double_list_val.val
-            if stamp and (newest is None or stamp > newest):
-                newest = stamp
+        fresh, newest = _fresh_rows(rows, view, as_of)
+        for i, found in fresh:
+            if "values" in found:
+                values[i] = found["values"].double_list_val.val
         return OnlineFeatures(values, list(symbols), self.features, newest)
+
+
+def _fresh_rows(
+    rows: list[tuple[datetime | None, dict[str, Value] | None]],
+    view: FeatureView,
+    as_of: datetime | None,
+) -> tuple[list[tuple[int, dict[str, Value]]], datetime | None]:
+    """The rows an online read may serve: present, and not older than the view's TTL at
+    ``as_of``; with the newest timestamp among them."""
+    oldest_allowed = as_of - view.ttl if as_of and view.ttl else None
+    fresh, newest = [], None
+    for i, (stamp, values) in enumerate(rows):
+        stamp = _naive(stamp) if stamp else None
+        if values is None or (oldest_allowed and stamp and stamp < oldest_allowed):
+            continue
+        fresh.append((i, values))
+        newest = _later(newest, stamp)
+    return fresh, newest
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None or (b is not None and b > a) else a
 
 
 def _naive(stamp: datetime) -> datetime:
     return stamp.replace(tzinfo=None) if stamp.tzinfo else stamp
-
-
-def serialized_key(symbol: str) -> bytes:
-    """A symbol's entity key as Feast stores it (for tests that look inside the store)."""
-    return serialize_entity_key(
-        EntityKey(join_keys=["symbol"], entity_values=[Value(string_val=symbol)]),
-        entity_key_serialization_version=3,
-    )

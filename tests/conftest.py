@@ -13,7 +13,7 @@ os.environ["DAGSTER_HOME"] = os.path.join(_SESSION_HOME, "dagster")
 for variable in ("QUORUM_MARKET_DATA", "QUORUM_BENCHMARK_SYMBOL", "QUORUM_PROFILE"):
     os.environ.pop(variable, None)
 
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -58,6 +58,20 @@ class Workspace:
 
     root: Path
 
+    @classmethod
+    def prepare(cls, home: Path, setenv: Callable[[str, str], None]) -> "Workspace":
+        """Create the folders and set the variables through which dbt (a child process) and
+        Feast's yaml find this home; ``setenv`` is a MonkeyPatch's, so they are restored."""
+        (home / "exports").mkdir(parents=True)
+        for name, value in {
+            "QUORUM_HOME": home,
+            "QUORUM_WAREHOUSE": home / "warehouse.duckdb",
+            "QUORUM_EXPORTS": home / "exports",
+            "QUORUM_FEAST_PROJECT": "quorum_test",
+        }.items():
+            setenv(name, str(value))
+        return cls(home)
+
     @property
     def warehouse(self) -> Path:
         return self.root / "warehouse.duckdb"
@@ -95,14 +109,7 @@ class Workspace:
 
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    home = tmp_path / "quorum"
-    (home / "exports").mkdir(parents=True)
-    # dbt runs as a child process and finds the warehouse through these.
-    monkeypatch.setenv("QUORUM_HOME", str(home))
-    monkeypatch.setenv("QUORUM_WAREHOUSE", str(home / "warehouse.duckdb"))
-    monkeypatch.setenv("QUORUM_EXPORTS", str(home / "exports"))
-    monkeypatch.setenv("QUORUM_FEAST_PROJECT", "quorum_test")
-    return Workspace(home)
+    return Workspace.prepare(tmp_path / "quorum", monkeypatch.setenv)
 
 
 DAILY_GRAPH_SYMBOLS = ["AAPL", "JNJ", "CVX", "SP500"]
@@ -115,16 +122,8 @@ def daily_graph(tmp_path_factory, sp500_prices):
     from features.store import open_store
 
     home = tmp_path_factory.mktemp("daily") / "quorum"
-    (home / "exports").mkdir(parents=True)
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {
-            "QUORUM_HOME": home,
-            "QUORUM_WAREHOUSE": home / "warehouse.duckdb",
-            "QUORUM_EXPORTS": home / "exports",
-            "QUORUM_FEAST_PROJECT": "quorum_test",
-        }.items():
-            env.setenv(name, str(value))
-        space = Workspace(home)
+        space = Workspace.prepare(home, env.setenv)
         data = price_slice(sp500_prices, DAILY_GRAPH_SYMBOLS, "2020-06-01", "2022-12-31")
         result = space.materialize(
             f"csv:{write_prices(data, home / 'prices.csv')}",

@@ -81,11 +81,7 @@ def test_no_feature_on_day_t_changes_when_every_later_price_is_altered(
 
     built = {}
     for name, frame in (("true", real_slice), ("altered", altered)):
-        home = tmp_path / name
-        (home / "exports").mkdir(parents=True)
-        monkeypatch.setenv("QUORUM_WAREHOUSE", str(home / "warehouse.duckdb"))
-        monkeypatch.setenv("QUORUM_EXPORTS", str(home / "exports"))
-        space = Workspace(home)
+        space = Workspace.prepare(tmp_path / name, monkeypatch.setenv)
         space.materialize(f"csv:{write_prices(frame, tmp_path / f'{name}.csv')}", benchmark="SP500")
         built[name] = features(space)
 
@@ -110,11 +106,7 @@ def test_incremental_build_equals_a_full_refresh(tmp_path, real_slice, monkeypat
         ("incremental", [real_slice[real_slice["date"] <= split], real_slice]),
         ("full", [real_slice]),
     ):
-        home = tmp_path / name
-        (home / "exports").mkdir(parents=True)
-        monkeypatch.setenv("QUORUM_WAREHOUSE", str(home / "warehouse.duckdb"))
-        monkeypatch.setenv("QUORUM_EXPORTS", str(home / "exports"))
-        space = Workspace(home)
+        space = Workspace.prepare(tmp_path / name, monkeypatch.setenv)
         for i, batch in enumerate(batches):
             space.materialize(
                 f"csv:{write_prices(batch, tmp_path / f'{name}{i}.csv')}", benchmark="SP500"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 from agents.messages import Envelope, PositionLimit, RiskAssessment, envelope
@@ -119,6 +118,3 @@ class RiskManager:
             veto_reasons=assessment.veto_reasons,
         )
         return envelope(AGENT_ID, payload, timestamp)
-
-
-__all__ = ["Assessment", "RiskLimits", "RiskManager", "np"]
