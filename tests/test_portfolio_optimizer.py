@@ -63,8 +63,12 @@ def test_two_assets_fall_back_to_capped_inverse_volatility(market):
     _, returns = market
     pair = returns[["KO", "XOM"]]
     proposal = PortfolioOptimizer().propose(pair, [], pd.Series(0.0, index=pair.columns), SECTORS)
-    assert proposal.method == "inverse_volatility (fewer than 3 assets)"
+    assert proposal.method == "inverse_volatility (too few assets for HRP under the caps)"
     assert (proposal.weights == 0.05).all()  # both capped; the rest stays in cash
+    # Three assets with 5% caps cannot hold HRP's full budget either.
+    trio = returns[["KO", "XOM", "JPM"]]
+    proposal = PortfolioOptimizer().propose(trio, [], pd.Series(0.0, index=trio.columns), SECTORS)
+    assert proposal.method.startswith("inverse_volatility") and (proposal.weights == 0.05).all()
 
 
 def test_a_rebalance_turns_over_no_more_than_the_limit_and_costs_reduce_it(market):

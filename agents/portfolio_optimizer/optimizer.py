@@ -79,9 +79,10 @@ class PortfolioOptimizer:
             views = [f"{s.symbol} == {s.expected_return / cfg.horizon_days:.8f}" for s in active]
             model = self._mean_risk(returns, views, active, previous, groups, sectors)
             method = "black_litterman_mean_risk"
-        if model is None and len(assets) < 3:
-            # skfolio's HRP needs 3+ assets to choose its clusters: inverse volatility, capped.
-            method = "inverse_volatility (fewer than 3 assets)"
+        if model is None and (len(assets) < 3 or len(assets) * cfg.max_weight < 1):
+            # skfolio's HRP needs 3+ assets to choose its clusters, and caps that can hold the
+            # whole budget (it invests everything): else inverse volatility, capped.
+            method = "inverse_volatility (too few assets for HRP under the caps)"
             model = InverseVolatility().fit(returns)
             capped = np.minimum(model.weights_, cfg.max_weight)
             weights = self._cap_sectors(pd.Series(capped, index=assets), sectors)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from agents.messages import Envelope, PositionLimit, RiskAssessment, envelope
 from agents.risk_manager.measures import (
     TailRisk,
-    beta_to,
+    beta_of,
     historical_tail_risk,
-    monte_carlo_tail_risk,
+    monte_carlo_draws,
 )
-from agents.risk_manager.stress import StressResult, replay_crises
+from agents.risk_manager.stress import StressResult, crisis_moves
 
 AGENT_ID = "risk_manager_001"
 
@@ -27,7 +28,7 @@ class RiskLimits:
     max_weight: float = 0.05
     max_sector_weight: float = 0.15
     max_gross_exposure: float = 1.0
-    min_effective_positions: float = 8.0  # 1 / sum(w^2): concentration
+    min_effective_positions: float = 8.0  # (sum |w|)^2 / sum w^2: concentration
     max_var_99: float = 0.04  # one-day historical VaR at 99%
     max_stress_loss: float = 0.45  # worst replayed crisis
     lookback_days: int = 500
@@ -48,32 +49,57 @@ class Assessment:
         return not self.veto_reasons
 
 
-class RiskManager:
-    def __init__(self, limits: RiskLimits | None = None) -> None:
-        self.limits = limits or RiskLimits()
+class PreparedRisk:
+    """Everything about a universe that does not depend on the weights, computed once (per
+    trading day, for an intraday desk): the historical return window, the Monte Carlo draws,
+    the crisis moves and the index. Assessing weights is then matrix products."""
 
-    def assess(
+    def __init__(
         self,
-        weights: pd.Series,
+        limits: RiskLimits,
         prices: pd.DataFrame,
         sectors: dict[str, str],
         index: pd.Series | None = None,
-    ) -> Assessment:
-        """``weights`` by symbol (fractions of value), ``prices`` wide by date up to the
-        decision (never later), ``sectors`` by symbol, ``index`` the benchmark's prices."""
+    ) -> None:
+        self.limits = limits
+        self.symbols = list(prices.columns)
+        returns = prices.pct_change().iloc[1:].tail(limits.lookback_days)
+        self._returns = returns.fillna(0.0).to_numpy()
+        self._simulated = monte_carlo_draws(returns)
+        # The index's returns on the window's days, and which days have one (for beta).
+        self._index_returns = None
+        if index is not None:
+            aligned = index.pct_change().reindex(returns.index).to_numpy()
+            self._index_days = np.isfinite(aligned)
+            self._index_returns = aligned[self._index_days]
+        self._crises = crisis_moves(prices, index)
+        self._sectors = pd.Series([sectors.get(s, "Unknown") for s in self.symbols])
+
+    def assess(self, weights: pd.Series) -> Assessment:
+        """``weights`` by symbol (fractions of value); symbols outside the universe are an
+        error, not a silent zero."""
         limits = self.limits
-        weights = weights[weights != 0].astype(float)
-        returns = prices[weights.index].pct_change().iloc[1:].tail(limits.lookback_days)
-        portfolio = returns.fillna(0.0) @ weights.to_numpy()
-        historical = historical_tail_risk(portfolio.to_numpy())
-        monte_carlo = monte_carlo_tail_risk(returns, weights.to_numpy())
-        beta = beta_to(portfolio, index.pct_change()) if index is not None else float("nan")
-        stress = replay_crises(prices, weights, index)
-        sector_weights = weights.groupby(lambda s: sectors.get(s, "Unknown")).sum().to_dict()
-        effective = 1.0 / float((weights**2).sum()) if len(weights) else float("inf")
+        unknown = set(weights.index) - set(self.symbols)
+        if unknown:
+            raise ValueError(f"weights for symbols outside the risk universe: {sorted(unknown)}")
+        w = weights.reindex(self.symbols).fillna(0.0).to_numpy(dtype=float)
+        portfolio = self._returns @ w
+        historical = historical_tail_risk(portfolio)
+        monte_carlo = historical_tail_risk(self._simulated @ w)
+        beta = (
+            beta_of(portfolio[self._index_days], self._index_returns)
+            if self._index_returns is not None
+            else float("nan")
+        )
+        stress = [crisis.result(w) for crisis in self._crises]
+        held = w != 0
+        sector_weights = pd.Series(w[held]).groupby(self._sectors[held].to_numpy()).sum().to_dict()
+        # Effective number of names, (sum |w|)^2 / sum w^2: scale-free, so a book that is
+        # partly in cash is as concentrated as its invested part (1 / sum w^2 is not).
+        effective = float(np.abs(w).sum() ** 2 / (w**2).sum()) if held.any() else float("inf")
 
         reasons = []
-        for symbol, weight in weights.items():
+        for symbol, weight in zip(self.symbols, w, strict=True):
             if abs(weight) > limits.max_weight + 1e-9:
                 reasons.append(f"{symbol} weight {weight:.4f} > max {limits.max_weight:.4f}")
         for sector, weight in sector_weights.items():
@@ -81,7 +107,7 @@ class RiskManager:
                 reasons.append(
                     f"sector {sector} weight {weight:.4f} > max {limits.max_sector_weight:.4f}"
                 )
-        gross = float(weights.abs().sum())
+        gross = float(np.abs(w).sum())
         if gross > limits.max_gross_exposure + 1e-9:
             reasons.append(f"gross exposure {gross:.4f} > max {limits.max_gross_exposure:.4f}")
         if effective < limits.min_effective_positions:
@@ -98,6 +124,28 @@ class RiskManager:
                 f"max {limits.max_stress_loss:.4f}"
             )
         return Assessment(historical, monte_carlo, beta, stress, sector_weights, effective, reasons)
+
+
+class RiskManager:
+    def __init__(self, limits: RiskLimits | None = None) -> None:
+        self.limits = limits or RiskLimits()
+
+    def prepare(
+        self, prices: pd.DataFrame, sectors: dict[str, str], index: pd.Series | None = None
+    ) -> PreparedRisk:
+        return PreparedRisk(self.limits, prices, sectors, index)
+
+    def assess(
+        self,
+        weights: pd.Series,
+        prices: pd.DataFrame,
+        sectors: dict[str, str],
+        index: pd.Series | None = None,
+    ) -> Assessment:
+        """``weights`` by symbol (fractions of value), ``prices`` wide by date up to the
+        decision (never later), ``sectors`` by symbol, ``index`` the benchmark's prices."""
+        held = weights[weights != 0].astype(float)
+        return self.prepare(prices.reindex(columns=held.index), sectors, index).assess(held)
 
     def message(self, assessment: Assessment, weights: pd.Series, timestamp: datetime) -> Envelope:
         limits = self.limits

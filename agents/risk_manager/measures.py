@@ -4,8 +4,8 @@ Losses are positive fractions of portfolio value over one day. VaR at level b is
 worst loss, k = ceil((1 - b) n); ES is skfolio's CVaR. (skfolio's own value_at_risk computes k
 in floating point, so (1 - 0.95) * 100 = 5.000000000000004 rounds up to the 6th worst loss
 instead of the 5th; here k is rounded to 9 decimals first.) Monte Carlo draws from a
-multivariate Student-t (fat tails, 5 degrees of freedom by default) scaled to the sample
-covariance of the same window, with a fixed seed so a decision can be replayed.
+multivariate Student-t (fat tails, 5 degrees of freedom by default) scaled to the
+Ledoit-Wolf covariance of the same window, with a fixed seed so a decision can be replayed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from skfolio.measures import cvar
+from sklearn.covariance import LedoitWolf
 
 
 @dataclass(frozen=True)
@@ -42,30 +43,41 @@ def historical_tail_risk(portfolio_returns: np.ndarray) -> TailRisk:
     )
 
 
-def monte_carlo_tail_risk(
+def monte_carlo_draws(
     asset_returns: pd.DataFrame,
-    weights: np.ndarray,
     *,
     draws: int = 20_000,
     degrees_of_freedom: float = 5.0,
     seed: int = 0,
-) -> TailRisk:
-    """Simulated one-day portfolio returns: mean + Student-t shocks with the sample covariance."""
+) -> np.ndarray:
+    """Simulated one-day asset returns (draws x assets): mean + Student-t shocks with the
+    Ledoit-Wolf shrunk covariance of the rows where every asset has a return. (The sample
+    covariance is singular once assets outnumber days, 500 names on a 500-day window.)"""
     clean = asset_returns.dropna()
     mean = clean.mean().to_numpy()
-    covariance = clean.cov().to_numpy()
+    covariance = LedoitWolf().fit(clean.to_numpy()).covariance_
     rng = np.random.default_rng(seed)
     normal = rng.multivariate_normal(np.zeros(len(mean)), covariance, size=draws, method="cholesky")
     # A t variate is a normal divided by sqrt(chi2/df); rescale so the covariance is kept.
     chi2 = rng.chisquare(degrees_of_freedom, size=(draws, 1))
     scale = np.sqrt((degrees_of_freedom - 2) / degrees_of_freedom)
-    shocks = normal / np.sqrt(chi2 / degrees_of_freedom) * scale
-    simulated = (mean + shocks) @ np.asarray(weights, dtype=float)
+    return mean + normal / np.sqrt(chi2 / degrees_of_freedom) * scale
+
+
+def monte_carlo_tail_risk(asset_returns: pd.DataFrame, weights: np.ndarray, **draws) -> TailRisk:
+    """Tail risk of the portfolio over ``monte_carlo_draws`` (same keyword options)."""
+    simulated = monte_carlo_draws(asset_returns, **draws) @ np.asarray(weights, dtype=float)
     return historical_tail_risk(simulated)
 
 
 def beta_to(portfolio_returns: pd.Series, index_returns: pd.Series) -> float:
     joined = pd.concat([portfolio_returns, index_returns], axis=1).dropna()
-    if len(joined) < 2 or joined.iloc[:, 1].var() == 0:
+    return beta_of(joined.iloc[:, 0].to_numpy(), joined.iloc[:, 1].to_numpy())
+
+
+def beta_of(portfolio_returns: np.ndarray, index_returns: np.ndarray) -> float:
+    """Beta of aligned return arrays; NaN with fewer than 2 days or a flat index."""
+    if len(index_returns) < 2 or np.var(index_returns, ddof=1) == 0:
         return float("nan")
-    return float(joined.cov().iloc[0, 1] / joined.iloc[:, 1].var())
+    covariance = np.cov(portfolio_returns, index_returns, ddof=1)
+    return float(covariance[0, 1] / covariance[1, 1])

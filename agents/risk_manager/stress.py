@@ -27,6 +27,56 @@ class StressResult:
     coverage: float  # share of the portfolio's weight with real prices in the window
 
 
+@dataclass(frozen=True)
+class CrisisMoves:
+    """What each symbol did over one crisis window; a symbol without prices there moves
+    with the index (or not at all without one) and is marked as not covered."""
+
+    scenario: str
+    start: str
+    end: str
+    index_return: float
+    moves: np.ndarray
+    covered: np.ndarray
+
+    def result(self, weights: np.ndarray) -> StressResult:
+        weights = np.asarray(weights, dtype=float)
+        gross = float(np.abs(weights).sum()) or 1.0
+        return StressResult(
+            self.scenario,
+            self.start,
+            self.end,
+            float(self.moves @ weights),
+            self.index_return,
+            float(np.abs(weights[self.covered]).sum()) / gross,
+        )
+
+
+def crisis_moves(
+    prices: pd.DataFrame,
+    index: pd.Series | None = None,
+    crises: dict[str, tuple[str, str]] | None = None,
+) -> list[CrisisMoves]:
+    """Per crisis window present in ``prices`` (wide, by date): every column's move."""
+    out = []
+    for name, (start, end) in (crises or CRISES).items():
+        window = prices.loc[start:end]
+        if len(window) < 2:
+            continue
+        index_window = index.loc[start:end] if index is not None else pd.Series(dtype=float)
+        index_return = (
+            float(index_window.iloc[-1] / index_window.iloc[0] - 1)
+            if len(index_window) >= 2
+            else 0.0
+        )
+        first, last = window.iloc[0], window.ffill().iloc[-1]
+        # Covered: a price on the window's first day and at least one more after it.
+        covered = (first.notna() & (window.notna().sum() >= 2)).to_numpy()
+        moves = np.where(covered, (last / first - 1).to_numpy(), index_return)
+        out.append(CrisisMoves(name, start, end, index_return, moves, covered))
+    return out
+
+
 def replay_crises(
     prices: pd.DataFrame,
     weights: pd.Series,
@@ -36,23 +86,5 @@ def replay_crises(
     """Hold ``weights`` (by symbol) through each crisis window present in ``prices`` (wide,
     by date). A symbol without prices in a window is proxied by the index (or counted as
     flat without one), and ``coverage`` says how much of the weight had real prices."""
-    results = []
-    for name, (start, end) in (crises or CRISES).items():
-        window = prices.loc[start:end]
-        if len(window) < 2:
-            continue
-        index_return = (
-            float(index.loc[start:end].iloc[-1] / index.loc[start:end].iloc[0] - 1)
-            if index is not None and len(index.loc[start:end]) >= 2
-            else 0.0
-        )
-        total, covered = 0.0, 0.0
-        for symbol, weight in weights.items():
-            series = window[symbol].dropna() if symbol in window else pd.Series(dtype=float)
-            full = len(series) >= 2 and series.index[0] == window.index[0]
-            move = float(series.iloc[-1] / series.iloc[0] - 1) if full else index_return
-            total += weight * move
-            covered += abs(weight) if full else 0.0
-        gross = float(np.abs(weights).sum()) or 1.0
-        results.append(StressResult(name, start, end, total, index_return, covered / gross))
-    return results
+    windows = crisis_moves(prices.reindex(columns=weights.index), index, crises)
+    return [w.result(weights.to_numpy()) for w in windows]
