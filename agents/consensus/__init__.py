@@ -1,0 +1,1 @@
+"""The consensus of the four agents: votes, veto and weights that learn."""
