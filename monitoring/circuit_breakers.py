@@ -1,0 +1,88 @@
+"""Circuit breakers: conditions under which the desk stops trading until a person says so.
+
+Thresholds default to the design document's emergency limits. Each check is evaluated on the
+book as it stands at the start of a cycle (before any new order), from data known then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+HaltPolicy = Literal["hold", "flatten"]
+
+
+@dataclass(frozen=True)
+class BreakerThresholds:
+    daily_loss_limit: float = 0.02  # loss since the session's start, fraction of NAV
+    position_concentration: float = 0.10  # largest single position, fraction of NAV
+    correlation_spike: float = 0.80  # mean pairwise correlation of the held names
+    model_confidence_drop: float = 0.30  # fall of the analyst's mean confidence
+    correlation_window_days: int = 20
+    policy: HaltPolicy = "hold"  # on a breach: hold the book, or flatten it
+
+
+@dataclass(frozen=True)
+class Breach:
+    breaker: str
+    value: float
+    threshold: float
+
+    @property
+    def reason(self) -> str:
+        return f"{self.breaker} {self.value:.4f} breaches {self.threshold:.4f}"
+
+
+@dataclass(frozen=True)
+class BookState:
+    """What the breakers look at: values in dollars, returns as fractions."""
+
+    nav: float
+    session_start_nav: float
+    position_values: pd.Series  # by symbol
+    recent_returns: pd.DataFrame  # daily returns of the universe, up to the last close
+    mean_confidence: float | None  # the analyst's, this cycle
+    usual_confidence: float | None  # its smoothed past level
+
+
+def mean_pairwise_correlation(returns: pd.DataFrame) -> float:
+    """Average off-diagonal correlation; NaN with fewer than two moving names or too few
+    days."""
+    clean = returns.dropna(axis=1, how="any")
+    clean = clean.loc[:, clean.std() > 0]  # a flat series has no correlation to speak of
+    if clean.shape[1] < 2 or len(clean) < 3:
+        return float("nan")
+    corr = np.corrcoef(clean.to_numpy(), rowvar=False)
+    upper = corr[np.triu_indices_from(corr, k=1)]
+    return float(np.nanmean(upper))
+
+
+class CircuitBreakers:
+    def __init__(self, thresholds: BreakerThresholds | None = None) -> None:
+        self.thresholds = thresholds or BreakerThresholds()
+
+    def check(self, book: BookState) -> list[Breach]:
+        t = self.thresholds
+        breaches = []
+        if book.session_start_nav > 0:
+            loss = 1.0 - book.nav / book.session_start_nav
+            if loss > t.daily_loss_limit:
+                breaches.append(Breach("daily_loss", loss, t.daily_loss_limit))
+        held = book.position_values[book.position_values != 0]
+        if len(held) and book.nav > 0:
+            largest = float(held.abs().max() / book.nav)
+            if largest > t.position_concentration:
+                breaches.append(Breach("position_concentration", largest, t.position_concentration))
+        if len(held) >= 2:
+            window = book.recent_returns.reindex(columns=held.index).tail(t.correlation_window_days)
+            correlation = mean_pairwise_correlation(window)
+            if correlation > t.correlation_spike:
+                breaches.append(Breach("correlation_spike", correlation, t.correlation_spike))
+        if book.mean_confidence is not None and book.usual_confidence is not None:
+            drop = book.usual_confidence - book.mean_confidence
+            if drop > t.model_confidence_drop:
+                breaches.append(Breach("model_confidence_drop", drop, t.model_confidence_drop))
+        return breaches
