@@ -1,0 +1,1 @@
+"""The trading desk: the decision cycle, its market data feed, paper broker and ledger."""

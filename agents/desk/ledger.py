@@ -1,0 +1,236 @@
+"""The desk's event log: append-only, idempotent, on DuckDB (embedded) or PostgreSQL.
+
+Every signal, assessment, decision, order, fill and halt is an ``Event`` with an id derived
+from its cycle id, so appending the same event twice writes it once (a retried or replayed
+cycle never duplicates anything). State (positions, cash, P&L, halts, agent weights) is a
+projection of the log; ``snapshots`` only spare a reader from folding the log from the start.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str  # deterministic: "<cycle_id>/<kind>[/<key>]"
+    cycle_id: str
+    event_type: str
+    market_time: datetime  # the replay or wall clock time the event belongs to (UTC)
+    payload: dict[str, Any] = field(default_factory=dict)
+    sequence: int | None = None  # assigned by the log on append
+
+
+class EventLog(Protocol):
+    def append(self, events: Sequence[Event]) -> list[Event]:
+        """Append in one transaction; returns the events actually written (ids not seen
+        before), with the sequence numbers the log gave them."""
+
+    def read(
+        self,
+        *,
+        after_sequence: int = 0,
+        cycle_id: str | None = None,
+        event_types: Iterable[str] | None = None,
+    ) -> list[Event]: ...
+
+    def save_snapshot(self, sequence: int, state: dict[str, Any]) -> None: ...
+
+    def latest_snapshot(self) -> tuple[int, dict[str, Any]] | None: ...
+
+    def close(self) -> None: ...
+
+
+_COLUMNS = "sequence, event_id, cycle_id, event_type, market_time, payload"
+
+
+def _as_event(row: tuple) -> Event:
+    sequence, event_id, cycle_id, event_type, market_time, payload = row
+    if market_time.tzinfo is None:
+        market_time = market_time.replace(tzinfo=UTC)
+    if isinstance(payload, str):
+        payload = json.loads(payload)
+    return Event(event_id, cycle_id, event_type, market_time.astimezone(UTC), payload, sequence)
+
+
+def _filters(
+    after_sequence: int, cycle_id: str | None, event_types: Iterable[str] | None, mark: str
+) -> tuple[str, list]:
+    clauses, params = [f"sequence > {mark}"], [after_sequence]
+    if cycle_id is not None:
+        clauses.append(f"cycle_id = {mark}")
+        params.append(cycle_id)
+    if event_types is not None:
+        types = list(event_types)
+        clauses.append(f"event_type in ({', '.join([mark] * len(types))})")
+        params.extend(types)
+    return " and ".join(clauses), params
+
+
+def _written(events: Sequence[Event], rows: list[tuple[str, int]]) -> list[Event]:
+    sequences = dict(rows)
+    return sorted(
+        (replace(e, sequence=sequences[e.event_id]) for e in events if e.event_id in sequences),
+        key=lambda e: e.sequence,
+    )
+
+
+def _utc_naive(stamp: datetime) -> datetime:
+    return stamp.astimezone(UTC).replace(tzinfo=None)
+
+
+class DuckDBEventLog:
+    """A DuckDB file under QUORUM_HOME; one writer process at a time (DuckDB's own lock)."""
+
+    def __init__(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(str(path))
+        self._con.execute(
+            """
+            create sequence if not exists event_sequence;
+            create table if not exists events (
+                sequence bigint primary key default nextval('event_sequence'),
+                event_id varchar not null unique,
+                cycle_id varchar not null,
+                event_type varchar not null,
+                market_time timestamp not null,
+                recorded_at timestamp not null default (now() at time zone 'UTC'),
+                payload json not null
+            );
+            create table if not exists snapshots (
+                sequence bigint primary key, state json not null
+            );
+            """
+        )
+
+    def append(self, events: Sequence[Event]) -> list[Event]:
+        if not events:
+            return []
+        columns = [
+            [e.event_id for e in events],
+            [e.cycle_id for e in events],
+            [e.event_type for e in events],
+            [_utc_naive(e.market_time) for e in events],
+            [json.dumps(e.payload, sort_keys=True) for e in events],
+        ]
+        self._con.execute("begin transaction")
+        try:
+            written = self._con.execute(
+                "insert into events (event_id, cycle_id, event_type, market_time, payload) "
+                "select unnest($1), unnest($2), unnest($3), unnest($4), unnest($5) "
+                "on conflict do nothing returning event_id, sequence",
+                columns,
+            ).fetchall()
+            self._con.execute("commit")
+        except BaseException:
+            self._con.execute("rollback")
+            raise
+        return _written(events, written)
+
+    def read(self, *, after_sequence=0, cycle_id=None, event_types=None) -> list[Event]:
+        where, params = _filters(after_sequence, cycle_id, event_types, "?")
+        rows = self._con.execute(
+            f"select {_COLUMNS} from events where {where} order by sequence", params
+        ).fetchall()
+        return [_as_event(r) for r in rows]
+
+    def save_snapshot(self, sequence: int, state: dict[str, Any]) -> None:
+        self._con.execute(
+            "insert into snapshots values (?, ?) on conflict do nothing",
+            [sequence, json.dumps(state, sort_keys=True)],
+        ).fetchall()
+
+    def latest_snapshot(self) -> tuple[int, dict[str, Any]] | None:
+        rows = self._con.execute(
+            "select sequence, state from snapshots order by sequence desc limit 1"
+        ).fetchall()
+        return (rows[0][0], json.loads(rows[0][1])) if rows else None
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class PostgresEventLog:
+    """The production log: one table in a PostgreSQL database, safe for concurrent writers
+    (the unique event id makes a double append a no-op, not an error)."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._con = psycopg.connect(url, autocommit=False)
+        with self._con.transaction():
+            self._con.execute(
+                """
+                create table if not exists events (
+                    sequence bigserial primary key,
+                    event_id text not null unique,
+                    cycle_id text not null,
+                    event_type text not null,
+                    market_time timestamptz not null,
+                    recorded_at timestamptz not null default now(),
+                    payload jsonb not null
+                );
+                create table if not exists snapshots (
+                    sequence bigint primary key, state jsonb not null
+                );
+                """
+            )
+
+    def append(self, events: Sequence[Event]) -> list[Event]:
+        if not events:
+            return []
+        with self._con.transaction():
+            rows = self._con.execute(
+                "insert into events (event_id, cycle_id, event_type, market_time, payload) "
+                "select * from unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], "
+                "%s::jsonb[]) on conflict (event_id) do nothing returning event_id, sequence",
+                [
+                    [e.event_id for e in events],
+                    [e.cycle_id for e in events],
+                    [e.event_type for e in events],
+                    [e.market_time.astimezone(UTC) for e in events],
+                    [json.dumps(e.payload, sort_keys=True) for e in events],
+                ],
+            ).fetchall()
+        return _written(events, rows)
+
+    def read(self, *, after_sequence=0, cycle_id=None, event_types=None) -> list[Event]:
+        where, params = _filters(after_sequence, cycle_id, event_types, "%s")
+        with self._con.transaction():
+            rows = self._con.execute(
+                f"select {_COLUMNS} from events where {where} order by sequence", params
+            ).fetchall()
+        return [_as_event(r) for r in rows]
+
+    def save_snapshot(self, sequence: int, state: dict[str, Any]) -> None:
+        with self._con.transaction():
+            self._con.execute(
+                "insert into snapshots values (%s, %s) on conflict do nothing",
+                [sequence, json.dumps(state, sort_keys=True)],
+            )
+
+    def latest_snapshot(self) -> tuple[int, dict[str, Any]] | None:
+        with self._con.transaction():
+            rows = self._con.execute(
+                "select sequence, state from snapshots order by sequence desc limit 1"
+            ).fetchall()
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def open_event_log(url: str) -> EventLog:
+    """``duckdb:///path/ledger.duckdb`` or ``postgresql://...``."""
+    if url.startswith("duckdb:///"):
+        return DuckDBEventLog(url.removeprefix("duckdb:///"))
+    if url.startswith("postgresql://"):
+        return PostgresEventLog(url)
+    raise ValueError(f"ledger URL must be duckdb:///PATH or postgresql://..., not {url!r}")
