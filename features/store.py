@@ -9,7 +9,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from feast.protos.feast.types.Value_pb2 import Value
 
 from features.definitions import (
     ANALYST_FEATURES,
+    MARKET_FEATURES,
     PACKED_SERVICES,
     FeastDefinitions,
     build_definitions,
@@ -209,13 +210,16 @@ def _fresh_rows(
     view: FeatureView,
     as_of: datetime | None,
 ) -> tuple[list[tuple[int, dict[str, Value]]], datetime | None]:
-    """The rows an online read may serve: present, and not older than the view's TTL at
-    ``as_of``; with the newest timestamp among them."""
+    """The rows an online read may serve: present, not older than the view's TTL at
+    ``as_of`` and not stamped after it (a replay must not read its own future); with the
+    newest timestamp among them."""
     oldest_allowed = as_of - view.ttl if as_of and view.ttl else None
     fresh, newest = [], None
     for i, (stamp, values) in enumerate(rows):
         stamp = _naive(stamp) if stamp else None
         if values is None or (oldest_allowed and stamp and stamp < oldest_allowed):
+            continue
+        if as_of and stamp and stamp > as_of:
             continue
         fresh.append((i, values))
         newest = _later(newest, stamp)
@@ -228,3 +232,29 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 
 def _naive(stamp: datetime) -> datetime:
     return stamp.replace(tzinfo=None) if stamp.tzinfo else stamp
+
+
+class SessionPublisher:
+    """Replays the daily features into the online store: before a replayed session opens,
+    the values of the previous close, exactly what a live desk's daily batch would have
+    written by then. Never a later day's values."""
+
+    def __init__(self, store: FeatureStore, exports: Path) -> None:
+        daily = pd.read_parquet(exports / "fct_daily_features.parquet")
+        market = pd.read_parquet(exports / "fct_market_features.parquet")
+        rows = daily.merge(
+            market[["event_timestamp", *MARKET_FEATURES]], on="event_timestamp", how="left"
+        )
+        rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
+        self._by_stamp = dict(tuple(rows.groupby("event_timestamp")))
+        self._stamps = sorted(self._by_stamp)
+        self._store = store
+
+    def publish(self, day: date) -> datetime | None:
+        """Push the rows of the last close before ``day``; returns their timestamp."""
+        cutoff = pd.Timestamp(day, tz="UTC")
+        earlier = [s for s in self._stamps if s < cutoff]
+        if not earlier:
+            return None
+        push_intraday(self._store, self._by_stamp[earlier[-1]])
+        return earlier[-1].to_pydatetime()

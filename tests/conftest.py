@@ -15,6 +15,7 @@ for variable in ("QUORUM_MARKET_DATA", "QUORUM_BENCHMARK_SYMBOL", "QUORUM_PROFIL
 
 from collections.abc import Callable, Sequence  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import dagster as dg  # noqa: E402
@@ -131,3 +132,16 @@ def daily_graph(tmp_path_factory, sp500_prices):
             benchmark="SP500",
         )
         yield space, result, open_store("embedded")
+
+
+@pytest.fixture(scope="module")
+def replay_online_store(daily_graph):
+    """The daily graph's workspace and online store, for a module whose desk replays old
+    sessions into that store; afterwards the newest close goes back, so modules that run later
+    read what the daily graph materialized, not a replayed day beyond the views' TTL."""
+    from features.store import SessionPublisher, exported_time_range
+
+    space, _, store = daily_graph
+    yield space, store
+    newest = exported_time_range(space.exports)[1]
+    SessionPublisher(store, space.exports).publish(newest.date() + timedelta(days=1))

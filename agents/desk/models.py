@@ -1,0 +1,49 @@
+"""The desk's models: each agent's champion from the MLflow registry, loaded by alias."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from mlflow import MlflowClient
+
+from agents import model_registry
+from agents.execution.agent import ExecutionPolicy
+from agents.market_analyst.agent import SignalPolicy
+from agents.market_analyst.regime import RegimeModel
+from agents.market_analyst.signal_model import SignalModel
+from agents.portfolio_optimizer.optimizer import OptimizerConfig
+from agents.risk_manager.agent import RiskLimits
+
+
+@dataclass(frozen=True)
+class DeskModels:
+    signal_model: SignalModel
+    regime_model: RegimeModel | None
+    sectors: dict[str, str]
+    signal_policy: SignalPolicy = field(default_factory=SignalPolicy)
+    risk_limits: RiskLimits = field(default_factory=RiskLimits)
+    optimizer_config: OptimizerConfig = field(default_factory=OptimizerConfig)
+    execution_policy: ExecutionPolicy = field(default_factory=ExecutionPolicy)
+    versions: dict[str, str] = field(default_factory=dict)  # agent -> registry version
+
+
+def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
+    """Every agent's model at ``alias``; the tracking URI must be configured first."""
+    client = MlflowClient()
+    versions = {
+        agent: client.get_model_version_by_alias(model_registry.model_name(agent), alias).version
+        for agent in ("market_analyst", "risk_manager", "portfolio_optimizer", "execution")
+    }
+    analyst = model_registry.load("market_analyst", alias).unwrap_python_model()
+    risk = model_registry.load("risk_manager", alias).unwrap_python_model()
+    optimizer = model_registry.load("portfolio_optimizer", alias).unwrap_python_model()
+    execution = model_registry.load("execution", alias).unwrap_python_model()
+    return DeskModels(
+        signal_model=analyst.model,
+        regime_model=analyst.regime,
+        sectors=dict(optimizer.sectors),
+        risk_limits=risk.limits,
+        optimizer_config=optimizer.config,
+        execution_policy=replace(ExecutionPolicy(), half_spread=execution.half_spread),
+        versions=versions,
+    )

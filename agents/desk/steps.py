@@ -1,0 +1,88 @@
+"""What the decision cycle's steps hand to each other (and the Dagster assets store)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agents.consensus.engine import Decision
+from agents.desk.state import DeskState
+from agents.messages import Order
+from agents.risk_manager.agent import Assessment
+
+
+@dataclass
+class Snapshot:
+    cycle_id: str
+    at: datetime
+    day: date
+    symbols: list[str]
+    state: DeskState
+    completed: dict[str, Any] | None = None  # the recorded outcome, when the cycle already ran
+    features: pd.DataFrame | None = None
+    features_newest: datetime | None = None
+    feature_coverage: float = 0.0
+    prices: pd.Series | None = None  # decision prices: the price at ``at``
+    history: pd.DataFrame | None = None  # daily closes before the session
+    regime: str | None = None
+    refused: str | None = None
+
+    # Both describe the book before this cycle's trades (fills come last, in submit), and
+    # are computed once.
+    @cached_property
+    def nav(self) -> float:
+        return self.state.nav_cents(self.prices.to_dict()) / 100
+
+    @cached_property
+    def weights(self) -> pd.Series:
+        held = pd.Series(self.state.positions, dtype=float)
+        values = held * self.prices.reindex(held.index)
+        return (values / self.nav).reindex(self.symbols).fillna(0.0)
+
+
+@dataclass(frozen=True)
+class Target:
+    weights: pd.Series
+    method: str
+    conviction: float
+    reused: bool
+
+
+@dataclass(frozen=True)
+class RiskView:
+    assessment: Assessment
+    var_headroom: float
+
+
+@dataclass(frozen=True)
+class ExecutionPlan:
+    symbols: list[str]
+    direction: np.ndarray
+    shares: np.ndarray
+    expected_cost: np.ndarray  # fraction of notional
+
+
+@dataclass(frozen=True)
+class CycleDecision:
+    halted: bool
+    reasons: list[str]
+    orders: list[Order]
+    consensus: Decision | None = None
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    cycle_id: str
+    at: datetime
+    orders: int
+    filled: int
+    notional: float
+    nav: float
+    halted: bool
+    refused: str | None
+    replayed: bool
