@@ -3,6 +3,15 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from assets.decision.cycle import (
+    analyst_signals,
+    consensus_decision,
+    execution_plan,
+    market_snapshot,
+    optimizer_proposal,
+    orders,
+    risk_assessment,
+)
 from assets.features.feature_store import feast_registry, online_features, training_set
 from assets.ingestion.raw_prices import raw_prices
 from assets.training.desk_models import (
@@ -12,11 +21,29 @@ from assets.training.desk_models import (
 )
 from assets.training.market_analyst import market_analyst_model
 from assets.transform.dbt_models import dbt_models, dbt_project
-from orchestration.jobs import daily_pipeline
-from orchestration.resources import FeastStore, MarketDataSource, MlflowTracking, Warehouse
+from orchestration.jobs import clear_halt, daily_pipeline, decision_cycle, paper_day
+from orchestration.resources import (
+    FeastStore,
+    Ledger,
+    MarketDataSource,
+    MlflowTracking,
+    TradingDesk,
+    Warehouse,
+)
+from orchestration.schedules import daily_batch, intraday_rebalance
 from orchestration.settings import load_settings
 
 settings = load_settings()
+warehouse = Warehouse(path=str(settings.warehouse_path))
+feast = FeastStore(
+    profile=settings.profile,
+    exports_dir=str(settings.exports_dir),
+    training_dir=str(settings.training_dir),
+)
+mlflow_tracking = MlflowTracking(
+    tracking_uri=settings.mlflow_tracking_uri,
+    artifact_location=str(settings.mlflow_dir / "artifacts"),
+)
 
 defs = dg.Definitions(
     assets=[
@@ -29,22 +56,33 @@ defs = dg.Definitions(
         risk_manager_model,
         portfolio_optimizer_model,
         execution_model,
+        market_snapshot,
+        analyst_signals,
+        optimizer_proposal,
+        risk_assessment,
+        execution_plan,
+        consensus_decision,
+        orders,
     ],
-    jobs=[daily_pipeline],
+    jobs=[daily_pipeline, decision_cycle, paper_day, clear_halt],
+    schedules=[intraday_rebalance, daily_batch],
     resources={
         "market_data": MarketDataSource(
             spec=settings.market_data, benchmark_symbol=settings.benchmark_symbol
         ),
-        "warehouse": Warehouse(path=str(settings.warehouse_path)),
+        "warehouse": warehouse,
         "dbt": DbtCliResource(project_dir=dbt_project),
-        "feast": FeastStore(
-            profile=settings.profile,
-            exports_dir=str(settings.exports_dir),
-            training_dir=str(settings.training_dir),
-        ),
-        "mlflow_tracking": MlflowTracking(
-            tracking_uri=settings.mlflow_tracking_uri,
-            artifact_location=str(settings.mlflow_dir / "artifacts"),
+        "feast": feast,
+        "mlflow_tracking": mlflow_tracking,
+        "trading_desk": TradingDesk(
+            warehouse=warehouse,
+            feast=feast,
+            mlflow_tracking=mlflow_tracking,
+            ledger=Ledger(url=settings.ledger_url),
+            replay_start=settings.replay_start,
+            replay_sessions=settings.replay_sessions,
+            initial_cash=settings.initial_cash,
+            halt_policy=settings.halt_policy,
         ),
     },
 )

@@ -7,9 +7,14 @@ import duckdb
 from feast import FeatureStore
 
 from agents import model_registry
+from agents.desk.cycle import Desk, DeskConfig
+from agents.desk.feed import ReplayFeed
+from agents.desk.ledger import EventLog, open_event_log
+from agents.desk.models import load_desk_models
 from assets.ingestion import price_store
 from assets.ingestion.market_data import MarketData, load_market_data
-from features.store import open_store
+from features.store import OnlineFeatureReader, SessionPublisher, open_store
+from monitoring.circuit_breakers import BreakerThresholds
 from orchestration.postgres import ensure_database
 
 
@@ -58,3 +63,66 @@ class MlflowTracking(dg.ConfigurableResource):
         if self.tracking_uri.startswith("postgresql"):
             ensure_database(self.tracking_uri)
         model_registry.configure(self.tracking_uri, self.experiment, self.artifact_location)
+
+
+class Ledger(dg.ConfigurableResource):
+    """The desk's event log: ``duckdb:///PATH`` (embedded) or ``postgresql://...``."""
+
+    url: str
+
+    def open(self) -> EventLog:
+        if self.url.startswith("postgresql"):
+            ensure_database(self.url)
+        return open_event_log(self.url)
+
+
+# One desk per process and configuration: the steps of a run (in-process executor) share
+# its ledger connection and its per-session preparations.
+_DESKS: dict[str, Desk] = {}
+
+
+class TradingDesk(dg.ConfigurableResource):
+    """The paper desk: the champions from MLflow, the replay feed over the warehouse's
+    prices, the online feature store and the ledger."""
+
+    warehouse: Warehouse
+    feast: FeastStore
+    mlflow_tracking: MlflowTracking
+    ledger: Ledger
+    replay_start: str | None = None
+    replay_sessions: int = 10
+    initial_cash: float = 1_000_000.0
+    halt_policy: str = "hold"
+
+    def desk(self) -> Desk:
+        key = self.model_dump_json()
+        if key not in _DESKS:
+            _DESKS[key] = self._build()
+        return _DESKS[key]
+
+    def _build(self) -> Desk:
+        self.mlflow_tracking.configure()
+        models = load_desk_models()
+        with self.warehouse.connect(read_only=True) as con:
+            prices = con.execute(
+                "select p.* from staging.stg_prices p order by p.date, p.symbol"
+            ).df()
+            index = con.execute(
+                "select symbol from staging.stg_symbols where role = 'benchmark'"
+            ).fetchall()
+        sessions = sorted(prices["date"].unique())
+        start = self.replay_start or str(sessions[-min(self.replay_sessions, len(sessions) - 1)])
+        store = self.feast.open()
+        config = DeskConfig(
+            initial_cash=self.initial_cash,
+            breakers=BreakerThresholds(policy=self.halt_policy),
+        )
+        return Desk(
+            models,
+            ReplayFeed(prices, start=start),
+            OnlineFeatureReader(store, "market_analyst_v1"),
+            self.ledger.open(),
+            config,
+            index_symbol=index[0][0] if index else None,
+            on_session_open=SessionPublisher(store, self.feast.exports).publish,
+        )

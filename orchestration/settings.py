@@ -21,6 +21,21 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
 
 
+# At most one run of the desk (decision cycles, paper days, clear-halt) at a time: the
+# queued run coordinator holds the rest, so overlapping schedule ticks never double-trade.
+DAGSTER_INSTANCE_YAML = """\
+# Written by Quorum (orchestration/settings.py) when absent; yours to edit.
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: quorum/desk
+        value: trading
+        limit: 1
+telemetry:
+  enabled: false
+"""
+
+
 class QuorumSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QUORUM_", extra="ignore")
 
@@ -44,6 +59,16 @@ class QuorumSettings(BaseSettings):
     )
     feast_registry_database: str = "quorum_feast"
     mlflow_database: str = "quorum_mlflow"
+    ledger_database: str = "quorum_ledger"
+    replay_start: str | None = Field(
+        default=None,
+        description="First session the paper desk replays (YYYY-MM-DD); default: "
+        "replay_sessions before the data's last session.",
+    )
+    replay_sessions: int = 10
+    initial_cash: float = 1_000_000.0
+    halt_policy: Literal["hold", "flatten"] = "hold"
+    intraday_minutes: int = Field(default=30, description="Decision cycle interval.")
 
     @property
     def feast_registry_url(self) -> str:
@@ -89,6 +114,13 @@ class QuorumSettings(BaseSettings):
             return f"{self.postgres_url.rstrip('/')}/{self.mlflow_database}"
         return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
 
+    @property
+    def ledger_url(self) -> str:
+        """The desk's event log: DuckDB under QUORUM_HOME, or PostgreSQL in production."""
+        if self.profile == "production":
+            return f"{self.postgres_url.rstrip('/')}/{self.ledger_database}"
+        return f"duckdb:///{self.home / 'ledger.duckdb'}"
+
     @cached_property
     def reports_dir(self) -> Path:
         return self.home / "reports"
@@ -103,6 +135,9 @@ class QuorumSettings(BaseSettings):
             self.training_dir,
         ):
             path.mkdir(parents=True, exist_ok=True)
+        instance = self.dagster_home / "dagster.yaml"
+        if not instance.exists():  # a user's own instance file is never overwritten
+            instance.write_text(DAGSTER_INSTANCE_YAML)
 
     def export_env(self) -> None:
         """Expose the paths to child processes (dbt reads them through ``env_var``)."""

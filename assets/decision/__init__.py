@@ -1,0 +1,1 @@
+"""The decision cycle: agent assets feeding the consensus that emits orders."""
