@@ -1,4 +1,5 @@
-"""`make run`: the daily pipeline end to end on the embedded default, then a summary.
+"""`make run`: the daily pipeline end to end on the embedded default, then one decision
+cycle of the paper desk, then a summary with the desk's positions.
 
 Runs through the Dagster instance under QUORUM_HOME, so the run, its materializations and
 checks are there to inspect with `make ui` afterwards.
@@ -12,8 +13,12 @@ import dagster as dg
 import pyarrow.parquet as pq
 from mlflow import MlflowClient
 
+from agents.desk.cycle import CycleResult
+from agents.desk.ledger import open_event_log
+from agents.desk.state import current
 from assets.ingestion import price_store
 from orchestration.definitions import defs, settings
+from orchestration.jobs import DESK_TAGS
 
 
 def _summary() -> list[str]:
@@ -50,29 +55,59 @@ def _training_rows() -> int:
     return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
 
 
-def main() -> int:
-    instance = dg.DagsterInstance.get()
-    result = defs.get_job_def("daily_pipeline").execute_in_process(
+def _positions(cycle: CycleResult) -> list[str]:
+    """The book after the cycle, from the ledger's projection (not from the run's memory)."""
+    log = open_event_log(settings.ledger_url)
+    try:
+        state = current(log)
+        events = len(log.read(cycle_id=cycle.cycle_id))
+    finally:
+        log.close()
+    lines = [
+        f"decision cycle     {cycle.cycle_id} at {cycle.at.isoformat()} (replayed session, "
+        f"synthesized bar): {cycle.orders} orders, {cycle.filled:,} shares filled, "
+        f"{events} events in the ledger",
+        f"halted             {state.halted} {'; '.join(state.halt_reasons)}",
+        f"NAV at bar close   {cycle.nav:>14,.2f}   cash {state.cash_cents / 100:,.2f}",
+        f"positions          {len(state.positions)} names",
+    ]
+    for symbol, shares in sorted(state.positions.items()):
+        lines.append(f"  {symbol:<8} {shares:>10,} shares")
+    return lines
+
+
+def _run(job: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult | None:
+    result = defs.get_job_def(job).execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        tags=DESK_TAGS if job == "decision_cycle" else None,
     )
-    print(
-        f"\nQuorum daily pipeline: {'SUCCESS' if result.success else 'FAILED'}"
-        f" (run {result.run_id})"
-    )
-    if not result.success:
-        for event in result.all_events:
-            if event.is_failure:
-                print(f"  {event.step_key}: {event.message}")
+    print(f"\nQuorum {job}: {'SUCCESS' if result.success else 'FAILED'} (run {result.run_id})")
+    if result.success:
+        return result
+    for event in result.all_events:
+        if event.is_failure:
+            print(f"  {event.step_key}: {event.message}")
+    return None
+
+
+def main() -> int:
+    instance = dg.DagsterInstance.get()
+    if _run("daily_pipeline", instance) is None:
         return 1
     print("\n".join(_summary()))
+    decision = _run("decision_cycle", instance)
+    if decision is None:
+        return 1
+    print("\n".join(_positions(decision.output_for_node("orders"))))
     print(f"\nresults under {settings.home}:")
     print(f"  warehouse          {settings.warehouse_path}")
     print(f"  feature exports    {settings.exports_dir}")
     print(f"  feast registry     {settings.feast_dir}  (`make feast ARGS='feature-views list'`)")
     print(f"  training set       {settings.training_dir / 'market_analyst_v1.parquet'}")
     print(f"  dagster instance   {settings.dagster_home}  (browse with `make ui`)")
+    print(f"  ledger             {settings.ledger_url}")
     print(f"  mlflow             {settings.mlflow_tracking_uri}")
     print(f"                     (browse with `make mlflow`: models {', '.join(_models())})")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.desk.ledger import open_event_log
 from tests.conftest import price_slice, write_prices
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ def test_daily_pipeline_script_runs_end_to_end_and_prints_row_counts(tmp_path, s
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "daily pipeline: SUCCESS" in done.stdout
+    assert "daily_pipeline: SUCCESS" in done.stdout
     rows = len(small_file.read_text().splitlines()) - 1
     counts = dict(
         re.findall(r"^(raw_prices|fct_daily_features)\s+([\d,]+) rows", done.stdout, re.M)
@@ -53,6 +54,18 @@ def test_daily_pipeline_script_runs_end_to_end_and_prints_row_counts(tmp_path, s
     assert int(counts["fct_daily_features"].replace(",", "")) > 0
     assert (home / "exports" / "fct_daily_features.parquet").exists()
     assert any((home / "dagster").iterdir())  # the run is recorded in the instance
+    # Then one decision cycle of the paper desk, its events in the ledger, and the book.
+    assert "decision_cycle: SUCCESS" in done.stdout
+    line = r"^decision cycle\s+(replay-\S+) .* (\d+) events in the ledger"
+    cycle = re.search(line, done.stdout, re.M)
+    assert cycle and int(cycle.group(2)) >= 7, done.stdout[-2000:]
+    log = open_event_log(f"duckdb:///{home / 'ledger.duckdb'}")
+    try:
+        kinds = [e.event_type for e in log.read(cycle_id=cycle.group(1))]
+    finally:
+        log.close()
+    assert kinds[-1] == "cycle_completed" and "decision" in kinds
+    assert re.search(r"^positions\s+\d+ names", done.stdout, re.M)
 
 
 def test_dagster_cli_materializes_the_ingestion_and_transform_groups(tmp_path, small_file):

@@ -1,0 +1,180 @@
+"""Milliseconds of one in-process decision cycle, and seconds of one run through Dagster,
+printed as JSON.
+
+A cycle is timed from the online feature read to the orders and fills written in the
+ledger (``Desk.run_cycle``: features, signals, target, risk, plan, consensus, orders, paper
+fills, snapshot). Two kinds are reported apart, because they do different work:
+- intraday cycles (12 of a session's 13): the day's preparations are reused;
+- session-open cycles: they also publish the previous close's features, fit the day's risk
+  model (Monte Carlo draws, crisis moves), the regime and impact models, and re-optimize.
+
+Universes: the shipped 20 stocks (real prices), and 500 symbols RESAMPLED from them as in
+``benchmarks.features`` (block bootstrap of real dates; 20 x 25 paths). The 500 symbols'
+features are the real latest rows of the 20 stocks under the synthetic names. Models are the
+champions of the last ``make run`` (read only); every store written here is a throwaway.
+
+    python -m benchmarks.decision_cycle [--sessions N]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from orchestration.settings import REPO_ROOT, load_settings
+
+HISTORY_DAYS = 900  # enough for the 504-day optimizer and 500-day risk windows
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    return {
+        "count": len(samples),
+        "p50_ms": round(float(np.percentile(samples, 50)), 2),
+        "p99_ms": round(float(np.percentile(samples, 99)), 2),
+        "max_ms": round(float(np.max(samples)), 2),
+    }
+
+
+def _universe(size: int) -> tuple[pd.DataFrame, str]:
+    from assets.ingestion.market_data import load_market_data
+    from benchmarks.features import resampled_universe
+
+    prices = load_market_data("sp500").prices if size == 20 else resampled_universe()
+    dates = np.sort(prices["date"].unique())[-HISTORY_DAYS:]
+    return prices[prices["date"].isin(dates)].reset_index(drop=True), "SP500"
+
+
+class _Publisher:
+    """Writes the real latest feature rows, restamped to the previous close, for every
+    symbol of the universe (synthetic names take their source stock's values)."""
+
+    def __init__(self, store, exports: Path, symbols: list[str], feed) -> None:
+        from features.vectors import pack_analyst_vectors
+
+        daily = pd.read_parquet(exports / "fct_daily_features.parquet")
+        market = pd.read_parquet(exports / "fct_market_features.parquet")
+        latest = daily[daily["event_timestamp"] == daily["event_timestamp"].max()]
+        source = latest.set_index("symbol")
+        rows = source.loc[[s.split("_R")[0] for s in symbols]].reset_index(drop=True)
+        rows["symbol"] = symbols
+        market = market[market["event_timestamp"] == market["event_timestamp"].max()]
+        self._packed = pack_analyst_vectors(rows, market)
+        self._store, self._feed = store, feed
+
+    def __call__(self, day) -> None:
+        from features.definitions import ANALYST_VECTOR_VIEW
+
+        previous = self._feed.history(day).index[-1]
+        stamp = pd.Timestamp(previous).tz_localize("UTC") + pd.Timedelta(hours=21)
+        self._store.write_to_online_store(
+            ANALYST_VECTOR_VIEW, self._packed.assign(event_timestamp=stamp)
+        )
+
+
+def time_cycles(size: int, exports: Path, models, sessions: int) -> dict:
+    from agents.desk.cycle import Desk
+    from agents.desk.feed import ReplayFeed
+    from agents.desk.ledger import DuckDBEventLog
+    from features.store import OnlineFeatureReader, apply_definitions, open_store
+
+    prices, index = _universe(size)
+    dates = np.sort(prices["date"].unique())
+    feed = ReplayFeed(prices, start=pd.Timestamp(dates[-sessions - 1]).date())
+    store = open_store("embedded")
+    apply_definitions(store, exports)
+    symbols = [s for s in feed.symbols if s != index]
+    sectors = {s: models.sectors.get(s.split("_R")[0], "Unknown") for s in symbols}
+    with tempfile.TemporaryDirectory(prefix="quorum-ledger-") as ledger:
+        desk = Desk(
+            type(models)(**{**models.__dict__, "sectors": sectors}),
+            feed,
+            OnlineFeatureReader(store, "market_analyst_v1"),
+            DuckDBEventLog(Path(ledger) / "ledger.duckdb"),
+            index_symbol=index,
+            on_session_open=_Publisher(store, exports, symbols, feed),
+        )
+        opening, intraday, orders = [], [], 0
+        for day in feed.sessions[:sessions]:
+            for i, at in enumerate(feed.cycle_times(day)):
+                start = time.perf_counter()
+                result = desk.run_cycle(at)
+                (opening if i == 0 else intraday).append((time.perf_counter() - start) * 1e3)
+                orders += result.orders
+        desk.log.close()
+    store.teardown()
+    return {
+        "symbols": len(symbols),
+        "sessions": sessions,
+        "intraday_cycle": _percentiles(intraday),
+        "session_open_cycle": _percentiles(opening),
+        "all_cycles_p99_ms": round(float(np.percentile(opening + intraday, 99)), 2),
+        "orders_sent": orders,
+    }
+
+
+def time_dagster_run(settings) -> dict:
+    """`dagster job execute` of decision_cycle in a new process, as a schedule launches it,
+    on a copy of the last `make run`'s home (the user's ledger is never touched)."""
+    with tempfile.TemporaryDirectory(prefix="quorum-bench-") as home:
+        for name in ("warehouse.duckdb", "exports", "feast", "mlflow"):
+            source = settings.home / name
+            copy = shutil.copytree if source.is_dir() else shutil.copy2
+            copy(source, Path(home) / name)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("QUORUM_", "DAGSTER_"))},
+            "QUORUM_HOME": home,
+            "DAGSTER_HOME": str(Path(home) / "dagster"),
+        }
+        (Path(home) / "dagster").mkdir()
+        command = [
+            str(Path(sys.executable).parent / "dagster"),
+            *("job", "execute", "-m", "orchestration.definitions", "-j", "decision_cycle"),
+        ]
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    if done.returncode != 0:
+        return {"error": done.stderr[-2000:]}
+    return {"wall_seconds": round(wall, 2), "includes": "process start, code load, one run"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=8)
+    args = parser.parse_args()
+    settings = load_settings()
+    if not (settings.exports_dir / "fct_daily_features.parquet").exists():
+        raise SystemExit(f"no feature exports under {settings.exports_dir}: run `make run` first")
+    from agents import model_registry
+    from agents.desk.models import load_desk_models
+
+    model_registry.configure(settings.mlflow_tracking_uri, "quorum")
+    models = load_desk_models()
+    report = {"what": "one in-process decision cycle, online read through orders written (ms)"}
+    dagster_run = time_dagster_run(settings)
+    with tempfile.TemporaryDirectory(prefix="quorum-bench-") as home:
+        exports = Path(home) / "exports"
+        shutil.copytree(settings.exports_dir, exports)
+        os.environ["QUORUM_HOME"] = home
+        os.environ["QUORUM_FEAST_PROJECT"] = f"bench_{uuid.uuid4().hex[:8]}"
+        for size in (20, 500):
+            report[f"{size}_symbols"] = time_cycles(size, exports, models, args.sessions)
+    report["dagster_scheduled_style_run"] = dagster_run
+    report["target_p99_ms_500_symbols"] = 100
+    report["aim_ms"] = 20
+    report["meets_target_intraday"] = report["500_symbols"]["intraday_cycle"]["p99_ms"] < 100
+    report["meets_target_all_cycles"] = report["500_symbols"]["all_cycles_p99_ms"] < 100
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
