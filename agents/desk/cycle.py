@@ -16,7 +16,9 @@ and reused while the analyst's signals are unchanged (they move with the daily f
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,6 +78,25 @@ class DeskConfig:
     feed_name: str = "replay"
 
 
+def _timed(step: Callable) -> Callable:
+    """Adds the step's wall time to its snapshot's ``compute_seconds``."""
+
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        started = time.perf_counter()
+        out = step(self, *args, **kwargs)
+        snap = out if isinstance(out, Snapshot) else args[0]
+        snap.compute_seconds += time.perf_counter() - started
+        return out
+
+    return wrapper
+
+
+def _since(started: float) -> float:
+    """Milliseconds since a ``time.perf_counter()`` reading."""
+    return (time.perf_counter() - started) * 1000
+
+
 def cycle_id_for(feed_name: str, at: datetime) -> str:
     return f"{feed_name}-{at:%Y%m%dT%H%MZ}"
 
@@ -121,6 +142,7 @@ class Desk:
 
     # ---- the cycle's steps -------------------------------------------------------------
 
+    @_timed
     def snapshot(self, at: datetime) -> Snapshot:
         cycle_id = cycle_id_for(self.config.feed_name, at)
         day = self.feed.session_of(at)
@@ -161,6 +183,7 @@ class Desk:
         snap.regime = self._day(snap)["regime"]
         return snap
 
+    @_timed
     def signals(self, snap: Snapshot) -> list[TradingSignal]:
         """The analyst's signals; none when the cycle refused to trade on its features."""
         if snap.completed is not None:
@@ -188,6 +211,7 @@ class Desk:
         })])  # fmt: skip
         return signals
 
+    @_timed
     def propose(self, snap: Snapshot, signals: list[TradingSignal]) -> Target:
         if snap.refused or snap.completed is not None:  # hold the book: no new target
             return Target(snap.weights, "hold (cycle refused or completed)", 0.0, reused=True)
@@ -223,6 +247,7 @@ class Desk:
         })])  # fmt: skip
         return Target(weights, proposal.method, conviction, reused=False)
 
+    @_timed
     def assess(self, snap: Snapshot, target: Target) -> RiskView:
         prepared: PreparedRisk = self._day(snap)["risk"]
         assessment = prepared.assess(target.weights)
@@ -244,6 +269,7 @@ class Desk:
         })])  # fmt: skip
         return RiskView(assessment, headroom)
 
+    @_timed
     def plan_execution(self, snap: Snapshot, target: Target) -> ExecutionPlan:
         nav = snap.nav
         change = (target.weights - snap.weights) * nav
@@ -276,6 +302,7 @@ class Desk:
         })])  # fmt: skip
         return plan
 
+    @_timed
     def decide(
         self,
         snap: Snapshot,
@@ -341,6 +368,7 @@ class Desk:
     def submit(self, snap: Snapshot, decision: CycleDecision) -> CycleResult:
         """Record the orders (ids from the cycle id), fill what is not filled yet, close the
         cycle. A retry uses the orders its first attempt recorded, never new ones."""
+        submit_started = time.perf_counter()
         if snap.completed is not None:
             return self._result(snap, snap.completed, replayed=True)
         recorded = self.log.read(cycle_id=snap.cycle_id, event_types=["order", "fill"])
@@ -390,6 +418,7 @@ class Desk:
             "bar_synthesized": bar.synthesized,
             "positions": dict(snap.state.positions),
             "cash": snap.state.cash_cents / 100,
+            "latency_ms": round(snap.compute_seconds * 1000 + _since(submit_started), 3),
         }
         self._record(snap, [self._event(snap, "cycle_completed", summary)])
         self._flush(snap)
@@ -598,4 +627,5 @@ class Desk:
             halted=summary["halted"],
             refused=summary["refused"],
             replayed=replayed,
+            latency_ms=summary.get("latency_ms"),
         )

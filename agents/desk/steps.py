@@ -31,6 +31,9 @@ class Snapshot:
     history: pd.DataFrame | None = None  # daily closes before the session
     regime: str | None = None
     refused: str | None = None
+    # Seconds the desk itself spent on this cycle, step by step (not the orchestration
+    # between Dagster steps): the decision latency the alerts and metrics report.
+    compute_seconds: float = 0.0
 
     # Both describe the book before this cycle's trades (fills come last, in submit), and
     # are computed once.
@@ -86,3 +89,4 @@ class CycleResult:
     halted: bool
     refused: str | None
     replayed: bool
+    latency_ms: float | None = None  # the desk's compute time (None for cycles logged before)
