@@ -21,12 +21,11 @@ from feast.protos.feast.types.Value_pb2 import Value
 
 from features.definitions import (
     ANALYST_FEATURES,
-    MARKET_FEATURES,
     PACKED_SERVICES,
     FeastDefinitions,
     build_definitions,
 )
-from features.vectors import write_analyst_vectors
+from features.vectors import analyst_feature_rows, write_analyst_vectors
 from orchestration.postgres import ensure_database
 
 FEATURE_REPO = Path(__file__).resolve().parent
@@ -240,12 +239,7 @@ class SessionPublisher:
     written by then. Never a later day's values."""
 
     def __init__(self, store: FeatureStore, exports: Path) -> None:
-        daily = pd.read_parquet(exports / "fct_daily_features.parquet")
-        market = pd.read_parquet(exports / "fct_market_features.parquet")
-        rows = daily.merge(
-            market[["event_timestamp", *MARKET_FEATURES]], on="event_timestamp", how="left"
-        )
-        rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
+        rows = analyst_feature_rows(exports)
         self._by_stamp = dict(tuple(rows.groupby("event_timestamp")))
         self._stamps = sorted(self._by_stamp)
         self._store = store

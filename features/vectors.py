@@ -10,6 +10,18 @@ import pandas as pd
 from features.definitions import ANALYST_FEATURES, MARKET_FEATURES
 
 
+def analyst_feature_rows(exports: Path) -> pd.DataFrame:
+    """symbol, event_timestamp (UTC) and every ANALYST_FEATURES column, one row per symbol
+    and close: the values the analyst is served, as the dbt exports hold them."""
+    daily = pd.read_parquet(exports / "fct_daily_features.parquet")
+    market = pd.read_parquet(exports / "fct_market_features.parquet")
+    rows = daily.merge(
+        market[["event_timestamp", *MARKET_FEATURES]], on="event_timestamp", how="left"
+    )
+    rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
+    return rows
+
+
 def pack_analyst_vectors(daily: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:
     """(symbol, event_timestamp, values) with values in ANALYST_FEATURES order, NaN = missing.
 
