@@ -47,9 +47,11 @@ def log_and_register(
     input_example: Any,
     output_example: Any,
     artifacts: dict[str, str] | None = None,
+    version_tags: dict[str, str] | None = None,
 ) -> RegisteredVersion:
     """One MLflow run: params, out-of-sample metrics, tags, the model with its signature and
-    input example; registered, aliased challenger (and champion if it is the first)."""
+    input example; registered, aliased challenger (and champion if it is the first).
+    ``version_tags`` go on the model version (what the promotion gate reads)."""
     name = model_name(agent)
     with mlflow.start_run(run_name=f"train-{agent}") as run:
         mlflow.log_params(params)
@@ -66,6 +68,8 @@ def log_and_register(
         )
     client = MlflowClient()
     version = str(info.registered_model_version)
+    for key, value in (version_tags or {}).items():
+        client.set_model_version_tag(name, version, key, value)
     client.set_registered_model_alias(name, CHALLENGER, version)
     aliases = [CHALLENGER]
     if _alias_version(client, name, CHAMPION) is None:

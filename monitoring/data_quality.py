@@ -240,3 +240,24 @@ def _exception_infos(expectation_result: Any) -> list[dict[str, Any]]:
     if "raised_exception" in info:
         return [info]
     return [value for value in info.values() if isinstance(value, dict)]
+
+
+@dataclass(frozen=True)
+class RecordedCheck:
+    """The latest recorded outcome of one check (a GE suite's or a dbt test)."""
+
+    name: str
+    passed: bool
+    severity: Severity
+
+
+def training_data_verdict(checks: list[RecordedCheck]) -> tuple[str, list[str]]:
+    """What the promotion gate reads about a model's training data: ``passed`` when checks
+    ran and no ERROR check failed, ``failed`` when one did (named), ``not_evaluated`` when
+    none ran at all. Failed WARN checks are listed but do not fail it."""
+    if not checks:
+        return "not_evaluated", []
+    errors = sorted(c.name for c in checks if not c.passed and c.severity == "ERROR")
+    warnings = sorted(c.name for c in checks if not c.passed and c.severity == "WARN")
+    notes = [f"ERROR failed: {n}" for n in errors] + [f"WARN failed: {n}" for n in warnings]
+    return ("failed" if errors else "passed"), notes

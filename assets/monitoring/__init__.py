@@ -1,0 +1,1 @@
+"""Dagster glue for drift reports, the promotion gate, alerts."""

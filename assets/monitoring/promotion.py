@@ -1,0 +1,166 @@
+"""The Market Analyst's drift report and promotion gate, as assets of the daily batch."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from agents.desk.ledger import Event
+from agents.model_registry import CHALLENGER, model_name
+from assets.training.market_analyst import FEATURE_SERVICE, market_analyst_model
+from features.vectors import analyst_feature_rows
+from monitoring.analyst_gate import (
+    AGENT,
+    drift_of,
+    gate_evidence,
+    load_analyst_version,
+    serving_window,
+)
+from monitoring.drift import DriftSummary
+from monitoring.promotion import evaluate_gate
+from orchestration.resources import FeastStore, ModelMonitoring
+
+MODEL = model_name(AGENT)
+
+
+def _labels(feast: FeastStore) -> pd.DataFrame:
+    return pd.read_parquet(Path(feast.training_dir) / f"{FEATURE_SERVICE}.parquet")
+
+
+def _drift_metadata(summary: DriftSummary, version: str, run_id: str) -> dict:
+    path = summary.html_path
+    return {
+        "model": MODEL,
+        "version": version,
+        "mlflow_run_id": run_id,
+        "report_path": dg.MetadataValue.path(path),
+        "report": dg.MetadataValue.url(Path(path).resolve().as_uri()),
+        **summary.headline(),
+        "drifted_feature_names": ", ".join(summary.drifted_features) or "none",
+        "unmeasured_features": ", ".join(summary.unmeasured_features) or "none",
+        "prediction_drifted": summary.prediction_drifted,
+        "feature_scores": dg.MetadataValue.md(
+            pd.DataFrame(
+                {
+                    "normed_wasserstein": summary.feature_scores,
+                    "threshold": {f: summary.column_thresholds[f] for f in summary.feature_scores},
+                }
+            )
+            .sort_values("normed_wasserstein", ascending=False)
+            .round(4)
+            .to_markdown()
+        ),
+    }
+
+
+@dg.asset(
+    group_name="monitoring",
+    kinds={"evidently", "mlflow"},
+    deps=[market_analyst_model],
+    check_specs=[dg.AssetCheckSpec("drift_below_threshold", asset="market_analyst_drift")],
+)
+def market_analyst_drift(
+    context: dg.AssetExecutionContext, feast: FeastStore, model_monitoring: ModelMonitoring
+):
+    """Evidently's report on the challenger's serving window (the last quarter of features)
+    against its training reference: per-feature and prediction drift, and accuracy drift on
+    labels that matured after its training data. Saved as HTML under QUORUM_HOME/reports/
+    drift, logged to the version's MLflow run, its headline in the ledger."""
+    client = model_monitoring.client()
+    version = str(client.get_model_version_by_alias(MODEL, CHALLENGER).version)
+    challenger = load_analyst_version(client, version)
+    window = serving_window(
+        analyst_feature_rows(feast.exports), model_monitoring.serving_window_sessions
+    )
+    last_day = str(window["date"].max().date())
+    summary = drift_of(
+        challenger,
+        window,
+        _labels(feast),
+        thresholds=model_monitoring.thresholds(),
+        html_path=model_monitoring.drift_report_path(MODEL, version, last_day),
+    )
+    client.log_artifact(challenger.run_id, summary.html_path, artifact_path="drift_reports")
+    client.set_model_version_tag(MODEL, version, "drift.last_report", Path(summary.html_path).name)
+    client.set_model_version_tag(
+        MODEL, version, "drift.drifted_feature_share", f"{summary.drifted_share:.4f}"
+    )
+    now = datetime.now(UTC)
+    with model_monitoring.workflow() as workflow:
+        workflow.log.append(
+            [
+                Event(
+                    f"drift/{MODEL}/v{version}/{last_day}/{now.isoformat()}",
+                    "monitoring",
+                    "drift_report",
+                    now,
+                    {"model": MODEL, "version": version, "window_end": last_day,
+                     "report": summary.html_path, **summary.headline()},
+                )
+            ]
+        )  # fmt: skip
+    context.log.info(f"drift report: {summary.html_path}")
+    yield dg.MaterializeResult(metadata=_drift_metadata(summary, version, challenger.run_id))
+    yield dg.AssetCheckResult(
+        check_name="drift_below_threshold",
+        passed=summary.passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"share of drifted features < {summary.thresholds.max_drifted_share}",
+        metadata={
+            "drifted_feature_share": summary.drifted_share,
+            "drifted_features": ", ".join(summary.drifted_features) or "none",
+        },
+    )
+
+
+@dg.asset(group_name="monitoring", kinds={"mlflow"}, deps=[market_analyst_drift])
+def market_analyst_promotion(
+    context: dg.AssetExecutionContext, feast: FeastStore, model_monitoring: ModelMonitoring
+) -> dg.MaterializeResult:
+    """The gate: the challenger becomes champion only if it beats the champion out of sample
+    on their common window, its serving data has not drifted, and its training data passed
+    the quality checks. The decision and its reasons go to MLflow and the ledger."""
+    client = model_monitoring.client()
+    with model_monitoring.workflow() as workflow:
+        challenger_version = workflow.challenger(AGENT)
+        champion_version = workflow.champion(AGENT)
+        if challenger_version is None or challenger_version == champion_version:
+            context.log.info("the challenger is the champion: nothing to decide")
+            return dg.MaterializeResult(
+                metadata={
+                    "decision": "none (challenger is champion)",
+                    "champion": champion_version,
+                    "challenger": challenger_version,
+                }
+            )
+        challenger = load_analyst_version(client, challenger_version)
+        champion = load_analyst_version(client, champion_version)
+        window = serving_window(
+            analyst_feature_rows(feast.exports), model_monitoring.serving_window_sessions
+        )
+        labels = _labels(feast)
+        drift = drift_of(challenger, window, labels, thresholds=model_monitoring.thresholds())
+        decision = evaluate_gate(
+            gate_evidence(challenger, champion, drift, labels), model_monitoring.policy()
+        )
+        act = workflow.apply_gate(AGENT, challenger_version, decision)
+    evidence = decision.evidence
+    context.log.info(f"promotion gate: {act.act}: {act.reason}")
+    return dg.MaterializeResult(
+        metadata={
+            "decision": "promoted" if decision.promote else "refused",
+            "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons))
+            if decision.reasons
+            else "all conditions met",
+            "challenger": challenger_version,
+            "champion_before": champion_version,
+            "champion_after": act.champion_after,
+            "challenger_rank_ic": evidence.challenger_metric,
+            "champion_rank_ic": evidence.champion_metric,
+            "common_window": evidence.window or "none",
+            "common_window_days": evidence.window_days,
+            "drifted_feature_share": evidence.drifted_share,
+            "training_data_quality": evidence.data_quality,
+        }
+    )

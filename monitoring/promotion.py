@@ -1,0 +1,262 @@
+"""The promotion gate and the registry acts of the champion/challenger workflow.
+
+A challenger becomes champion only when all three hold:
+
+(a) **it forecasts better**: on the same recent window, out of sample for *both* models, its
+    metric (rank IC) beats the champion's by ``min_improvement``. The window is every labelled
+    day after the champion's training data ended (plus the label horizon, so no champion
+    label overlaps it) for which the challenger has a walk-forward prediction made by a fold
+    trained strictly before that day. Fewer than ``min_window_days`` such days and there is
+    nothing to judge: the gate refuses and says so;
+(b) **the data it will serve has not drifted** from its training reference: the share of
+    drifted features is below the design's 0.15;
+(c) **its training data passed the data-quality checks** (recorded on the version at
+    training time).
+
+Every decision, promoted or refused, is written to the version's MLflow tags and appended
+to the event ledger with its numbers and reasons. A refusal leaves the champion untouched.
+People act through ``promote``, ``reject`` and ``rollback``, each recorded the same way;
+``champion_history`` (a tag on the registered model) is what makes a rollback exact.
+
+No Dagster import.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from agents.desk.ledger import Event, EventLog
+from agents.model_registry import CHALLENGER, CHAMPION, model_name
+
+HISTORY_TAG = "champion_history"
+DATA_QUALITY_TAG = "data_quality"  # "passed" | "failed" | "not_evaluated", set at training
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    min_improvement: float = 0.0  # rank IC points the challenger must gain
+    max_drifted_share: float = 0.15  # the design's model-drift threshold
+    min_window_days: int = 20
+
+
+@dataclass(frozen=True)
+class GateEvidence:
+    challenger_metric: float | None
+    champion_metric: float | None
+    window_days: int
+    window: str  # "first..last" day of the common window, or "" when there is none
+    drifted_share: float
+    drifted_features: list[str]
+    data_quality: str
+    metric: str = "rank_ic"
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promote: bool
+    reasons: list[str]
+    evidence: GateEvidence
+    policy: GatePolicy = field(default_factory=GatePolicy)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "decision": "promote" if self.promote else "refuse",
+            "reasons": self.reasons,
+            "evidence": asdict(self.evidence),
+            "policy": asdict(self.policy),
+        }
+
+
+def evaluate_gate(evidence: GateEvidence, policy: GatePolicy | None = None) -> GateDecision:
+    """All of (a), (b), (c) or no promotion; every failing condition is a reason."""
+    policy = policy or GatePolicy()
+    reasons = []
+    if evidence.window_days < policy.min_window_days:
+        reasons.append(
+            f"performance: only {evidence.window_days} out-of-sample days common to both "
+            f"models (need {policy.min_window_days})"
+        )
+    elif evidence.challenger_metric is None or evidence.champion_metric is None:
+        reasons.append("performance: no metric for one of the models on the common window")
+    else:
+        gain = evidence.challenger_metric - evidence.champion_metric
+        if gain <= policy.min_improvement:
+            reasons.append(
+                f"performance: challenger {evidence.metric} {evidence.challenger_metric:.4f} "
+                f"vs champion {evidence.champion_metric:.4f} on {evidence.window} "
+                f"(gain {gain:+.4f}, need > {policy.min_improvement:+.4f})"
+            )
+    if evidence.drifted_share >= policy.max_drifted_share:
+        names = ", ".join(evidence.drifted_features[:8])
+        reasons.append(
+            f"drift: {evidence.drifted_share:.0%} of features drifted from the challenger's "
+            f"training reference (limit {policy.max_drifted_share:.0%}): {names}"
+        )
+    if evidence.data_quality != "passed":
+        reasons.append(f"data quality of the training data: {evidence.data_quality}")
+    return GateDecision(not reasons, reasons, evidence, policy)
+
+
+def head_to_head(
+    frame: pd.DataFrame, challenger: str = "challenger", champion: str = "champion"
+) -> tuple[float | None, float | None, int, str]:
+    """Rank IC (mean per-day Spearman across symbols) of both forecasts on the same rows:
+    ``frame`` has date, realized and the two prediction columns. Returns both metrics, the
+    number of days and the window."""
+    rows = frame.dropna(subset=[challenger, champion, "realized"])
+    if rows.empty:
+        return None, None, 0, ""
+
+    def rank_ic(column: str) -> float:
+        daily = rows.groupby("date")[[column, "realized"]].apply(
+            lambda d: d[column].rank().corr(d["realized"].rank()) if len(d) > 2 else np.nan
+        )
+        return float(daily.mean())
+
+    days = sorted(rows["date"].unique())
+    window = f"{pd.Timestamp(days[0]).date()}..{pd.Timestamp(days[-1]).date()}"
+    return rank_ic(challenger), rank_ic(champion), len(days), window
+
+
+# ---- registry acts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistryAct:
+    act: str  # gate_promoted | gate_refused | promoted | rejected | rolled_back
+    agent: str
+    version: str
+    previous_champion: str | None
+    champion_after: str | None
+    actor: str
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class PromotionWorkflow:
+    """Sets aliases and tags in the MLflow registry and records every act in the ledger."""
+
+    def __init__(self, client: MlflowClient, log: EventLog) -> None:
+        self.client, self.log = client, log
+
+    def champion(self, agent: str) -> str | None:
+        return self._alias(agent, CHAMPION)
+
+    def challenger(self, agent: str) -> str | None:
+        return self._alias(agent, CHALLENGER)
+
+    def version_tags(self, agent: str, version: str) -> dict[str, str]:
+        return dict(self.client.get_model_version(model_name(agent), version).tags)
+
+    def apply_gate(self, agent: str, version: str, decision: GateDecision) -> RegistryAct:
+        """The daily batch's act: promote when the gate says so, else record the refusal."""
+        reason = "; ".join(decision.reasons) or "gate passed: better, undrifted, clean data"
+        if decision.promote:
+            return self._set_champion(agent, version, "gate_promoted", "promotion_gate", reason,
+                                      decision.record())  # fmt: skip
+        act = RegistryAct(
+            "gate_refused", agent, version, self.champion(agent), self.champion(agent),
+            "promotion_gate", reason, decision.record(),
+        )  # fmt: skip
+        self._tag_version(act)
+        self._append(act)
+        return act
+
+    def promote(self, agent: str, version: str, actor: str, reason: str) -> RegistryAct:
+        """A person's override: champion without the gate, recorded as such."""
+        self._require_version(agent, version)
+        return self._set_champion(agent, str(version), "promoted", actor, reason, {})
+
+    def reject(self, agent: str, version: str, actor: str, reason: str) -> RegistryAct:
+        """Takes the challenger alias off ``version``; a champion cannot be rejected (roll
+        back instead)."""
+        self._require_version(agent, version)
+        champion = self.champion(agent)
+        if version == champion:
+            raise ValueError(
+                f"{model_name(agent)} v{version} is the champion: roll back instead of rejecting"
+            )
+        if self.challenger(agent) == version:
+            self.client.delete_registered_model_alias(model_name(agent), CHALLENGER)
+        act = RegistryAct("rejected", agent, version, champion, champion, actor, reason)
+        self._tag_version(act)
+        self._append(act)
+        return act
+
+    def rollback(self, agent: str, actor: str, reason: str) -> RegistryAct:
+        """Restores the champion before the current one."""
+        name = model_name(agent)
+        history = self._history(agent)
+        current = self.champion(agent)
+        if len(history) < 2 or history[-1] != current:
+            raise ValueError(
+                f"{name}: no earlier champion to roll back to (history {history}, "
+                f"champion {current})"
+            )
+        previous = history[-2]
+        self.client.set_registered_model_alias(name, CHAMPION, previous)
+        self.client.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history[:-1]))
+        act = RegistryAct("rolled_back", agent, current, current, previous, actor, reason)
+        self._tag_version(act)
+        self._append(act)
+        return act
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _set_champion(
+        self, agent: str, version: str, kind: str, actor: str, reason: str, details: dict
+    ) -> RegistryAct:
+        name = model_name(agent)
+        previous = self.champion(agent)
+        history = self._history(agent)
+        if not history and previous is not None:
+            history = [previous]  # the bootstrap champion, from before history was kept
+        self.client.set_registered_model_alias(name, CHAMPION, version)
+        if not history or history[-1] != version:
+            history.append(version)
+        self.client.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history))
+        act = RegistryAct(kind, agent, version, previous, version, actor, reason, details)
+        self._tag_version(act)
+        self._append(act)
+        return act
+
+    def _history(self, agent: str) -> list[str]:
+        tags = self.client.get_registered_model(model_name(agent)).tags
+        return [str(v) for v in json.loads(tags[HISTORY_TAG])] if HISTORY_TAG in tags else []
+
+    def _alias(self, agent: str, alias: str) -> str | None:
+        try:
+            return str(self.client.get_model_version_by_alias(model_name(agent), alias).version)
+        except MlflowException:
+            return None
+
+    def _require_version(self, agent: str, version: str) -> None:
+        try:
+            self.client.get_model_version(model_name(agent), version)
+        except MlflowException as error:
+            raise ValueError(f"{model_name(agent)} has no version {version!r}") from error
+
+    def _tag_version(self, act: RegistryAct) -> None:
+        tags = {
+            "promotion.last_act": act.act,
+            "promotion.actor": act.actor,
+            "promotion.reason": act.reason[:4000],
+            "promotion.at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        if act.details:
+            tags["promotion.details"] = json.dumps(act.details, default=str)[:4000]
+        for key, value in tags.items():
+            self.client.set_model_version_tag(model_name(act.agent), act.version, key, value)
+
+    def _append(self, act: RegistryAct) -> None:
+        now = datetime.now(UTC)
+        event_id = f"registry/{act.agent}/v{act.version}/{act.act}/{now.isoformat()}"
+        self.log.append([Event(event_id, "registry", "model_" + act.act, now, asdict(act))])
