@@ -16,7 +16,8 @@ from agents.desk.steps import (
     Target,
 )
 from agents.messages import TradingSignal
-from orchestration.resources import TradingDesk
+from monitoring.alerts import desk_health, evaluate
+from orchestration.resources import Alerting, TradingDesk
 
 GROUP = "decision"
 
@@ -206,5 +207,32 @@ def orders(
             "positions": dg.MetadataValue.md(
                 positions.rename_axis("symbol").reset_index().to_markdown(index=False)
             ),
+        },
+    )
+
+
+@dg.asset_check(asset=orders, description="The design's alert thresholds after this cycle.")
+def desk_alerts(
+    context: dg.AssetCheckExecutionContext, trading_desk: TradingDesk, alerting: Alerting
+) -> dg.AssetCheckResult:
+    """Drawdown 5%, decision latency 100 ms, error rate 1%, model drift 0.15, read from the
+    ledger; a breach fails this check (WARN) and goes to the webhook, the log and the ledger."""
+    log = trading_desk.desk().log
+    health = desk_health(log, alerting.thresholds())
+    alerts = evaluate(health, alerting.thresholds())
+    alerting.sink(log).send(
+        alerts, subject=f"cycle {health.last_cycle_id}", reference=context.run.run_id
+    )
+    return dg.AssetCheckResult(
+        passed=not alerts,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(a.message for a in alerts) or "within every threshold",
+        metadata={
+            "cycle_id": str(health.last_cycle_id),
+            "drawdown": health.drawdown,
+            "decision_latency_ms": health.decision_latency_ms,
+            "error_rate": health.error_rate,
+            "model_drift": health.model_drift,
+            "alerts": len(alerts),
         },
     )
