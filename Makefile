@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export QUORUM_HOME ?= $(CURDIR)/.quorum
 export DAGSTER_HOME ?= $(QUORUM_HOME)/dagster
 
-.PHONY: install run test ui feast mlflow lint lock clean
+.PHONY: install run test ui feast mlflow metrics lint lock clean
 
 # Installs only when pyproject.toml or the lock changed since the last install.
 install: $(VENV)/.installed
@@ -35,6 +35,10 @@ feast: install
 mlflow: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(QUORUM_HOME)/mlflow/mlflow.db \
 		--host 127.0.0.1 --port 5000
+
+# Prometheus exposition of the desk's metrics from the ledger, on 127.0.0.1 only.
+metrics: install
+	$(BIN)/python -m monitoring.metrics
 
 lint: install
 	$(BIN)/ruff check .

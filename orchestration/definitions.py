@@ -6,6 +6,7 @@ from dagster_dbt import DbtCliResource
 from assets.decision.cycle import (
     analyst_signals,
     consensus_decision,
+    desk_alerts,
     execution_plan,
     market_snapshot,
     optimizer_proposal,
@@ -14,6 +15,7 @@ from assets.decision.cycle import (
 )
 from assets.features.feature_store import feast_registry, online_features, training_set
 from assets.ingestion.raw_prices import raw_prices
+from assets.monitoring.promotion import market_analyst_drift, market_analyst_promotion
 from assets.training.desk_models import (
     execution_model,
     portfolio_optimizer_model,
@@ -21,16 +23,26 @@ from assets.training.desk_models import (
 )
 from assets.training.market_analyst import market_analyst_model
 from assets.transform.dbt_models import dbt_models, dbt_project
-from orchestration.jobs import clear_halt, daily_pipeline, decision_cycle, paper_day
+from orchestration.jobs import (
+    clear_halt,
+    daily_pipeline,
+    decision_cycle,
+    paper_day,
+    promote_model,
+    retrain_models,
+)
 from orchestration.resources import (
+    Alerting,
     FeastStore,
     Ledger,
     MarketDataSource,
     MlflowTracking,
+    ModelMonitoring,
     TradingDesk,
     Warehouse,
 )
 from orchestration.schedules import daily_batch, intraday_rebalance
+from orchestration.sensors import feature_drift_sensor, run_failure_alert
 from orchestration.settings import load_settings
 
 settings = load_settings()
@@ -44,6 +56,7 @@ mlflow_tracking = MlflowTracking(
     tracking_uri=settings.mlflow_tracking_uri,
     artifact_location=str(settings.mlflow_dir / "artifacts"),
 )
+ledger = Ledger(url=settings.ledger_url)
 
 defs = dg.Definitions(
     assets=[
@@ -63,9 +76,13 @@ defs = dg.Definitions(
         execution_plan,
         consensus_decision,
         orders,
+        market_analyst_drift,
+        market_analyst_promotion,
     ],
-    jobs=[daily_pipeline, decision_cycle, paper_day, clear_halt],
+    asset_checks=[desk_alerts],
+    jobs=[daily_pipeline, decision_cycle, paper_day, clear_halt, promote_model, retrain_models],
     schedules=[intraday_rebalance, daily_batch],
+    sensors=[feature_drift_sensor, run_failure_alert],
     resources={
         "market_data": MarketDataSource(
             spec=settings.market_data, benchmark_symbol=settings.benchmark_symbol
@@ -78,11 +95,16 @@ defs = dg.Definitions(
             warehouse=warehouse,
             feast=feast,
             mlflow_tracking=mlflow_tracking,
-            ledger=Ledger(url=settings.ledger_url),
+            ledger=ledger,
             replay_start=settings.replay_start,
             replay_sessions=settings.replay_sessions,
             initial_cash=settings.initial_cash,
             halt_policy=settings.halt_policy,
         ),
+        "ledger": ledger,
+        "model_monitoring": ModelMonitoring(
+            mlflow_tracking=mlflow_tracking, ledger=ledger, reports_dir=str(settings.reports_dir)
+        ),
+        "alerting": Alerting(webhook_url=settings.alert_webhook),
     },
 )

@@ -1,11 +1,14 @@
 """Jobs: what a person launches from the UI and what the schedules run."""
 
+from dataclasses import asdict
+from typing import Literal
+
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
 from agents.desk.controls import clear_halt as clear_desk_halt
-from orchestration.resources import TradingDesk
+from orchestration.resources import ModelMonitoring, TradingDesk
 
 # Every job that trades or changes the desk's state carries this tag; the instance allows one
 # such run at a time (see DAGSTER_INSTANCE_YAML in orchestration/settings.py).
@@ -15,8 +18,10 @@ daily_pipeline = dg.define_asset_job(
     name="daily_pipeline",
     description="After the close: ingest prices, check them, rebuild the dbt marts, "
     "register and materialize the Feast features, build the training set, train and register "
-    "the challengers.",
-    selection=dg.AssetSelection.groups("ingestion", "transform", "features", "training"),
+    "the challengers, report their drift and run the promotion gate.",
+    selection=dg.AssetSelection.groups(
+        "ingestion", "transform", "features", "training", "monitoring"
+    ),
 )
 
 decision_cycle = dg.define_asset_job(
@@ -80,3 +85,52 @@ def paper_day_op(context: dg.OpExecutionContext, trading_desk: TradingDesk) -> d
 @dg.job(tags=DESK_TAGS, description="A paper day: the replay's next session, cycle by cycle.")
 def paper_day():
     paper_day_op()
+
+
+class PromoteModelConfig(dg.Config):
+    agent: Literal["market_analyst", "risk_manager", "portfolio_optimizer", "execution"] = Field(
+        description="Whose model: quorum-<agent> in the MLflow registry."
+    )
+    action: Literal["promote", "reject", "rollback"] = Field(
+        description="promote: make `version` champion (bypasses the gate, recorded as a "
+        "manual act); reject: take `version` off challenger; rollback: restore the champion "
+        "before the current one."
+    )
+    version: str | None = Field(default=None, description="Model version (not for rollback).")
+    reason: str = Field(description="Why; recorded on the version's tags and in the ledger.")
+
+
+@dg.op
+def promote_model_op(
+    context: dg.OpExecutionContext, config: PromoteModelConfig, model_monitoring: ModelMonitoring
+) -> dict:
+    """A person's act on the champion/challenger workflow, recorded with who and why."""
+    tags = context.run.tags
+    actor = tags.get("dagster/user") or tags.get("quorum/requested_by") or "unknown"
+    if config.action != "rollback" and not config.version:
+        raise dg.Failure(f"{config.action} needs a version")
+    with model_monitoring.workflow() as workflow:
+        if config.action == "promote":
+            act = workflow.promote(config.agent, config.version, actor, config.reason)
+        elif config.action == "reject":
+            act = workflow.reject(config.agent, config.version, actor, config.reason)
+        else:
+            act = workflow.rollback(config.agent, actor, config.reason)
+    context.log.info(
+        f"{act.act} {config.agent} v{act.version} by {actor}: champion "
+        f"v{act.previous_champion} -> v{act.champion_after} ({config.reason})"
+    )
+    return asdict(act)
+
+
+@dg.job(description="Promote, reject or roll back a model version, with a reason.")
+def promote_model():
+    promote_model_op()
+
+
+retrain_models = dg.define_asset_job(
+    name="retrain_models",
+    description="Retrain the challengers on the current features and run the drift report "
+    "and the promotion gate (what the drift sensor launches).",
+    selection=dg.AssetSelection.groups("training", "monitoring"),
+)

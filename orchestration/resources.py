@@ -1,10 +1,13 @@
 """Dagster resources: the only place where Quorum's configuration meets Dagster."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 from feast import FeatureStore
+from mlflow import MlflowClient
 
 from agents import model_registry
 from agents.desk.cycle import Desk, DeskConfig
@@ -14,7 +17,10 @@ from agents.desk.models import load_desk_models
 from assets.ingestion import price_store
 from assets.ingestion.market_data import MarketData, load_market_data
 from features.store import OnlineFeatureReader, SessionPublisher, open_store
+from monitoring.alerts import AlertSink, AlertThresholds
 from monitoring.circuit_breakers import BreakerThresholds
+from monitoring.drift import DriftThresholds
+from monitoring.promotion import GatePolicy, PromotionWorkflow
 from orchestration.postgres import ensure_database
 
 
@@ -126,3 +132,61 @@ class TradingDesk(dg.ConfigurableResource):
             index_symbol=index[0][0] if index else None,
             on_session_open=SessionPublisher(store, self.feast.exports).publish,
         )
+
+
+class ModelMonitoring(dg.ConfigurableResource):
+    """Drift reports, the promotion gate and the registry workflow: where reports go, the
+    thresholds, and the registry and ledger every act is written to."""
+
+    mlflow_tracking: MlflowTracking
+    ledger: Ledger
+    reports_dir: str
+    max_drifted_share: float = 0.15  # the design's model-drift threshold
+    column_distance: float = 0.1  # normed Wasserstein distance at which a feature drifted
+    min_improvement: float = 0.0  # rank IC the challenger must gain over the champion
+    min_window_days: int = 20  # common out-of-sample days needed to compare them
+    serving_window_sessions: int = 63
+
+    def thresholds(self) -> DriftThresholds:
+        return DriftThresholds(self.column_distance, self.max_drifted_share)
+
+    def policy(self) -> GatePolicy:
+        return GatePolicy(self.min_improvement, self.max_drifted_share, self.min_window_days)
+
+    def client(self) -> MlflowClient:
+        self.mlflow_tracking.configure()
+        return MlflowClient()
+
+    @contextmanager
+    def workflow(self) -> Iterator[PromotionWorkflow]:
+        """The registry workflow with a ledger opened for this act only (the embedded DuckDB
+        ledger takes one writer process at a time)."""
+        log = self.ledger.open()
+        try:
+            yield PromotionWorkflow(self.client(), log)
+        finally:
+            log.close()
+
+    def drift_report_path(self, model: str, version: str, day: str) -> Path:
+        return Path(self.reports_dir) / "drift" / f"{model}-v{version}-{day}.html"
+
+
+class Alerting(dg.ConfigurableResource):
+    """The design's alert thresholds and where alerts go (QUORUM_ALERT_WEBHOOK, if set)."""
+
+    webhook_url: str | None = None
+    max_drawdown: float = 0.05
+    max_decision_latency_ms: float = 100.0
+    max_error_rate: float = 0.01
+    max_model_drift: float = 0.15
+
+    def thresholds(self) -> AlertThresholds:
+        return AlertThresholds(
+            self.max_drawdown,
+            self.max_decision_latency_ms,
+            self.max_error_rate,
+            self.max_model_drift,
+        )
+
+    def sink(self, log: EventLog) -> AlertSink:
+        return AlertSink(log, self.webhook_url)

@@ -50,6 +50,22 @@ def _models() -> list[str]:
     return out or ["none"]
 
 
+def _monitoring(instance: dg.DagsterInstance) -> list[str]:
+    """The drift report and the gate's decision, from their latest materializations."""
+    lines = []
+    for key in ("market_analyst_drift", "market_analyst_promotion"):
+        event = instance.get_latest_materialization_event(dg.AssetKey(key))
+        metadata = event.asset_materialization.metadata if event else {}
+        if key.endswith("drift") and "report_path" in metadata:
+            lines.append(
+                f"drift report       {metadata['report_path'].value} (v{metadata['version'].value}"
+                f", drifted feature share {metadata['drifted_feature_share'].value:.1%})"
+            )
+        elif "decision" in metadata:
+            lines.append(f"promotion gate     {metadata['decision'].value}")
+    return lines
+
+
 def _training_rows() -> int:
     path = settings.training_dir / "market_analyst_v1.parquet"
     return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
@@ -97,6 +113,7 @@ def main() -> int:
     if _run("daily_pipeline", instance) is None:
         return 1
     print("\n".join(_summary()))
+    print("\n".join(_monitoring(instance)))
     decision = _run("decision_cycle", instance)
     if decision is None:
         return 1

@@ -69,6 +69,12 @@ class QuorumSettings(BaseSettings):
     initial_cash: float = 1_000_000.0
     halt_policy: Literal["hold", "flatten"] = "hold"
     intraday_minutes: int = Field(default=30, description="Decision cycle interval.")
+    alert_webhook: str | None = Field(
+        default=None,
+        description="Slack-compatible webhook for alerts; without it alerts go to the log "
+        "and the ledger only.",
+    )
+    metrics_port: int = Field(default=9464, description="Prometheus exposition, 127.0.0.1.")
 
     @property
     def feast_registry_url(self) -> str:

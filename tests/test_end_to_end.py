@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
 
 from agents.desk.ledger import open_event_log
 from tests.conftest import price_slice, write_prices
@@ -66,6 +67,18 @@ def test_daily_pipeline_script_runs_end_to_end_and_prints_row_counts(tmp_path, s
         log.close()
     assert kinds[-1] == "cycle_completed" and "decision" in kinds
     assert re.search(r"^positions\s+\d+ names", done.stdout, re.M)
+    # The challenger's Evidently drift report: on disk, linked from the materialization (the
+    # line is read from its metadata), and an artifact of the version's MLflow run.
+    report = re.search(r"^drift report\s+(\S+\.html) \(v(\d+)", done.stdout, re.M)
+    assert report, done.stdout[-3000:]
+    path = Path(report.group(1))
+    assert path.parent == home / "reports" / "drift" and path.stat().st_size > 10_000
+    store = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
+    run_id = client.get_model_version("quorum-market_analyst", report.group(2)).run_id
+    logged = [a.path for a in client.list_artifacts(run_id, "drift_reports")]
+    assert logged == [f"drift_reports/{path.name}"]
+    assert re.search(r"^promotion gate\s+\S+", done.stdout, re.M)
 
 
 def test_dagster_cli_materializes_the_ingestion_and_transform_groups(tmp_path, small_file):

@@ -1,0 +1,82 @@
+"""Sensors: drift on the live features launches retraining; failed runs raise an alert."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from agents.model_registry import CHAMPION, model_name
+from assets.training.market_analyst import FEATURE_SERVICE
+from features.vectors import analyst_feature_rows
+from monitoring.alerts import Alert
+from monitoring.analyst_gate import AGENT, drift_of, load_analyst_version, serving_window
+from orchestration.jobs import retrain_models
+from orchestration.resources import Alerting, FeastStore, Ledger, ModelMonitoring
+
+MODEL = model_name(AGENT)
+
+
+@dg.sensor(
+    job=retrain_models,
+    minimum_interval_seconds=3600,
+    description="Hourly: Evidently drift of the newest serving window of features against "
+    "the champion's training reference. Above the threshold it writes the report and "
+    "launches retrain_models (once per feature day and champion).",
+)
+def feature_drift_sensor(
+    context: dg.SensorEvaluationContext, feast: FeastStore, model_monitoring: ModelMonitoring
+):
+    features = analyst_feature_rows(feast.exports)
+    window = serving_window(features, model_monitoring.serving_window_sessions)
+    last_day = str(window["date"].max().date())
+    client = model_monitoring.client()
+    try:
+        version = str(client.get_model_version_by_alias(MODEL, CHAMPION).version)
+    except MlflowException:
+        return dg.SkipReason(f"{MODEL} has no champion yet")
+    cursor = f"{last_day}/v{version}"
+    if context.cursor == cursor:
+        return dg.SkipReason(f"already checked features to {last_day} against v{version}")
+    champion = load_analyst_version(client, version)
+    labels = pd.read_parquet(f"{feast.training_dir}/{FEATURE_SERVICE}.parquet")
+    summary = drift_of(
+        champion,
+        window,
+        labels,
+        thresholds=model_monitoring.thresholds(),
+        html_path=model_monitoring.drift_report_path(MODEL, f"{version}-live", last_day),
+    )
+    context.update_cursor(cursor)
+    if summary.passed:
+        return dg.SkipReason(
+            f"live drift {summary.drifted_share:.1%} below "
+            f"{summary.thresholds.max_drifted_share:.0%} (v{version}, to {last_day})"
+        )
+    return dg.RunRequest(
+        run_key=f"drift-{cursor}",
+        tags={
+            "quorum/trigger": "feature_drift",
+            "quorum/drifted_feature_share": f"{summary.drifted_share:.4f}",
+            "quorum/drift_report": str(summary.html_path),
+        },
+    )
+
+
+@dg.run_failure_sensor(
+    description="A failed run is an alert: to the log, the ledger and the webhook if set."
+)
+def run_failure_alert(
+    context: dg.RunFailureSensorContext, ledger: Ledger, alerting: Alerting
+) -> None:
+    run = context.dagster_run
+    message = context.failure_event.message or "run failed"
+    log = ledger.open()
+    try:
+        alerting.sink(log).send(
+            [Alert("run_failure", 1.0, 0.0, f"{run.job_name} run {run.run_id} failed: {message}")],
+            subject=f"run {run.run_id}",
+            reference=f"{run.run_id}/{datetime.now(UTC):%Y%m%dT%H%M%S}",
+        )
+    finally:
+        log.close()
