@@ -16,6 +16,7 @@ No Dagster import.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,10 @@ import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
-from agents.model_registry import model_name
+from agents import model_registry
+from agents.market_analyst.serving import MarketAnalystModel
+from agents.market_analyst.training import AnalystTraining
+from agents.model_registry import RegisteredVersion, model_name
 from features.definitions import ANALYST_FEATURES
 from monitoring.drift import (
     PREDICTION,
@@ -87,6 +91,71 @@ def reference_rows(
     out = scored[["date", "symbol", *ANALYST_FEATURES, "prediction"]].copy()
     out[TARGET] = scored[label].to_numpy()
     return out.sort_values(["date", "symbol"], ignore_index=True)
+
+
+def register_analyst(
+    result: AnalystTraining,
+    training_rows: pd.DataFrame,
+    feature_rows: pd.DataFrame,
+    *,
+    feature_service: str,
+    horizon_days: int,
+    n_splits: int,
+    data_quality: str,
+    quality_notes: Sequence[str] = (),
+) -> tuple[RegisteredVersion, pd.DataFrame]:
+    """Logs a trained Market Analyst to MLflow with what the gate will need of it (its drift
+    reference, its walk-forward forecasts, the last labelled day, its training data's quality)
+    and registers it as the challenger. Returns the version and its drift reference."""
+    latest = result.latest_fold
+    overall = result.folds.drop(columns=["fold", "test_start", "test_end"]).mean().to_dict()
+    metrics = {
+        f"oos_latest_{k}": float(v)
+        for k, v in latest.items()
+        if k not in ("fold", "test_start", "test_end")
+    }
+    metrics |= {f"oos_mean_{k}": float(v) for k, v in overall.items()}
+    example = training_rows[ANALYST_FEATURES].tail(5).reset_index(drop=True)
+    python_model = MarketAnalystModel(result.model, result.regime)
+    # The drift reference ends where today's serving window starts, so they never overlap.
+    start = serving_window_start(feature_rows)
+    reference = reference_rows(training_rows, result.out_of_sample, result.label, before=start)
+    with tempfile.TemporaryDirectory(prefix="analyst-artifacts-") as staging:
+        paths = {
+            REFERENCE_ARTIFACT: Path(staging) / REFERENCE_ARTIFACT,
+            OUT_OF_SAMPLE_ARTIFACT: Path(staging) / OUT_OF_SAMPLE_ARTIFACT,
+        }
+        reference.to_parquet(paths[REFERENCE_ARTIFACT], index=False)
+        result.out_of_sample.to_parquet(paths[OUT_OF_SAMPLE_ARTIFACT], index=False)
+        registered = model_registry.log_and_register(
+            AGENT,
+            python_model,
+            params={
+                **result.model.get_params(),
+                "horizon_days": horizon_days,
+                "n_splits": n_splits,
+                "min_train_days": result.min_train_days,
+                "label": result.label,
+            },
+            metrics=metrics,
+            tags={
+                "feature_service": feature_service,
+                "data_first_date": str(result.first_date.date()),
+                "data_last_date": str(result.last_date.date()),
+                "latest_fold_test": f"{latest['test_start'].date()}..{latest['test_end'].date()}",
+                "drift_reference": (
+                    f"{reference['date'].min().date()}..{reference['date'].max().date()}"
+                ),
+            },
+            version_tags={
+                DATA_QUALITY_TAG: data_quality,
+                "data_quality_notes": "; ".join(quality_notes) or "none",
+            },
+            input_example=example,
+            output_example=python_model.predict(None, example),
+            artifacts={name: str(path) for name, path in paths.items()},
+        )
+    return registered, reference
 
 
 @dataclass(frozen=True)
@@ -169,6 +238,61 @@ def drift_of(
     )
 
 
+# Version tags the drift report leaves for the gate, so the gate reads the report's result
+# for the same serving window instead of computing it a second time.
+DRIFT_WINDOW_END_TAG = "drift.window_end"
+DRIFT_SHARE_TAG = "drift.drifted_feature_share"
+DRIFT_FEATURES_TAG = "drift.drifted_features"
+DRIFT_REPORT_TAG = "drift.last_report"
+
+
+@dataclass(frozen=True)
+class RecordedDrift:
+    """A drift report's verdict as recorded on the model version."""
+
+    window_end: str
+    drifted_share: float
+    drifted_features: list[str]
+    report: str
+
+
+def record_drift(
+    client: MlflowClient, version: str, summary: DriftSummary, window_end: str
+) -> RecordedDrift:
+    """Logs the report to the version's run and its verdict to the version's tags."""
+    run_id = client.get_model_version(model_name(AGENT), version).run_id
+    client.log_artifact(run_id, summary.html_path, artifact_path="drift_reports")
+    recorded = RecordedDrift(
+        window_end,
+        summary.drifted_share,
+        list(summary.drifted_features),
+        Path(summary.html_path).name,
+    )
+    for key, value in {
+        DRIFT_WINDOW_END_TAG: window_end,
+        DRIFT_SHARE_TAG: f"{recorded.drifted_share:.6f}",
+        DRIFT_FEATURES_TAG: ",".join(recorded.drifted_features),
+        DRIFT_REPORT_TAG: recorded.report,
+    }.items():
+        client.set_model_version_tag(model_name(AGENT), version, key, value)
+    return recorded
+
+
+def recorded_drift(client: MlflowClient, version: str, window_end: str) -> RecordedDrift | None:
+    """The version's recorded drift verdict if it concerns the serving window ending on
+    ``window_end``; None when there is none or it is about another window."""
+    tags = client.get_model_version(model_name(AGENT), version).tags
+    if tags.get(DRIFT_WINDOW_END_TAG) != window_end or DRIFT_SHARE_TAG not in tags:
+        return None
+    features = tags.get(DRIFT_FEATURES_TAG, "")
+    return RecordedDrift(
+        window_end,
+        float(tags[DRIFT_SHARE_TAG]),
+        [f for f in features.split(",") if f],
+        tags.get(DRIFT_REPORT_TAG, ""),
+    )
+
+
 def head_to_head_rows(
     challenger: AnalystVersion, champion: AnalystVersion, labels: pd.DataFrame
 ) -> pd.DataFrame:
@@ -196,7 +320,7 @@ def head_to_head_rows(
 def gate_evidence(
     challenger: AnalystVersion,
     champion: AnalystVersion,
-    drift: DriftSummary,
+    drift: DriftSummary | RecordedDrift,
     labels: pd.DataFrame,
 ) -> GateEvidence:
     ours, theirs, days, window = head_to_head(head_to_head_rows(challenger, champion, labels))

@@ -1,27 +1,16 @@
 """Training the Market Analyst on Feast's training set and registering it in MLflow."""
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from agents import model_registry
-from agents.market_analyst.serving import MarketAnalystModel
 from agents.market_analyst.training import train_market_analyst
 from assets.features.feature_store import training_set
 from assets.monitoring.data_quality import training_data_quality
-from features.definitions import ANALYST_FEATURES
 from features.vectors import analyst_feature_rows
-from monitoring.analyst_gate import (
-    OUT_OF_SAMPLE_ARTIFACT,
-    REFERENCE_ARTIFACT,
-    reference_rows,
-    serving_window_start,
-)
-from monitoring.promotion import DATA_QUALITY_TAG
+from monitoring.analyst_gate import register_analyst
 from orchestration.resources import FeastStore, MlflowTracking
 
 FEATURE_SERVICE = "market_analyst_v1"
@@ -61,55 +50,19 @@ def market_analyst_model(
         min_train_days=config.min_train_days,
         model_params=params,
     )
-    latest = result.latest_fold
-    overall = result.folds.drop(columns=["fold", "test_start", "test_end"]).mean().to_dict()
-    metrics = {
-        f"oos_latest_{k}": float(v)
-        for k, v in latest.items()
-        if k not in ("fold", "test_start", "test_end")
-    }
-    metrics |= {f"oos_mean_{k}": float(v) for k, v in overall.items()}
-    example = data[ANALYST_FEATURES].tail(5).reset_index(drop=True)
-    python_model = MarketAnalystModel(result.model, result.regime)
     quality, quality_notes = training_data_quality(context)
-    # The drift reference ends where today's serving window starts, so they never overlap.
-    window_start = serving_window_start(analyst_feature_rows(feast.exports))
-    reference = reference_rows(data, result.out_of_sample, result.label, before=window_start)
-    reference_span = f"{reference['date'].min().date()}..{reference['date'].max().date()}"
-    staging = Path(tempfile.mkdtemp(prefix="analyst-artifacts-"))
-    reference.to_parquet(staging / REFERENCE_ARTIFACT, index=False)
-    result.out_of_sample.to_parquet(staging / OUT_OF_SAMPLE_ARTIFACT, index=False)
     mlflow_tracking.configure()
-    registered = model_registry.log_and_register(
-        "market_analyst",
-        python_model,
-        params={
-            **result.model.get_params(),
-            "horizon_days": config.horizon_days,
-            "n_splits": config.n_splits,
-            "min_train_days": result.min_train_days,
-            "label": result.label,
-        },
-        metrics=metrics,
-        tags={
-            "feature_service": FEATURE_SERVICE,
-            "data_first_date": str(result.first_date.date()),
-            "data_last_date": str(result.last_date.date()),
-            "latest_fold_test": f"{latest['test_start'].date()}..{latest['test_end'].date()}",
-            "drift_reference": reference_span,
-        },
-        version_tags={
-            DATA_QUALITY_TAG: quality,
-            "data_quality_notes": "; ".join(quality_notes) or "none",
-        },
-        input_example=example,
-        output_example=python_model.predict(None, example),
-        artifacts={
-            REFERENCE_ARTIFACT: str(staging / REFERENCE_ARTIFACT),
-            OUT_OF_SAMPLE_ARTIFACT: str(staging / OUT_OF_SAMPLE_ARTIFACT),
-        },
+    registered, reference = register_analyst(
+        result,
+        data,
+        analyst_feature_rows(feast.exports),
+        feature_service=FEATURE_SERVICE,
+        horizon_days=config.horizon_days,
+        n_splits=config.n_splits,
+        data_quality=quality,
+        quality_notes=quality_notes,
     )
-    shutil.rmtree(staging, ignore_errors=True)
+    latest = result.latest_fold
     return dg.MaterializeResult(
         metadata={
             "model": registered.name,
