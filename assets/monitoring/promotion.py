@@ -12,9 +12,12 @@ from assets.training.market_analyst import FEATURE_SERVICE, market_analyst_model
 from features.vectors import analyst_feature_rows
 from monitoring.analyst_gate import (
     AGENT,
+    RecordedDrift,
     drift_of,
     gate_evidence,
     load_analyst_version,
+    record_drift,
+    recorded_drift,
     serving_window,
 )
 from monitoring.drift import DriftSummary
@@ -81,11 +84,7 @@ def market_analyst_drift(
         thresholds=model_monitoring.thresholds(),
         html_path=model_monitoring.drift_report_path(MODEL, version, last_day),
     )
-    client.log_artifact(challenger.run_id, summary.html_path, artifact_path="drift_reports")
-    client.set_model_version_tag(MODEL, version, "drift.last_report", Path(summary.html_path).name)
-    client.set_model_version_tag(
-        MODEL, version, "drift.drifted_feature_share", f"{summary.drifted_share:.4f}"
-    )
+    record_drift(client, version, summary, last_day)
     now = datetime.now(UTC)
     with model_monitoring.workflow() as workflow:
         workflow.log.append(
@@ -140,7 +139,11 @@ def market_analyst_promotion(
             analyst_feature_rows(feast.exports), model_monitoring.serving_window_sessions
         )
         labels = _labels(feast)
-        drift = drift_of(challenger, window, labels, thresholds=model_monitoring.thresholds())
+        # The drift report of this run has judged this window already; only a gate run on
+        # its own (or on newer features) computes the drift itself.
+        drift = recorded_drift(
+            client, challenger_version, str(window["date"].max().date())
+        ) or drift_of(challenger, window, labels, thresholds=model_monitoring.thresholds())
         decision = evaluate_gate(
             gate_evidence(challenger, champion, drift, labels), model_monitoring.policy()
         )
@@ -161,6 +164,9 @@ def market_analyst_promotion(
             "common_window": evidence.window or "none",
             "common_window_days": evidence.window_days,
             "drifted_feature_share": evidence.drifted_share,
+            "drift_evidence": f"drift report {drift.report}"
+            if isinstance(drift, RecordedDrift)
+            else "computed by the gate (no report for this window)",
             "training_data_quality": evidence.data_quality,
         }
     )
