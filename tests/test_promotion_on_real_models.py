@@ -1,0 +1,160 @@
+"""The champion/challenger workflow end to end on real Market Analyst models.
+
+20 real S&P 500 stocks and the index, 2006-2014, go through the daily graph (ingest -> dbt ->
+Feast's point-in-time training set); LightGBM models are trained walk-forward and registered
+in MLflow as the training asset registers them; the gate runs as the daily batch runs it (the
+drift and promotion assets) and the rollback as a person runs it (the promote_model job).
+
+The period is one where the signal model has out-of-sample skill in 2013-2014 and the
+serving quarter (Q4 2014) has not drifted; the test asserts both, so "better" and "undrifted"
+are measured, not assumed.
+"""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import Workspace, price_slice, write_prices
+from dagster import materialize
+from mlflow import MlflowClient
+
+from agents.market_analyst.training import train_market_analyst
+from agents.model_registry import CHAMPION, model_name
+from assets.monitoring.promotion import market_analyst_drift, market_analyst_promotion
+from features.definitions import ANALYST_FEATURES
+from features.vectors import analyst_feature_rows
+from monitoring.analyst_gate import AGENT, DRIFT_REPORT_TAG, DRIFT_SHARE_TAG, register_analyst
+from orchestration.jobs import promote_model
+from orchestration.resources import FeastStore, Ledger, MlflowTracking, ModelMonitoring
+
+PERIOD = ("2006-01-01", "2014-12-31")
+CHAMPION_CUTOFF = "2012-12-31"  # the champion has seen nothing of 2013-2014
+PARAMS = {"n_estimators": 60}
+MODEL = model_name(AGENT)
+
+
+@pytest.fixture(scope="module")
+def real_desk(tmp_path_factory, sp500_prices):
+    """The slice through the daily graph, and the resources the gate and the job run with."""
+    home = tmp_path_factory.mktemp("gate") / "quorum"
+    with pytest.MonkeyPatch.context() as env:
+        space = Workspace.prepare(home, env.setenv)
+        data = price_slice(sp500_prices, sorted(sp500_prices["symbol"].unique()), *PERIOD)
+        space.materialize(
+            f"csv:{write_prices(data, home / 'prices.csv')}",
+            selection="group:ingestion or group:transform or key:feast_registry "
+            "or key:training_set",
+            benchmark="SP500",
+        )
+    feast = FeastStore(exports_dir=str(space.exports), training_dir=str(home / "training"))
+    tracking = MlflowTracking(
+        tracking_uri=f"sqlite:///{home / 'mlflow.db'}", artifact_location=str(home / "artifacts")
+    )
+    monitoring = ModelMonitoring(
+        mlflow_tracking=tracking,
+        ledger=Ledger(url=f"duckdb:///{home / 'ledger.duckdb'}"),
+        reports_dir=str(home / "reports"),
+    )
+    return feast, tracking, monitoring
+
+
+def train_and_register(feast: FeastStore, tracking: MlflowTracking, **how) -> str:
+    """Trains on the Feast training set (changed as ``how`` says) and registers the model
+    exactly as the training asset does; returns its version."""
+    rows = pd.read_parquet(Path(feast.training_dir) / "market_analyst_v1.parquet")
+    if cutoff := how.get("cutoff"):
+        rows = rows[rows["event_timestamp"] <= pd.Timestamp(cutoff, tz="UTC")]
+    if how.get("backwards"):  # a champion that learned the signal with the wrong sign
+        rows["forward_excess_return_5d"] = -rows["forward_excess_return_5d"]
+    if shifted := how.get("shift"):  # a vendor file in other units
+        rows[shifted] = rows[shifted] * 3 + 1
+    market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
+    market = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
+    result = train_market_analyst(rows, market, model_params=PARAMS)
+    tracking.configure()
+    registered, _ = register_analyst(
+        result,
+        rows,
+        analyst_feature_rows(feast.exports),
+        feature_service="market_analyst_v1",
+        horizon_days=5,
+        n_splits=5,
+        data_quality="passed",
+    )
+    return registered.version
+
+
+def run_gate(feast: FeastStore, monitoring: ModelMonitoring) -> dict:
+    result = materialize(
+        [market_analyst_drift, market_analyst_promotion],
+        resources={"feast": feast, "model_monitoring": monitoring},
+    )
+    (event,) = result.asset_materializations_for_node("market_analyst_promotion")
+    return {k: v.value for k, v in event.metadata.items()}
+
+
+def test_the_gate_promotes_a_better_challenger_refuses_a_drifted_one_and_a_rollback_restores(
+    real_desk,
+):
+    feast, tracking, monitoring = real_desk
+    client = MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
+
+    def champion() -> str:
+        return str(client.get_model_version_by_alias(MODEL, CHAMPION).version)
+
+    def acts() -> list[tuple[str, str, str]]:
+        log = monitoring.ledger.open()
+        try:
+            return [
+                (e.event_type, e.payload["version"], e.payload["actor"])
+                for e in log.read(event_types=None)
+                if e.event_type.startswith("model_")
+            ]
+        finally:
+            log.close()
+
+    v1 = train_and_register(feast, tracking, cutoff=CHAMPION_CUTOFF, backwards=True)
+    v2 = train_and_register(feast, tracking)
+    assert champion() == v1  # the first version is champion by bootstrap
+
+    # A better challenger on undrifted data: promoted, with its numbers on the version.
+    better = run_gate(feast, monitoring)
+    assert better["decision"] == "promoted", better["reasons"]
+    assert better["challenger_rank_ic"] > better["champion_rank_ic"]
+    assert better["challenger_rank_ic"] > 0.0  # real skill out of sample, not only a bad rival
+    assert better["common_window"].startswith("2013-01") and better["common_window_days"] > 400
+    assert better["drifted_feature_share"] < monitoring.max_drifted_share
+    assert champion() == v2
+    tags = client.get_model_version(MODEL, v2).tags
+    assert tags["promotion.last_act"] == "gate_promoted"
+    assert float(tags[DRIFT_SHARE_TAG]) == better["drifted_feature_share"]
+    assert better["drift_evidence"] == f"drift report {tags[DRIFT_REPORT_TAG]}"  # not redone
+    assert list(Path(monitoring.reports_dir, "drift").glob(f"{MODEL}-v{v2}-*.html"))
+
+    # A challenger trained on shifted features: refused for drift, the champion untouched.
+    shifted = [f for f in ANALYST_FEATURES if not f.endswith("_rank")][:12]
+    v3 = train_and_register(feast, tracking, shift=shifted)
+    refused = run_gate(feast, monitoring)
+    assert refused["decision"] == "refused"
+    assert "drift:" in refused["reasons"] and shifted[0] in refused["reasons"]
+    assert champion() == v2
+    assert client.get_model_version(MODEL, v3).tags["promotion.last_act"] == "gate_refused"
+
+    # A person rolls back from the UI: the previous champion returns, with who and why.
+    run = promote_model.execute_in_process(
+        run_config={
+            "ops": {
+                "promote_model_op": {
+                    "config": {"agent": AGENT, "action": "rollback", "reason": "v2 trades badly"}
+                }
+            }
+        },
+        resources={"model_monitoring": monitoring},
+        tags={"quorum/requested_by": "dana"},
+    )
+    assert run.success and champion() == v1
+    assert acts() == [
+        ("model_gate_promoted", v2, "promotion_gate"),
+        ("model_gate_refused", v3, "promotion_gate"),
+        ("model_rolled_back", v2, "dana"),
+    ]
