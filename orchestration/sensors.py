@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
+from dagster_shared.error import SerializableErrorInfo
 from mlflow.exceptions import MlflowException
 
 from agents.model_registry import CHAMPION, model_name
@@ -71,6 +72,15 @@ def run_failure_alert(
 ) -> None:
     run = context.dagster_run
     message = context.failure_event.message or "run failed"
+    # The step's own error says what broke (a file, a row, a field); the run's message only
+    # names the step.
+    causes = [
+        f"{event.step_key}: {_root_cause(error)}"
+        for event in context.get_step_failure_events()
+        if (error := getattr(event.event_specific_data, "error", None)) is not None
+    ]
+    if causes:
+        message = f"{message} {'; '.join(causes)}"
     log = ledger.open()
     try:
         alerting.sink(log).send(
@@ -80,3 +90,10 @@ def run_failure_alert(
         )
     finally:
         log.close()
+
+
+def _root_cause(error: SerializableErrorInfo) -> str:
+    """The innermost error's message: Dagster wraps the op's own exception."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error.message.strip()

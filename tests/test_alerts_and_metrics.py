@@ -7,12 +7,15 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
 
+import dagster as dg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from agents.desk.ledger import DuckDBEventLog, Event
 from monitoring.alerts import AlertSink, AlertThresholds, desk_health, evaluate
 from monitoring.metrics import serve
+from orchestration.resources import Alerting, Ledger
+from orchestration.sensors import run_failure_alert
 
 START = datetime(2022, 12, 1, 14, 30, tzinfo=UTC)
 
@@ -106,6 +109,50 @@ def test_alerts_post_slack_json_to_the_webhook_and_always_reach_the_ledger(log):
     (event,) = dead.send(alerts, subject="cycle replay-000", reference="run-2")
     assert event.payload["webhook"].startswith("failed")
     assert len(log.read(event_types=["alert"])) == 2
+
+
+@dg.op
+def fetch_vendor_file() -> None:
+    raise RuntimeError("vendor file prices.csv: row 17 has no close")
+
+
+@dg.job
+def nightly_ingest():
+    fetch_vendor_file()
+
+
+def test_a_failed_run_reaches_the_webhook_and_the_ledger_through_the_failure_sensor(tmp_path):
+    instance = dg.DagsterInstance.ephemeral()
+    failed = nightly_ingest.execute_in_process(instance=instance, raise_on_error=False)
+    assert not failed.success
+    server = HTTPServer(("127.0.0.1", 0), _Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Webhook.received.clear()
+    ledger = Ledger(url=f"duckdb:///{tmp_path / 'alerts.duckdb'}")
+    try:
+        context = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alert",
+            dagster_event=failed.get_run_failure_event(),
+            dagster_instance=instance,
+            dagster_run=failed.dagster_run,
+            resources={
+                "ledger": ledger,
+                "alerting": Alerting(webhook_url=f"http://127.0.0.1:{server.server_port}/"),
+            },
+        )
+        run_failure_alert(context.for_run_failure())
+    finally:
+        server.shutdown()
+    ((_, body),) = _Webhook.received
+    assert f"nightly_ingest run {failed.run_id} failed" in body["text"]
+    assert "fetch_vendor_file: RuntimeError: vendor file prices.csv: row 17" in body["text"]
+    log = ledger.open()
+    try:
+        (event,) = log.read(event_types=["alert"])
+    finally:
+        log.close()
+    assert event.payload["name"] == "run_failure" and event.payload["webhook"] == "posted (200)"
+    assert failed.run_id in event.payload["subject"]
 
 
 def test_prometheus_exposition_on_loopback_reads_the_ledger(log, tmp_path):
