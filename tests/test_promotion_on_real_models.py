@@ -3,7 +3,8 @@
 20 real S&P 500 stocks and the index, 2006-2014, go through the daily graph (ingest -> dbt ->
 Feast's point-in-time training set); LightGBM models are trained walk-forward and registered
 in MLflow as the training asset registers them; the gate runs as the daily batch runs it (the
-drift and promotion assets) and the rollback as a person runs it (the promote_model job).
+drift and promotion assets), the rollback as a person runs it (the promote_model job), and
+the drift sensor as the daemon ticks it.
 
 The period is one where the signal model has out-of-sample skill in 2013-2014 and the
 serving quarter (Q4 2014) has not drifted; the test asserts both, so "better" and "undrifted"
@@ -12,10 +13,10 @@ are measured, not assumed.
 
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 from conftest import Workspace, price_slice, write_prices
-from dagster import materialize
 from mlflow import MlflowClient
 
 from agents.market_analyst.training import train_market_analyst
@@ -24,8 +25,9 @@ from assets.monitoring.promotion import market_analyst_drift, market_analyst_pro
 from features.definitions import ANALYST_FEATURES
 from features.vectors import analyst_feature_rows
 from monitoring.analyst_gate import AGENT, DRIFT_REPORT_TAG, DRIFT_SHARE_TAG, register_analyst
-from orchestration.jobs import promote_model
+from orchestration.jobs import promote_model, retrain_models
 from orchestration.resources import FeastStore, Ledger, MlflowTracking, ModelMonitoring
+from orchestration.sensors import feature_drift_sensor
 
 PERIOD = ("2006-01-01", "2014-12-31")
 CHAMPION_CUTOFF = "2012-12-31"  # the champion has seen nothing of 2013-2014
@@ -34,8 +36,8 @@ MODEL = model_name(AGENT)
 
 
 @pytest.fixture(scope="module")
-def real_desk(tmp_path_factory, sp500_prices):
-    """The slice through the daily graph, and the resources the gate and the job run with."""
+def feast(tmp_path_factory, sp500_prices) -> FeastStore:
+    """The slice through the daily graph: dbt's exports and Feast's training set."""
     home = tmp_path_factory.mktemp("gate") / "quorum"
     with pytest.MonkeyPatch.context() as env:
         space = Workspace.prepare(home, env.setenv)
@@ -46,16 +48,22 @@ def real_desk(tmp_path_factory, sp500_prices):
             "or key:training_set",
             benchmark="SP500",
         )
-    feast = FeastStore(exports_dir=str(space.exports), training_dir=str(home / "training"))
+    return FeastStore(exports_dir=str(space.exports), training_dir=str(home / "training"))
+
+
+@pytest.fixture
+def registry(tmp_path) -> tuple[MlflowTracking, ModelMonitoring]:
+    """A registry and ledger of this test's own."""
     tracking = MlflowTracking(
-        tracking_uri=f"sqlite:///{home / 'mlflow.db'}", artifact_location=str(home / "artifacts")
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        artifact_location=str(tmp_path / "artifacts"),
     )
     monitoring = ModelMonitoring(
         mlflow_tracking=tracking,
-        ledger=Ledger(url=f"duckdb:///{home / 'ledger.duckdb'}"),
-        reports_dir=str(home / "reports"),
+        ledger=Ledger(url=f"duckdb:///{tmp_path / 'ledger.duckdb'}"),
+        reports_dir=str(tmp_path / "reports"),
     )
-    return feast, tracking, monitoring
+    return tracking, monitoring
 
 
 def train_and_register(feast: FeastStore, tracking: MlflowTracking, **how) -> str:
@@ -85,7 +93,7 @@ def train_and_register(feast: FeastStore, tracking: MlflowTracking, **how) -> st
 
 
 def run_gate(feast: FeastStore, monitoring: ModelMonitoring) -> dict:
-    result = materialize(
+    result = dg.materialize(
         [market_analyst_drift, market_analyst_promotion],
         resources={"feast": feast, "model_monitoring": monitoring},
     )
@@ -94,9 +102,9 @@ def run_gate(feast: FeastStore, monitoring: ModelMonitoring) -> dict:
 
 
 def test_the_gate_promotes_a_better_challenger_refuses_a_drifted_one_and_a_rollback_restores(
-    real_desk,
+    feast, registry
 ):
-    feast, tracking, monitoring = real_desk
+    tracking, monitoring = registry
     client = MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
 
     def champion() -> str:
@@ -158,3 +166,38 @@ def test_the_gate_promotes_a_better_challenger_refuses_a_drifted_one_and_a_rollb
         ("model_gate_refused", v3, "promotion_gate"),
         ("model_rolled_back", v2, "dana"),
     ]
+
+
+def test_the_drift_sensor_launches_retraining_only_when_the_champions_inputs_drift(feast, registry):
+    tracking, monitoring = registry
+
+    def tick(cursor: str | None = None):
+        with dg.build_sensor_context(
+            cursor=cursor, resources={"feast": feast, "model_monitoring": monitoring}
+        ) as context:
+            return feature_drift_sensor(context), context.cursor
+
+    skipped, _ = tick()
+    assert isinstance(skipped, dg.SkipReason) and "no champion" in skipped.skip_message
+
+    v1 = train_and_register(feast, tracking)  # champion by bootstrap, trained on these units
+    calm, cursor = tick()
+    assert isinstance(calm, dg.SkipReason) and "below 15%" in calm.skip_message
+    assert cursor == f"2014-12-31/v{v1}"
+
+    # The live features keep their units while the new champion learned other ones: the
+    # inputs it serves on have drifted from its reference.
+    shifted = [f for f in ANALYST_FEATURES if not f.endswith("_rank")][:12]
+    v2 = train_and_register(feast, tracking, shift=shifted)
+    with monitoring.workflow() as workflow:
+        workflow.promote(AGENT, v2, actor="erin", reason="vendor switch")
+    request, cursor = tick(cursor)
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_key == f"drift-2014-12-31/v{v2}" and cursor == f"2014-12-31/v{v2}"
+    assert float(request.tags["quorum/drifted_feature_share"]) >= monitoring.max_drifted_share
+    assert Path(request.tags["quorum/drift_report"]).is_file()
+    assert feature_drift_sensor.job_name == retrain_models.name
+
+    # The same features and champion are not judged (nor retrained for) twice.
+    again, _ = tick(cursor)
+    assert isinstance(again, dg.SkipReason) and "already checked" in again.skip_message
