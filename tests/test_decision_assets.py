@@ -11,6 +11,7 @@ from agents.desk.ledger import open_event_log
 from assets.decision.cycle import (
     analyst_signals,
     consensus_decision,
+    desk_alerts,
     execution_plan,
     market_snapshot,
     optimizer_proposal,
@@ -24,7 +25,14 @@ from assets.training.desk_models import (
 )
 from assets.training.market_analyst import market_analyst_model
 from orchestration.jobs import DESK_TAGS
-from orchestration.resources import FeastStore, Ledger, MlflowTracking, TradingDesk, Warehouse
+from orchestration.resources import (
+    Alerting,
+    FeastStore,
+    Ledger,
+    MlflowTracking,
+    TradingDesk,
+    Warehouse,
+)
 from orchestration.schedules import intraday_rebalance
 
 DECISION = [
@@ -107,6 +115,35 @@ def test_a_cycle_config_replays_a_given_bar_without_sending_anything_twice(desk_
         assert len(log.read()) == before
     finally:
         log.close()
+
+
+def test_a_threshold_breach_fails_the_desk_alerts_check_and_reaches_the_ledger(desk_resources):
+    resources, ledger = desk_resources
+    strict = Alerting(max_decision_latency_ms=0.001)  # no real cycle decides in a microsecond
+    breached = dg.materialize(
+        [*DECISION, desk_alerts], resources={**resources, "alerting": strict}, tags=DESK_TAGS
+    )
+    assert breached.success  # a WARN check leaves the cycle's orders and ledger standing
+    (check,) = breached.get_asset_check_evaluations()
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "decision latency" in check.description
+    cycle_id = breached.output_for_node("orders").cycle_id
+    log = open_event_log(ledger)
+    try:
+        alerts = [e.payload for e in log.read(event_types=["alert"])]
+    finally:
+        log.close()
+    assert [(a["name"], a["subject"]) for a in alerts] == [
+        ("decision_latency", f"cycle {cycle_id}")
+    ]
+    assert alerts[0]["webhook"] == "no webhook configured"
+
+    lenient = Alerting(max_decision_latency_ms=60_000.0)
+    calm = dg.materialize(
+        [*DECISION, desk_alerts], resources={**resources, "alerting": lenient}, tags=DESK_TAGS
+    )
+    (check,) = calm.get_asset_check_evaluations()
+    assert check.passed, check.description
 
 
 def _tick(moment: str, instance: dg.DagsterInstance):
