@@ -53,6 +53,26 @@ def write_prices(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def altered_training_rows(
+    training: pd.DataFrame,
+    *,
+    cutoff: str | None = None,
+    backwards: bool = False,
+    shift: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """A training set made deliberately different: only rows up to ``cutoff``, the label's
+    sign flipped (a model that learns the signal backwards), or the ``shift`` features in
+    other units (a vendor file rescaled: x * 3 + 1)."""
+    rows = training.copy()
+    if cutoff is not None:
+        rows = rows[rows["event_timestamp"] <= pd.Timestamp(cutoff, tz="UTC")]
+    if backwards:
+        rows["forward_excess_return_5d"] = -rows["forward_excess_return_5d"]
+    if shift:
+        rows[list(shift)] = rows[list(shift)] * 3 + 1
+    return rows
+
+
 @dataclass
 class Workspace:
     """An isolated QUORUM_HOME with its own warehouse, for materializing the asset graph."""

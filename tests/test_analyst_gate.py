@@ -5,6 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import altered_training_rows
 
 from agents.market_analyst.serving import MarketAnalystModel
 from agents.market_analyst.training import train_market_analyst
@@ -36,13 +37,7 @@ class Served:
 
 
 def version(name, training, market, features, *, cutoff=None, negate=False, shift=None):
-    rows = training.copy()
-    if cutoff is not None:
-        rows = rows[rows["event_timestamp"] <= pd.Timestamp(cutoff, tz="UTC")]
-    if negate:  # a model that learned the signal backwards
-        rows["forward_excess_return_5d"] = -rows["forward_excess_return_5d"]
-    if shift is not None:
-        rows[shift] = rows[shift] * 3 + 1  # a vendor file in other units
+    rows = altered_training_rows(training, cutoff=cutoff, backwards=negate, shift=shift)
     result = train_market_analyst(rows, market, min_train_days=150, model_params=PARAMS)
     start = serving_window_start(features)
     return AnalystVersion(

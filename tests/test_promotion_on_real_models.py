@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
-from conftest import Workspace, price_slice, write_prices
+from conftest import Workspace, altered_training_rows, price_slice, write_prices
 from mlflow import MlflowClient
 
 from agents.market_analyst.training import train_market_analyst
@@ -67,15 +67,10 @@ def registry(tmp_path) -> tuple[MlflowTracking, ModelMonitoring]:
 
 
 def train_and_register(feast: FeastStore, tracking: MlflowTracking, **how) -> str:
-    """Trains on the Feast training set (changed as ``how`` says) and registers the model
+    """Trains on the Feast training set (altered as ``how`` says) and registers the model
     exactly as the training asset does; returns its version."""
-    rows = pd.read_parquet(Path(feast.training_dir) / "market_analyst_v1.parquet")
-    if cutoff := how.get("cutoff"):
-        rows = rows[rows["event_timestamp"] <= pd.Timestamp(cutoff, tz="UTC")]
-    if how.get("backwards"):  # a champion that learned the signal with the wrong sign
-        rows["forward_excess_return_5d"] = -rows["forward_excess_return_5d"]
-    if shifted := how.get("shift"):  # a vendor file in other units
-        rows[shifted] = rows[shifted] * 3 + 1
+    training = pd.read_parquet(Path(feast.training_dir) / "market_analyst_v1.parquet")
+    rows = altered_training_rows(training, **how)
     market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
     market = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
     result = train_market_analyst(rows, market, model_params=PARAMS)
