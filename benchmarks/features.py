@@ -28,17 +28,17 @@ from orchestration.settings import DBT_PROJECT_DIR
 SCALED_SYMBOLS, SCALED_DAYS, MEAN_BLOCK_DAYS = 500, 7560, 21
 
 
-def resampled_universe(seed: int = 0) -> pd.DataFrame:
+def resampled_universe(seed: int = 0, days: int = SCALED_DAYS) -> pd.DataFrame:
     prices = load_market_data("sp500").prices
     wide = prices.pivot(index="date", columns="symbol", values="close")
     log_returns = np.log(wide).diff().iloc[1:]
     stocks = [c for c in log_returns.columns if c != "SP500"]
     rng = np.random.default_rng(seed)
     paths = SCALED_SYMBOLS // len(stocks)
-    dates = pd.bdate_range(end="2022-12-30", periods=SCALED_DAYS)
+    dates = pd.bdate_range(end="2022-12-30", periods=days)
     frames = []
     for path in range(paths):
-        rows = _block_bootstrap(len(log_returns), SCALED_DAYS, rng)
+        rows = _block_bootstrap(len(log_returns), days, rng)
         sampled = log_returns.iloc[rows].fillna(0.0).to_numpy()
         closes = 100 * np.exp(np.cumsum(sampled, axis=0))
         names = [f"{s}_R{path:02d}" if s != "SP500" else "SP500" for s in log_returns.columns]
