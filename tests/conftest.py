@@ -154,6 +154,27 @@ def daily_graph(tmp_path_factory, sp500_prices):
         yield space, result, open_store("embedded")
 
 
+REAL_UNIVERSE_PERIOD = ("2006-01-01", "2014-12-31")
+
+
+@pytest.fixture(scope="session")
+def real_universe(tmp_path_factory, sp500_prices) -> Workspace:
+    """All 20 real stocks and the index, 2006-2014, through ingest -> dbt -> Feast's training
+    set (no online store): long enough to train the signal model walk-forward."""
+    home = tmp_path_factory.mktemp("universe") / "quorum"
+    with pytest.MonkeyPatch.context() as env:
+        space = Workspace.prepare(home, env.setenv)
+        symbols = sorted(sp500_prices["symbol"].unique())
+        data = price_slice(sp500_prices, symbols, *REAL_UNIVERSE_PERIOD)
+        space.materialize(
+            f"csv:{write_prices(data, home / 'prices.csv')}",
+            selection="group:ingestion or group:transform or key:feast_registry "
+            "or key:training_set",
+            benchmark="SP500",
+        )
+    return space
+
+
 @pytest.fixture(scope="module")
 def replay_online_store(daily_graph):
     """The daily graph's workspace and online store, for a module whose desk replays old

@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
-from conftest import Workspace, altered_training_rows, price_slice, write_prices
+from conftest import altered_training_rows
 from mlflow import MlflowClient
 
 from agents.market_analyst.training import train_market_analyst
@@ -29,26 +29,15 @@ from orchestration.jobs import promote_model, retrain_models
 from orchestration.resources import FeastStore, Ledger, MlflowTracking, ModelMonitoring
 from orchestration.sensors import feature_drift_sensor
 
-PERIOD = ("2006-01-01", "2014-12-31")
 CHAMPION_CUTOFF = "2012-12-31"  # the champion has seen nothing of 2013-2014
 PARAMS = {"n_estimators": 60}
 MODEL = model_name(AGENT)
 
 
 @pytest.fixture(scope="module")
-def feast(tmp_path_factory, sp500_prices) -> FeastStore:
-    """The slice through the daily graph: dbt's exports and Feast's training set."""
-    home = tmp_path_factory.mktemp("gate") / "quorum"
-    with pytest.MonkeyPatch.context() as env:
-        space = Workspace.prepare(home, env.setenv)
-        data = price_slice(sp500_prices, sorted(sp500_prices["symbol"].unique()), *PERIOD)
-        space.materialize(
-            f"csv:{write_prices(data, home / 'prices.csv')}",
-            selection="group:ingestion or group:transform or key:feast_registry "
-            "or key:training_set",
-            benchmark="SP500",
-        )
-    return FeastStore(exports_dir=str(space.exports), training_dir=str(home / "training"))
+def feast(real_universe) -> FeastStore:
+    space = real_universe
+    return FeastStore(exports_dir=str(space.exports), training_dir=str(space.root / "training"))
 
 
 @pytest.fixture

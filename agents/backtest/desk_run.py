@@ -1,0 +1,166 @@
+"""The whole desk walked forward over history, with the code that trades live.
+
+Every decision goes through ``Desk.run_cycle``: the same Market Analyst, Portfolio Optimizer,
+Risk Manager (limits, veto), execution plan, consensus, circuit breakers and paper broker
+(commission, spread, market impact) as the intraday schedule, on the replay feed. What a
+backtest adds is only the clock and the retraining:
+
+- the Market Analyst retrains every ``retrain_months`` on an expanding window, using only
+  rows whose label had matured by the previous close (``horizon_days`` sessions after the
+  row's day), so no decision sees a return after its own moment;
+- a cycle runs at the opening bar of every ``decision_every``-th session, reading the
+  features of the previous close as the live desk would (``HistoricalFeatureReader``);
+- nobody clears a halt in a backtest, so a halt is cleared at the next decision session,
+  recorded in the ledger as a backtest's act.
+
+The book's daily value is a projection of the ledger's fills on the closes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from agents.desk.controls import clear_halt
+from agents.desk.cycle import Desk, DeskConfig
+from agents.desk.feed import ReplayFeed
+from agents.desk.ledger import EventLog
+from agents.desk.models import DeskModels
+from agents.desk.state import current
+from agents.desk.steps import CycleResult
+from agents.market_analyst.training import train_market_analyst
+from features.history import HistoricalFeatureReader
+
+
+@dataclass(frozen=True)
+class WalkForward:
+    first_day: str  # the first decision session (on or after)
+    last_day: str | None = None
+    retrain_months: int = 12  # yearly, on an expanding window
+    decision_every: int = 5  # sessions between decision cycles (weekly)
+    horizon_days: int = 5  # the signal model's label horizon
+    n_splits: int = 3
+    min_train_days: int = 1260
+    model_params: dict = field(default_factory=lambda: {"n_estimators": 100})
+
+
+@dataclass(frozen=True)
+class DeskRun:
+    cycles: list[CycleResult]
+    nav: pd.Series  # daily, closes x positions + cash, from the ledger's fills
+    retrained: list[dict]  # when each model took over, and what it was trained on
+
+
+def decision_sessions(feed: ReplayFeed, every: int) -> list[date]:
+    return feed.sessions[::every]
+
+
+def trained_through(sessions: list[date], day: date, horizon_days: int) -> date | None:
+    """The last row day whose ``horizon_days`` label is known at ``day``'s open: its label
+    closes on the previous session at the latest."""
+    earlier = [s for s in sessions if s < day]
+    if len(earlier) <= horizon_days:
+        return None
+    return earlier[-1 - horizon_days]
+
+
+def retrain_days(sessions: list[date], months: int) -> list[date]:
+    """The first decision session of each ``months``-month block."""
+    out, next_start = [], None
+    for day in sessions:
+        if next_start is None or day >= next_start:
+            out.append(day)
+            next_start = (pd.Timestamp(day) + pd.DateOffset(months=months)).date()
+    return out
+
+
+def run_desk_backtest(
+    prices: pd.DataFrame,
+    feature_rows: pd.DataFrame,
+    training_rows: pd.DataFrame,
+    market_returns: pd.Series,
+    sectors: dict[str, str],
+    log: EventLog,
+    walk: WalkForward,
+    *,
+    index_symbol: str | None = None,
+    config: DeskConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DeskRun:
+    """``prices``: long daily OHLCV; ``feature_rows``: the analyst's features per close;
+    ``training_rows``: Feast's training set (features and labels per symbol and day)."""
+    config = config or DeskConfig(feed_name="backtest")
+    feed = ReplayFeed(prices, start=walk.first_day, end=walk.last_day)
+    all_sessions = sorted(pd.to_datetime(prices["date"]).dt.date.unique())
+    decisions = decision_sessions(feed, walk.decision_every)
+    row_days = pd.to_datetime(training_rows["event_timestamp"]).dt.tz_localize(None).dt.date
+    reader = HistoricalFeatureReader(feature_rows)
+    cycles, retrained = [], []
+    starts = retrain_days(decisions, walk.retrain_months)
+    for block, start in enumerate(starts):
+        end = starts[block + 1] if block + 1 < len(starts) else None
+        through = trained_through(all_sessions, start, walk.horizon_days)
+        rows = training_rows[row_days <= through] if through else training_rows.iloc[:0]
+        result = train_market_analyst(
+            rows,
+            market_returns[market_returns.index.date <= through] if through else market_returns,
+            horizon_days=walk.horizon_days,
+            n_splits=walk.n_splits,
+            min_train_days=walk.min_train_days,
+            model_params=walk.model_params,
+        )
+        retrained.append(
+            {"from": str(start), "trained_through": str(result.last_date.date()), "rows": len(rows)}
+        )
+        desk = Desk(
+            DeskModels(result.model, result.regime, sectors),
+            feed,
+            reader,
+            log,
+            config,
+            index_symbol=index_symbol,
+        )
+        for day in (d for d in decisions if d >= start and (end is None or d < end)):
+            if current(log).halted:
+                clear_halt(
+                    log,
+                    requested_by="backtest",
+                    reason="no person in a backtest: cleared at the next decision session",
+                    reference=f"backtest-{day}",
+                )
+            cycles.append(desk.run_cycle(feed.cycle_times(day)[0]))
+        if progress:
+            progress(f"{start}: {len(cycles)} cycles")
+    return DeskRun(cycles, daily_nav(log, prices, feed.sessions), retrained)
+
+
+def daily_nav(log: EventLog, prices: pd.DataFrame, sessions: list[date]) -> pd.Series:
+    """Cash plus positions at each session's close, from the ledger's account and fills."""
+    closes = prices.pivot(index="date", columns="symbol", values="close")
+    closes.index = pd.to_datetime(closes.index)
+    days = pd.to_datetime(sessions)
+    closes = closes.ffill().reindex(days).fillna(0.0)
+    rows = [
+        {
+            "day": pd.Timestamp(e.market_time.date()),
+            "symbol": e.payload.get("symbol"),
+            "shares": e.payload.get("signed_quantity", 0),
+            "cash": (e.payload.get("cash_delta_cents") or e.payload.get("cash_cents")) / 100,
+        }
+        for e in log.read(event_types=["account_opened", "fill"])
+    ]
+    moves = pd.DataFrame(rows, columns=["day", "symbol", "shares", "cash"])
+    # Money that arrived before the first session counts from the first session.
+    moves["day"] = moves["day"].clip(lower=days[0])
+    cash = moves.groupby("day")["cash"].sum().reindex(days, fill_value=0.0).cumsum()
+    held = (
+        moves.dropna(subset=["symbol"])
+        .pivot_table(index="day", columns="symbol", values="shares", aggfunc="sum")
+        .reindex(index=days, columns=closes.columns, fill_value=0.0)
+        .fillna(0.0)
+        .cumsum()
+    )
+    return ((held * closes).sum(axis=1) + cash).rename("nav")
