@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from assets.backtest.report import backtest_report
 from assets.decision.cycle import (
     analyst_signals,
     consensus_decision,
@@ -33,6 +34,7 @@ from orchestration.jobs import (
 )
 from orchestration.resources import (
     Alerting,
+    Backtesting,
     FeastStore,
     Ledger,
     MarketDataSource,
@@ -78,6 +80,7 @@ defs = dg.Definitions(
         orders,
         market_analyst_drift,
         market_analyst_promotion,
+        backtest_report,
     ],
     asset_checks=[desk_alerts],
     jobs=[daily_pipeline, decision_cycle, paper_day, clear_halt, promote_model, retrain_models],
@@ -106,5 +109,8 @@ defs = dg.Definitions(
             mlflow_tracking=mlflow_tracking, ledger=ledger, reports_dir=str(settings.reports_dir)
         ),
         "alerting": Alerting(webhook_url=settings.alert_webhook),
+        "backtesting": Backtesting(
+            reports_dir=str(settings.reports_dir), mlflow_tracking=mlflow_tracking
+        ),
     },
 )

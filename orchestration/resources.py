@@ -1,11 +1,13 @@
 """Dagster resources: the only place where Quorum's configuration meets Dagster."""
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import mlflow
 from feast import FeatureStore
 from mlflow import MlflowClient
 
@@ -169,6 +171,33 @@ class ModelMonitoring(dg.ConfigurableResource):
 
     def drift_report_path(self, model: str, version: str, day: str) -> Path:
         return Path(self.reports_dir) / "drift" / f"{model}-v{version}-{day}.html"
+
+
+class Backtesting(dg.ConfigurableResource):
+    """Where backtest reports go, and the MLflow store their runs are logged to."""
+
+    reports_dir: str
+    mlflow_tracking: MlflowTracking
+    experiment: str = "quorum-backtest"
+
+    def log_to_mlflow(self, summary: dict, artifacts: list[Path]) -> str:
+        """One MLflow run: the walk-forward settings, every strategy's full-period metrics,
+        and the summary and report files; returns its run id."""
+        self.mlflow_tracking.configure()
+        mlflow.set_experiment(self.experiment)
+        walk = {k: v for k, v in summary["walk_forward"].items() if k != "retrained"}
+        with mlflow.start_run(run_name="backtest") as run:
+            mlflow.log_params({k: str(v) for k, v in walk.items()})
+            mlflow.set_tags({"period_start": summary["period"]["start"],
+                             "period_end": summary["period"]["end"]})  # fmt: skip
+            for name, measured in summary["strategies"].items():
+                for window in ("full", "holdout"):
+                    for key, value in measured.get(window, {}).items():
+                        if isinstance(value, float) and math.isfinite(value):
+                            mlflow.log_metric(f"{name}.{window}.{key}", value)
+            for path in artifacts:
+                mlflow.log_artifact(str(path))
+        return run.info.run_id
 
 
 class Alerting(dg.ConfigurableResource):

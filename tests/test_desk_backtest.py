@@ -1,19 +1,32 @@
 """The desk walked forward over real history: no decision sees the future, and the book's
 value is the ledger's projection."""
 
+import json
 from datetime import date
+from itertools import pairwise
+from pathlib import Path
 
+import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 
 from agents.backtest.desk_run import WalkForward, run_desk_backtest, trained_through
 from agents.desk.ledger import DuckDBEventLog
 from agents.desk.state import current
+from assets.backtest.report import backtest_report
 from features.definitions import ANALYST_FEATURES
 from features.training import LABEL_COLUMNS
 from features.vectors import analyst_feature_rows
+from orchestration.resources import (
+    Backtesting,
+    FeastStore,
+    MarketDataSource,
+    MlflowTracking,
+    Warehouse,
+)
 
 WALK = WalkForward(
     first_day="2013-06-03",
@@ -126,3 +139,66 @@ def test_each_model_is_trained_only_on_labels_known_at_its_first_decision(inputs
         assert len(result.cycles) == len(range(0, len(result.nav), WALK.decision_every))
     finally:
         log.close()
+
+
+def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_universe, tmp_path):
+    space = real_universe
+    tracking = MlflowTracking(
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        artifact_location=str(tmp_path / "artifacts"),
+    )
+    config = {
+        "first_day": "2013-06-03",
+        "last_day": "2014-06-30",
+        "holdout_start": "2014-01-01",
+        "retrain_months": 6,
+        "decision_every": 10,
+        "n_estimators": 30,
+        "min_train_days": 500,
+    }
+    result = dg.materialize(
+        [backtest_report],
+        resources={
+            "warehouse": Warehouse(path=str(space.warehouse)),
+            "feast": FeastStore(
+                exports_dir=str(space.exports), training_dir=str(space.root / "training")
+            ),
+            "market_data": MarketDataSource(spec=f"csv:{space.root / 'prices.csv'}"),
+            "backtesting": Backtesting(
+                reports_dir=str(tmp_path / "reports"), mlflow_tracking=tracking
+            ),
+        },
+        run_config={"ops": {"backtest_report": {"config": config}}},
+    )
+    meta = result.asset_materializations_for_node("backtest_report")[0].metadata
+    summary = json.loads(Path(meta["summary"].value).read_text())
+    strategies = summary["strategies"]
+    assert set(strategies) == {
+        "desk", "index_buy_and_hold", "equal_weight", "inverse_volatility", "minimum_variance"
+    }  # fmt: skip
+    for measured in strategies.values():
+        assert (measured["full"]["start"], measured["full"]["end"]) == ("2013-06-03", "2014-06-30")
+        assert measured["holdout"]["start"] == "2014-01-02"
+        for key in ("cagr", "volatility", "sharpe", "sortino", "calmar", "max_drawdown",
+                    "hit_rate", "annual_turnover", "annual_cost_drag"):  # fmt: skip
+            assert np.isfinite(measured["full"][key]), key
+    sessions = summary["period"]["sessions"]
+    assert strategies["desk"]["cycles"] == len(range(0, sessions, config["decision_every"]))
+    assert strategies["desk"]["orders"] > 0
+    assert strategies["desk"]["full"]["annual_cost_drag"] > 0
+    starts = [pd.Timestamp(r["from"]) for r in summary["walk_forward"]["retrained"]]
+    assert starts[0] == pd.Timestamp("2013-06-03") and len(starts) == 3  # every 6 months
+    for before, after in pairwise(starts):
+        boundary = before + pd.DateOffset(months=6)
+        assert boundary <= after < boundary + pd.Timedelta(days=15)  # the next decision day
+    assert summary["universe"]["index"] == "SP500" and len(summary["universe"]["symbols"]) == 20
+    html = Path(meta["report_path"].value).read_text()
+    for title in ("Growth of 1", "Drawdown", "Rolling one-year Sharpe", "Consensus weight"):
+        assert title in html
+    client = MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
+    logged = {a.path for a in client.list_artifacts(meta["mlflow_run_id"].value)}
+    assert logged == {"summary.json", "report.html"}
+    run = client.get_run(meta["mlflow_run_id"].value)
+    assert run.data.metrics["desk.full.sharpe"] == pytest.approx(
+        strategies["desk"]["full"]["sharpe"]
+    )

@@ -1,0 +1,198 @@
+"""The backtest's results: the desk and the four benchmarks on the same days with the same
+costs, measured over the whole period and, apart, over the held-out years.
+
+The desk's trading costs are what its paper broker charged (commission, and the execution
+agent's implementation shortfall against each decision price, which holds the spread and the
+market impact); the benchmarks pay the same commission, spread and impact model through
+``simulate``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agents.backtest.benchmarks import buy_and_hold, monthly_targets
+from agents.backtest.desk_run import DeskRun
+from agents.backtest.metrics import TRADING_DAYS, performance
+from agents.backtest.simulation import simulate
+from agents.desk.ledger import EventLog
+
+BENCHMARKS = ("equal_weight", "inverse_volatility", "minimum_variance")
+NOTES = [
+    "risk-free rate taken as 0 in Sharpe and Sortino",
+    "intraday bars are synthesized (Brownian bridge through each day's real OHLC); the desk "
+    "trades at its decision session's opening bar",
+    "costs: commission per share, the half spread and the Almgren et al. impact model, for "
+    "the desk through its paper broker and for the benchmarks through the same models",
+]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    returns: pd.Series
+    turnover: pd.Series
+    costs: pd.Series
+    extra: dict
+
+
+def desk_strategy(run: DeskRun, log: EventLog) -> Strategy:
+    """The desk's daily returns, turnover and costs from its ledger."""
+    nav = run.nav
+    rows = [
+        {
+            "day": pd.Timestamp(e.market_time.date()),
+            "notional": e.payload["quantity"] * (e.payload["average_price"] or 0.0),
+            "commission": e.payload["commission_cents"] / 100,
+            "shortfall": e.payload["implementation_shortfall"]
+            * e.payload["ordered"]
+            * (e.payload["average_price"] or 0.0),
+        }
+        for e in log.read(event_types=["fill"])
+        if e.payload["quantity"]
+    ]
+    fills = pd.DataFrame(rows, columns=["day", "notional", "commission", "shortfall"])
+    daily = fills.groupby("day").sum().reindex(nav.index, fill_value=0.0)
+    previous = nav.shift(1).fillna(nav.iloc[0])
+    traded = float(fills["notional"].sum())
+    shortfall_bps = float(fills["shortfall"].sum()) / traded * 1e4 if traded else float("nan")
+    return Strategy(
+        "desk",
+        nav.pct_change().fillna(0.0),
+        daily["notional"] / previous / 2.0,
+        (daily["commission"] + daily["shortfall"]) / previous,
+        {
+            "implementation_shortfall_bps": shortfall_bps,
+            "cycles": len(run.cycles),
+            "orders": int(sum(c.orders for c in run.cycles)),
+            "halted_cycles": int(sum(c.halted for c in run.cycles)),
+            "refused_cycles": int(sum(c.refused is not None for c in run.cycles)),
+        },
+    )
+
+
+def benchmark_strategies(
+    closes: pd.DataFrame, symbols: list[str], index_symbol: str | None, days: pd.DatetimeIndex
+) -> list[Strategy]:
+    """The benchmarks from the desk's first day, on the desk's days only."""
+    first = days[0]
+    history = closes.loc[: days[-1]]
+    plans = {name: monthly_targets(history, symbols, name, first) for name in BENCHMARKS}
+    if index_symbol is not None:
+        plans = {"index_buy_and_hold": buy_and_hold(history, index_symbol, first), **plans}
+    out = []
+    for name, targets in plans.items():
+        sim = simulate(targets, history)
+        out.append(
+            Strategy(
+                name,
+                sim.returns.reindex(days).fillna(0.0),
+                sim.turnover.reindex(days).fillna(0.0),
+                sim.costs.reindex(days).fillna(0.0),
+                {"rebalances": len(targets)},
+            )
+        )
+    return out
+
+
+def measure(strategy: Strategy, holdout_start: str | None) -> dict:
+    """Metrics over the whole period and, when it falls inside, before and after
+    ``holdout_start``."""
+
+    def window(mask: np.ndarray) -> dict:
+        return performance(
+            strategy.returns[mask], turnover=strategy.turnover[mask], costs=strategy.costs[mask]
+        )
+
+    index = strategy.returns.index
+    out = {"full": window(np.ones(len(index), dtype=bool)), **strategy.extra}
+    if holdout_start is not None:
+        cut = pd.Timestamp(holdout_start)
+        if (index < cut).sum() > 1 and (index >= cut).sum() > 1:
+            out["before_holdout"] = window(np.asarray(index < cut))
+            out["holdout"] = window(np.asarray(index >= cut))
+    return out
+
+
+def agent_weights(log: EventLog) -> pd.DataFrame:
+    """The consensus weights each agent held over time (they adapt to its record)."""
+    rows = {
+        pd.Timestamp(e.market_time): e.payload["weights"]
+        for e in log.read(event_types=["agents_scored"])
+    }
+    return pd.DataFrame(rows).T.sort_index() if rows else pd.DataFrame()
+
+
+def summary(
+    strategies: list[Strategy],
+    *,
+    universe: dict,
+    walk_forward: dict,
+    holdout_start: str | None,
+) -> dict:
+    days = strategies[0].returns.index
+    return {
+        "period": {
+            "start": str(days[0].date()),
+            "end": str(days[-1].date()),
+            "sessions": len(days),
+            "holdout_start": holdout_start,
+        },
+        "universe": universe,
+        "walk_forward": walk_forward,
+        "strategies": {s.name: measure(s, holdout_start) for s in strategies},
+        "notes": NOTES,
+    }
+
+
+def write_summary(path: Path, content: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content, indent=2, default=_json_default))
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def write_html(path: Path, strategies: list[Strategy], weights: pd.DataFrame, title: str) -> Path:
+    """Equity curves, drawdowns, rolling one-year Sharpe and the agents' weights."""
+    import plotly.graph_objects as go
+
+    figures = []
+    wealth = {s.name: (1.0 + s.returns).cumprod() for s in strategies}
+    equity = go.Figure([go.Scatter(x=w.index, y=w, name=n) for n, w in wealth.items()])
+    equity.update_layout(title="Growth of 1 (net of costs)", yaxis_type="log")
+    figures.append(equity)
+    drawdown = go.Figure(
+        [go.Scatter(x=w.index, y=w / w.cummax() - 1.0, name=n) for n, w in wealth.items()]
+    )
+    drawdown.update_layout(title="Drawdown from the running peak", yaxis_tickformat=".0%")
+    figures.append(drawdown)
+    rolling = go.Figure()
+    for s in strategies:
+        r = s.returns.rolling(TRADING_DAYS)
+        sharpe = r.mean() / r.std() * np.sqrt(TRADING_DAYS)
+        rolling.add_trace(go.Scatter(x=sharpe.index, y=sharpe, name=s.name))
+    rolling.update_layout(title="Rolling one-year Sharpe (risk-free 0)")
+    figures.append(rolling)
+    if not weights.empty:
+        agents = go.Figure([go.Scatter(x=weights.index, y=weights[c], name=c) for c in weights])
+        agents.update_layout(title="Consensus weight of each agent (adapts to its record)")
+        figures.append(agents)
+    parts = [
+        fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figures)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+        f"<h1>{title}</h1>{''.join(parts)}</body></html>"
+    )
+    return path

@@ -1,0 +1,1 @@
+"""The walk-forward backtest of the whole desk, as a Dagster asset."""

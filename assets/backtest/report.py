@@ -1,0 +1,124 @@
+"""``backtest_report``: the desk walked forward with its benchmarks, as JSON, HTML and an
+MLflow run. Domain logic lives in ``agents.backtest``; this is the glue."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from agents.backtest.desk_run import WalkForward, run_desk_backtest
+from agents.backtest.report import (
+    agent_weights,
+    benchmark_strategies,
+    desk_strategy,
+    summary,
+    write_html,
+    write_summary,
+)
+from agents.desk.ledger import DuckDBEventLog
+from assets.features.feature_store import training_set
+from features.vectors import analyst_feature_rows
+from orchestration.resources import Backtesting, FeastStore, MarketDataSource, Warehouse
+
+FEATURE_SERVICE = "market_analyst_v1"
+
+
+class BacktestConfig(dg.Config):
+    first_day: str = Field(
+        default="1997-01-02",
+        description="First decision session: the signal model needs 5 years of labels before.",
+    )
+    last_day: str | None = Field(default=None, description="Last session (default: the data's).")
+    holdout_start: str = Field(
+        default="2019-01-01",
+        description="Years reported apart and held out of every design choice.",
+    )
+    retrain_months: int = Field(default=12, description="Retrain every N months, expanding.")
+    decision_every: int = Field(default=5, description="A decision cycle every N sessions.")
+    n_estimators: int = Field(default=100, description="LightGBM trees per retraining.")
+    n_splits: int = Field(default=3, description="Walk-forward folds inside each retraining.")
+    min_train_days: int = Field(default=1260, description="First training window, days.")
+
+
+@dg.asset(
+    group_name="backtest",
+    kinds={"lightgbm", "plotly", "mlflow"},
+    deps=[training_set, dg.AssetKey(["marts", "fct_market_features"])],
+)
+def backtest_report(
+    context: dg.AssetExecutionContext,
+    config: BacktestConfig,
+    warehouse: Warehouse,
+    feast: FeastStore,
+    market_data: MarketDataSource,
+    backtesting: Backtesting,
+) -> dg.MaterializeResult:
+    """The live desk (agents, consensus, limits, breakers, paper broker) walked forward over
+    the history with yearly retraining, next to the index, equal weight, inverse volatility
+    and minimum variance on the same days and costs. Writes summary.json and report.html
+    under QUORUM_HOME/reports/backtest and logs both to MLflow."""
+    with warehouse.connect(read_only=True) as con:
+        prices = con.execute("select * from staging.stg_prices order by date, symbol").df()
+        symbols = con.execute("select symbol, sector, role from staging.stg_symbols").df()
+    index_symbols = symbols.loc[symbols["role"] == "benchmark", "symbol"].tolist()
+    index_symbol = index_symbols[0] if index_symbols else None
+    market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
+    walk = WalkForward(
+        first_day=config.first_day,
+        last_day=config.last_day,
+        retrain_months=config.retrain_months,
+        decision_every=config.decision_every,
+        n_splits=config.n_splits,
+        min_train_days=config.min_train_days,
+        model_params={"n_estimators": config.n_estimators},
+    )
+    out = Path(backtesting.reports_dir) / "backtest"
+    out.mkdir(parents=True, exist_ok=True)
+    ledger_path = out / "ledger.duckdb"
+    ledger_path.unlink(missing_ok=True)  # a simulation's ledger: regenerated every run
+    log = DuckDBEventLog(ledger_path)
+    try:
+        run = run_desk_backtest(
+            prices,
+            analyst_feature_rows(feast.exports),
+            pd.read_parquet(Path(feast.training_dir) / f"{FEATURE_SERVICE}.parquet"),
+            market.set_index(pd.to_datetime(market["date"]))["market_return_1d"],
+            dict(zip(symbols["symbol"], symbols["sector"], strict=True)),
+            log,
+            walk,
+            index_symbol=index_symbol,
+            progress=context.log.info,
+        )
+        desk = desk_strategy(run, log)
+        weights = agent_weights(log)
+    finally:
+        log.close()
+    closes = prices.pivot(index="date", columns="symbol", values="close")
+    closes.index = pd.to_datetime(closes.index)
+    assets = symbols.loc[symbols["role"] == "asset", "symbol"].tolist()
+    strategies = [desk, *benchmark_strategies(closes, assets, index_symbol, run.nav.index)]
+    content = summary(
+        strategies,
+        universe={"source": market_data.spec, "symbols": assets, "index": index_symbol},
+        walk_forward={**walk.__dict__, "retrained": run.retrained},
+        holdout_start=config.holdout_start,
+    )
+    summary_path = write_summary(out / "summary.json", content)
+    html_path = write_html(out / "report.html", strategies, weights, "Quorum desk backtest")
+    run_id = backtesting.log_to_mlflow(content, [summary_path, html_path])
+    full = {name: s["full"] for name, s in content["strategies"].items()}
+    table = pd.DataFrame(full).T[["cagr", "volatility", "sharpe", "sortino", "max_drawdown"]]
+    return dg.MaterializeResult(
+        metadata={
+            "summary": dg.MetadataValue.path(str(summary_path)),
+            "report": dg.MetadataValue.url(html_path.resolve().as_uri()),
+            "report_path": dg.MetadataValue.path(str(html_path)),
+            "mlflow_run_id": run_id,
+            "period": f"{content['period']['start']}..{content['period']['end']}",
+            "desk_sharpe": full["desk"]["sharpe"],
+            "desk_max_drawdown": full["desk"]["max_drawdown"],
+            "cycles": desk.extra["cycles"],
+            "strategies": dg.MetadataValue.md(table.round(4).to_markdown()),
+        }
+    )
