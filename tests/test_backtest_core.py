@@ -4,10 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agents.backtest.attribution import agent_attribution
 from agents.backtest.benchmarks import buy_and_hold, month_ends, monthly_targets
 from agents.backtest.metrics import performance
 from agents.backtest.simulation import TradingCosts, impact_inputs, simulate
 from agents.desk.broker import Commission
+from agents.desk.ledger import DuckDBEventLog, Event
 from agents.execution.impact import ImpactModel
 
 FREE = TradingCosts(commission=Commission(0.0, 0.0), half_spread=0.0, impact=False)
@@ -112,3 +114,42 @@ def test_performance_reads_a_known_path():
     )
     assert out["annual_turnover"] == pytest.approx(0.6 / (6 / 252))
     assert out["calmar"] == pytest.approx(out["cagr"] / out["max_drawdown"])
+
+
+def test_attribution_scores_each_agents_votes_and_the_veto_by_what_followed(tmp_path):
+    d1, d2 = pd.Timestamp("2021-03-01 14:30", tz="UTC"), pd.Timestamp("2021-03-08 14:30", tz="UTC")
+    payload = {
+        "votes": {"market_analyst": {"A": 1.0, "B": -0.5}, "risk_manager": {"A": 0.0, "B": 1.0}},
+        "agent_weights": {"market_analyst": 0.4, "risk_manager": 0.3},
+        "directions": {"A": 1, "B": -1},
+        "blocked_by_veto": ["B"],
+    }
+    log = DuckDBEventLog(tmp_path / "ledger.duckdb")
+    unvetoed = {**payload, "blocked_by_veto": []}
+    log.append(
+        [
+            Event("c1/decision", "c1", "decision", d1.to_pydatetime(), payload),
+            Event("c2/decision", "c2", "decision", d2.to_pydatetime(), unvetoed),
+        ]
+    )
+    closes = pd.DataFrame(
+        {"A": [100.0, 105.0, 110.0], "B": [50.0, 48.0, 45.0]},
+        index=pd.to_datetime(["2021-03-01", "2021-03-05", "2021-03-08"]),
+    )
+    out = agent_attribution(log, closes)
+    log.close()
+    # A rose 10% (bought: +10%), B fell 10% (sold: +10%); only the first decision has a next.
+    assert out["decisions_scored"] == 1 and out["trades_scored"] == 2
+    analyst = out["market_analyst"]
+    expected = (0.4 * 1.0 * 0.1 + 0.4 * -0.5 * 0.1) * 1e4
+    assert analyst["votes_added_bps_per_decision"] == pytest.approx(expected)
+    assert analyst["vote_hit_rate"] == 0.5  # backed the winner A, opposed the winner B
+    assert out["risk_manager"] == {
+        "votes_added_bps_per_decision": pytest.approx(300.0),
+        "vote_hit_rate": 1.0,
+    }
+    # It blocked a sale that would have made 10%: the veto cost that.
+    assert out["risk_veto"] == {
+        "blocked_trades": 1,
+        "saved_bps_per_blocked_trade": pytest.approx(-1000.0),
+    }

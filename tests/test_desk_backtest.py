@@ -185,6 +185,10 @@ def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_
     sessions = summary["period"]["sessions"]
     assert strategies["desk"]["cycles"] == len(range(0, sessions, config["decision_every"]))
     assert strategies["desk"]["orders"] > 0
+    attribution = strategies["desk"]["attribution"]
+    assert attribution["trades_scored"] > 0
+    assert set(attribution) >= {"market_analyst", "risk_manager", "portfolio_optimizer",
+                                "execution_agent", "risk_veto"}  # fmt: skip
     assert strategies["desk"]["full"]["annual_cost_drag"] > 0
     starts = [pd.Timestamp(r["from"]) for r in summary["walk_forward"]["retrained"]]
     assert starts[0] == pd.Timestamp("2013-06-03") and len(starts) == 3  # every 6 months

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agents.backtest.attribution import agent_attribution
 from agents.backtest.benchmarks import buy_and_hold, monthly_targets
 from agents.backtest.desk_run import DeskRun
 from agents.backtest.metrics import TRADING_DAYS, performance
@@ -41,8 +42,9 @@ class Strategy:
     extra: dict
 
 
-def desk_strategy(run: DeskRun, log: EventLog) -> Strategy:
-    """The desk's daily returns, turnover and costs from its ledger."""
+def desk_strategy(run: DeskRun, log: EventLog, closes: pd.DataFrame) -> Strategy:
+    """The desk's daily returns, turnover and costs from its ledger, and what each agent's
+    votes and the veto added (``agent_attribution``)."""
     nav = run.nav
     rows = [
         {
@@ -72,6 +74,7 @@ def desk_strategy(run: DeskRun, log: EventLog) -> Strategy:
             "orders": int(sum(c.orders for c in run.cycles)),
             "halted_cycles": int(sum(c.halted for c in run.cycles)),
             "refused_cycles": int(sum(c.refused is not None for c in run.cycles)),
+            "attribution": agent_attribution(log, closes),
         },
     )
 

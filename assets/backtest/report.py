@@ -90,12 +90,12 @@ def backtest_report(
             index_symbol=index_symbol,
             progress=context.log.info,
         )
-        desk = desk_strategy(run, log)
+        closes = prices.pivot(index="date", columns="symbol", values="close")
+        closes.index = pd.to_datetime(closes.index)
+        desk = desk_strategy(run, log, closes)
         weights = agent_weights(log)
     finally:
         log.close()
-    closes = prices.pivot(index="date", columns="symbol", values="close")
-    closes.index = pd.to_datetime(closes.index)
     assets = symbols.loc[symbols["role"] == "asset", "symbol"].tolist()
     strategies = [desk, *benchmark_strategies(closes, assets, index_symbol, run.nav.index)]
     content = summary(
