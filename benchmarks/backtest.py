@@ -6,10 +6,17 @@ model), on two universes: the shipped 20 stocks over their whole history (real p
 500 symbols x 8,300 days RESAMPLED from them (the stationary block bootstrap of
 ``benchmarks.features``). Medians of ``--repeats`` runs.
 
-Not measured yet: the full walk-forward desk backtest with retraining, and vectorbt's
-``Portfolio.from_orders`` on the same targets (issue #7 is open).
+The same simulation in vectorbt (``Portfolio.from_orders`` with target percents, cash
+shared), an optional dependency (``pip install -c requirements.lock -e '.[bench]'``), timed in
+the same run on the same targets. vectorbt has no per-share commission or impact model, so
+both run with the proportional half spread only, and their final NAVs are printed side by
+side as a check that they simulate the same thing. vectorbt's first call compiles with numba;
+that call is reported apart.
 
-    python -m benchmarks.backtest [--repeats N]
+``--full`` also times the default walk-forward desk backtest (the ``backtest_report`` asset's
+work, retraining included) on the data of the last ``make run``.
+
+    python -m benchmarks.backtest [--repeats N] [--full]
 """
 
 import argparse
@@ -20,7 +27,8 @@ import time
 import pandas as pd
 
 from agents.backtest.benchmarks import monthly_targets
-from agents.backtest.simulation import simulate
+from agents.backtest.simulation import TradingCosts, simulate
+from agents.desk.broker import Commission
 from assets.ingestion.market_data import load_market_data
 from benchmarks.features import resampled_universe
 
@@ -49,9 +57,71 @@ def time_core(prices: pd.DataFrame, repeats: int) -> dict:
     }
 
 
+def compare_vectorbt(prices: pd.DataFrame, repeats: int) -> dict:
+    """Our core and vectorbt on the same monthly targets, with the same proportional cost."""
+    try:
+        import vectorbt as vbt
+    except ImportError:
+        return {"skipped": "vectorbt not installed: pip install -c requirements.lock '.[bench]'"}
+    half_spread = TradingCosts().half_spread
+    only_spread = TradingCosts(
+        commission=Commission(0.0, 0.0), half_spread=half_spread, impact=False
+    )
+    targets = monthly_targets(prices, list(prices.columns), "equal_weight", prices.index[300])
+    size = targets.reindex(prices.index)
+    filled = prices.ffill()
+
+    def theirs():
+        portfolio = vbt.Portfolio.from_orders(
+            filled, size=size, size_type="targetpercent", fees=half_spread, group_by=True,
+            cash_sharing=True, call_seq="auto", init_cash=1_000_000.0, freq="1D",
+        )  # fmt: skip
+        return float(portfolio.value().iloc[-1])
+
+    started = time.perf_counter()
+    theirs()
+    first_call = time.perf_counter() - started
+    timings: dict[str, list[float]] = {"ours": [], "vectorbt": []}
+    for _ in range(repeats):
+        started = time.perf_counter()
+        our_nav = float(simulate(targets, prices, costs=only_spread).nav.iloc[-1])
+        timings["ours"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        their_nav = theirs()
+        timings["vectorbt"].append(time.perf_counter() - started)
+    ours, vectorbt = (statistics.median(timings[k]) for k in ("ours", "vectorbt"))
+    return {
+        "symbols": prices.shape[1],
+        "days": prices.shape[0],
+        "ours_median_seconds": round(ours, 4),
+        "vectorbt_median_seconds": round(vectorbt, 4),
+        "vectorbt_first_call_seconds": round(first_call, 3),
+        "ours_over_vectorbt": round(ours / vectorbt, 4),
+        "final_nav": {"ours": round(our_nav, 2), "vectorbt": round(their_nav, 2)},
+        "costs": f"proportional half spread {half_spread} only, on both",
+    }
+
+
+def time_full_backtest() -> dict:
+    """The default walk-forward desk backtest, as the asset runs it, timed end to end."""
+    from dagster import materialize
+
+    from assets.backtest.report import backtest_report
+    from orchestration import definitions
+
+    resources = {
+        key: definitions.defs.resources[key]
+        for key in ("warehouse", "feast", "market_data", "backtesting")
+    }
+    started = time.perf_counter()
+    materialize([backtest_report], resources=resources)
+    return {"wall_seconds": round(time.perf_counter() - started, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--full", action="store_true", help="also time the desk backtest")
     args = parser.parse_args()
     real = _wide(load_market_data("sp500").prices)
     scaled = _wide(resampled_universe(days=SCALED_DAYS))
@@ -62,8 +132,11 @@ def main() -> None:
             **time_core(scaled, args.repeats),
             "resampled": "stationary block bootstrap of real dates, 20 real stocks x 25 paths",
         },
-        "not_measured": ["full walk-forward desk backtest", "vectorbt Portfolio.from_orders"],
+        "vectorbt_20_symbols": compare_vectorbt(real, args.repeats),
+        "vectorbt_500_symbols_resampled": compare_vectorbt(scaled, args.repeats),
     }
+    if args.full:
+        report["full_default_backtest"] = time_full_backtest()
     print(json.dumps(report, indent=2))
 
 
