@@ -18,7 +18,9 @@ The book's daily value is a projection of the ledger's fills on the closes.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -31,7 +33,7 @@ from agents.desk.ledger import EventLog
 from agents.desk.models import DeskModels
 from agents.desk.state import current
 from agents.desk.steps import CycleResult
-from agents.market_analyst.training import train_market_analyst
+from agents.market_analyst.training import AnalystTraining, train_market_analyst
 from features.history import HistoricalFeatureReader
 
 
@@ -45,6 +47,7 @@ class WalkForward:
     n_splits: int = 3
     min_train_days: int = 1260
     model_params: dict = field(default_factory=lambda: {"n_estimators": 100})
+    training_workers: int = 1  # processes training the next blocks meanwhile; 0: in turn
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,27 @@ def retrain_days(sessions: list[date], months: int) -> list[date]:
     return out
 
 
+# The training data of a run, set once per process (the run's own, or a training worker's).
+_SHARED: dict = {}
+
+
+def _share(rows: pd.DataFrame, row_days: pd.Series, market_returns: pd.Series) -> None:
+    _SHARED.update(rows=rows, row_days=row_days, market_returns=market_returns)
+
+
+def _train_through(through: date, walk: WalkForward) -> AnalystTraining:
+    """The Market Analyst trained on every row labelled by ``through`` and nothing later."""
+    rows, days, market = _SHARED["rows"], _SHARED["row_days"], _SHARED["market_returns"]
+    return train_market_analyst(
+        rows[days <= through],
+        market[market.index.date <= through],
+        horizon_days=walk.horizon_days,
+        n_splits=walk.n_splits,
+        min_train_days=walk.min_train_days,
+        model_params=walk.model_params,
+    )
+
+
 def run_desk_backtest(
     prices: pd.DataFrame,
     feature_rows: pd.DataFrame,
@@ -96,44 +120,60 @@ def run_desk_backtest(
     feed = ReplayFeed(prices, start=walk.first_day, end=walk.last_day)
     all_sessions = sorted(pd.to_datetime(prices["date"]).dt.date.unique())
     decisions = decision_sessions(feed, walk.decision_every)
-    row_days = pd.to_datetime(training_rows["event_timestamp"]).dt.tz_localize(None).dt.date
     reader = HistoricalFeatureReader(feature_rows)
-    cycles, retrained = [], []
     starts = retrain_days(decisions, walk.retrain_months)
-    for block, start in enumerate(starts):
-        end = starts[block + 1] if block + 1 < len(starts) else None
-        through = trained_through(all_sessions, start, walk.horizon_days)
-        rows = training_rows[row_days <= through] if through else training_rows.iloc[:0]
-        result = train_market_analyst(
-            rows,
-            market_returns[market_returns.index.date <= through] if through else market_returns,
-            horizon_days=walk.horizon_days,
-            n_splits=walk.n_splits,
-            min_train_days=walk.min_train_days,
-            model_params=walk.model_params,
+    throughs = [trained_through(all_sessions, start, walk.horizon_days) for start in starts]
+    if throughs[0] is None:
+        raise ValueError(f"no labelled history before the first decision session {starts[0]}")
+    row_days = pd.to_datetime(training_rows["event_timestamp"]).dt.tz_localize(None).dt.date
+    shared = (training_rows, row_days, market_returns)
+    pool = None
+    if walk.training_workers:
+        # Each block's model depends only on the data, not on the desk: the next ones train
+        # in other processes while this one trades. Spawned, not forked: LightGBM's OpenMP
+        # runtime does not survive a fork of a process that has used it.
+        pool = ProcessPoolExecutor(
+            max_workers=walk.training_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_share,
+            initargs=shared,
         )
-        retrained.append(
-            {"from": str(start), "trained_through": str(result.last_date.date()), "rows": len(rows)}
-        )
-        desk = Desk(
-            DeskModels(result.model, result.regime, sectors),
-            feed,
-            reader,
-            log,
-            config,
-            index_symbol=index_symbol,
-        )
-        for day in (d for d in decisions if d >= start and (end is None or d < end)):
-            if current(log).halted:
-                clear_halt(
-                    log,
-                    requested_by="backtest",
-                    reason="no person in a backtest: cleared at the next decision session",
-                    reference=f"backtest-{day}",
-                )
-            cycles.append(desk.run_cycle(feed.cycle_times(day)[0]))
-        if progress:
-            progress(f"{start}: {len(cycles)} cycles")
+        futures = [pool.submit(_train_through, t, walk) for t in throughs]
+        models = (f.result() for f in futures)
+    else:
+        _share(*shared)
+        models = (_train_through(t, walk) for t in throughs)
+    cycles, retrained = [], []
+    try:
+        for block, (start, result) in enumerate(zip(starts, models, strict=False)):
+            end = starts[block + 1] if block + 1 < len(starts) else None
+            retrained.append(
+                {"from": str(start), "trained_through": str(result.last_date.date()),
+                 "rows": int((row_days <= throughs[block]).sum())}
+            )  # fmt: skip
+            desk = Desk(
+                DeskModels(result.model, result.regime, sectors),
+                feed,
+                reader,
+                log,
+                config,
+                index_symbol=index_symbol,
+            )
+            for day in (d for d in decisions if d >= start and (end is None or d < end)):
+                if current(log).halted:
+                    clear_halt(
+                        log,
+                        requested_by="backtest",
+                        reason="no person in a backtest: cleared at the next decision session",
+                        reference=f"backtest-{day}",
+                    )
+                cycles.append(desk.run_cycle(feed.cycle_times(day)[0]))
+            if progress:
+                progress(f"{start}: {len(cycles)} cycles")
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        _SHARED.clear()
     return DeskRun(cycles, daily_nav(log, prices, feed.sessions), retrained)
 
 

@@ -39,6 +39,9 @@ class BacktestConfig(dg.Config):
     n_estimators: int = Field(default=100, description="LightGBM trees per retraining.")
     n_splits: int = Field(default=3, description="Walk-forward folds inside each retraining.")
     min_train_days: int = Field(default=1260, description="First training window, days.")
+    training_workers: int = Field(
+        default=1, description="Processes training the next years' models while one trades."
+    )
 
 
 @dg.asset(
@@ -72,6 +75,7 @@ def backtest_report(
         n_splits=config.n_splits,
         min_train_days=config.min_train_days,
         model_params={"n_estimators": config.n_estimators},
+        training_workers=config.training_workers,
     )
     out = Path(backtesting.reports_dir) / "backtest"
     out.mkdir(parents=True, exist_ok=True)
