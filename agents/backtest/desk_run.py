@@ -188,7 +188,10 @@ def daily_nav(log: EventLog, prices: pd.DataFrame, sessions: list[date]) -> pd.S
             "day": pd.Timestamp(e.market_time.date()),
             "symbol": e.payload.get("symbol"),
             "shares": e.payload.get("signed_quantity", 0),
-            "cash": (e.payload.get("cash_delta_cents") or e.payload.get("cash_cents")) / 100,
+            "cash": e.payload[
+                "cash_cents" if e.event_type == "account_opened" else "cash_delta_cents"
+            ]
+            / 100,
         }
         for e in log.read(event_types=["account_opened", "fill"])
     ]
