@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export QUORUM_HOME ?= $(CURDIR)/.quorum
 export DAGSTER_HOME ?= $(QUORUM_HOME)/dagster
 
-.PHONY: install run test ui feast mlflow metrics lint lock clean
+.PHONY: install run test ui feast mlflow metrics backtest lint lock clean
 
 # Installs only when pyproject.toml or the lock changed since the last install.
 install: $(VENV)/.installed
@@ -39,6 +39,11 @@ mlflow: install
 # Prometheus exposition of the desk's metrics from the ledger, on 127.0.0.1 only.
 metrics: install
 	$(BIN)/python -m monitoring.metrics
+
+# The walk-forward backtest of the desk and its benchmarks (after `make run`).
+backtest: install
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster asset materialize -m orchestration.definitions --select backtest_report
 
 lint: install
 	$(BIN)/ruff check .
