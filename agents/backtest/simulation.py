@@ -103,18 +103,13 @@ def simulate(
             trade = target - weights
             dollars = np.abs(trade) * nav
             shares = np.divide(dollars, price[t], out=np.zeros(n_symbols), where=price[t] > 0)
-            commission = np.where(
-                shares > 0,
-                np.maximum(shares * costs.commission.per_share, costs.commission.minimum),
-                0.0,
-            )
+            commission = costs.commission.dollars(shares)
             spread = dollars * costs.half_spread
             impact = np.zeros(n_symbols)
             if costs.impact:
                 model = ImpactModel(daily_volatility=sigma_np[t], adv_shares=adv_np[t] / price[t])
                 with np.errstate(invalid="ignore"):
-                    rate = model.temporary(shares, costs.execution_days)
-                    impact = dollars * (rate + 0.5 * model.permanent(shares))
+                    impact = dollars * model.expected_cost(shares, costs.execution_days, 0.0)
                 impact = np.nan_to_num(impact)
             paid = np.array([commission.sum(), spread.sum(), impact.sum()]) / nav
             breakdown[t] = paid

@@ -21,8 +21,14 @@ class Commission:
     per_share: float = 0.005
     minimum: float = 1.0
 
+    def dollars(self, shares: np.ndarray) -> np.ndarray:
+        """Per order of ``shares`` (any array): the per-share fee, at least the minimum,
+        nothing for an order that trades nothing."""
+        shares = np.asarray(shares, dtype=float)
+        return np.where(shares > 0, np.maximum(shares * self.per_share, self.minimum), 0.0)
+
     def cents(self, shares: int) -> int:
-        return round(max(self.per_share * shares, self.minimum) * 100) if shares else 0
+        return round(float(self.dollars(shares)) * 100)
 
 
 class PaperBroker:
