@@ -54,6 +54,7 @@ class WalkForward:
 class DeskRun:
     cycles: list[CycleResult]
     nav: pd.Series  # daily, closes x positions + cash, from the ledger's fills
+    fills: pd.DataFrame  # the ledger's fills, one row each (``ledger_fills``)
     retrained: list[dict]  # when each model took over, and what it was trained on
 
 
@@ -174,36 +175,45 @@ def run_desk_backtest(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         _SHARED.clear()
-    return DeskRun(cycles, daily_nav(log, prices, feed.sessions), retrained)
+    fills = ledger_fills(log)
+    opening_cash = sum(e.payload["cash_cents"] for e in log.read(event_types=["account_opened"]))
+    nav = daily_nav(fills, opening_cash / 100, prices, feed.sessions)
+    return DeskRun(cycles, nav, fills, retrained)
 
 
-def daily_nav(log: EventLog, prices: pd.DataFrame, sessions: list[date]) -> pd.Series:
-    """Cash plus positions at each session's close, from the ledger's account and fills."""
+def ledger_fills(log: EventLog) -> pd.DataFrame:
+    """Every fill in the ledger: its session, symbol, signed shares, cash moved, notional,
+    commission and implementation shortfall (dollars against the decision price)."""
+    rows = [
+        {
+            "day": pd.Timestamp(e.market_time.date()),
+            "symbol": p["symbol"],
+            "shares": p["signed_quantity"],
+            "cash": p["cash_delta_cents"] / 100,
+            "notional": p["quantity"] * (p["average_price"] or 0.0),
+            "commission": p["commission_cents"] / 100,
+            "shortfall": p["implementation_shortfall"] * p["ordered"] * (p["average_price"] or 0.0),
+        }
+        for e in log.read(event_types=["fill"])
+        if (p := e.payload)["quantity"]
+    ]
+    columns = ["day", "symbol", "shares", "cash", "notional", "commission", "shortfall"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def daily_nav(
+    fills: pd.DataFrame, opening_cash: float, prices: pd.DataFrame, sessions: list[date]
+) -> pd.Series:
+    """Cash plus positions at each session's close, from the opening cash and the fills."""
     closes = prices.pivot(index="date", columns="symbol", values="close")
     closes.index = pd.to_datetime(closes.index)
     days = pd.to_datetime(sessions)
     closes = closes.ffill().reindex(days).fillna(0.0)
-    rows = [
-        {
-            "day": pd.Timestamp(e.market_time.date()),
-            "symbol": e.payload.get("symbol"),
-            "shares": e.payload.get("signed_quantity", 0),
-            "cash": e.payload[
-                "cash_cents" if e.event_type == "account_opened" else "cash_delta_cents"
-            ]
-            / 100,
-        }
-        for e in log.read(event_types=["account_opened", "fill"])
-    ]
-    moves = pd.DataFrame(rows, columns=["day", "symbol", "shares", "cash"])
-    # Money that arrived before the first session counts from the first session.
-    moves["day"] = moves["day"].clip(lower=days[0])
-    cash = moves.groupby("day")["cash"].sum().reindex(days, fill_value=0.0).cumsum()
+    cash = fills.groupby("day")["cash"].sum().reindex(days, fill_value=0.0).cumsum()
     held = (
-        moves.dropna(subset=["symbol"])
-        .pivot_table(index="day", columns="symbol", values="shares", aggfunc="sum")
+        fills.pivot_table(index="day", columns="symbol", values="shares", aggfunc="sum")
         .reindex(index=days, columns=closes.columns, fill_value=0.0)
         .fillna(0.0)
         .cumsum()
     )
-    return ((held * closes).sum(axis=1) + cash).rename("nav")
+    return ((held * closes).sum(axis=1) + cash + opening_cash).astype(float).rename("nav")

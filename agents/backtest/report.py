@@ -45,20 +45,7 @@ class Strategy:
 def desk_strategy(run: DeskRun, log: EventLog, closes: pd.DataFrame) -> Strategy:
     """The desk's daily returns, turnover and costs from its ledger, and what each agent's
     votes and the veto added (``agent_attribution``)."""
-    nav = run.nav
-    rows = [
-        {
-            "day": pd.Timestamp(e.market_time.date()),
-            "notional": e.payload["quantity"] * (e.payload["average_price"] or 0.0),
-            "commission": e.payload["commission_cents"] / 100,
-            "shortfall": e.payload["implementation_shortfall"]
-            * e.payload["ordered"]
-            * (e.payload["average_price"] or 0.0),
-        }
-        for e in log.read(event_types=["fill"])
-        if e.payload["quantity"]
-    ]
-    fills = pd.DataFrame(rows, columns=["day", "notional", "commission", "shortfall"])
+    nav, fills = run.nav, run.fills[["day", "notional", "commission", "shortfall"]]
     daily = fills.groupby("day").sum().reindex(nav.index, fill_value=0.0)
     previous = nav.shift(1).fillna(nav.iloc[0])
     traded = float(fills["notional"].sum())
