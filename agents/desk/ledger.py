@@ -9,6 +9,7 @@ projection of the log; ``snapshots`` only spare a reader from folding the log fr
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -82,6 +83,22 @@ def _written(events: Sequence[Event], rows: list[tuple[str, int]]) -> list[Event
     )
 
 
+def _finite(value: Any) -> Any:
+    """NaN and infinities as null: JSON has no such numbers (PostgreSQL's jsonb refuses
+    them, DuckDB would keep them), so both profiles store the same payload."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def to_json(payload: dict[str, Any]) -> str:
+    return json.dumps(_finite(payload), sort_keys=True, allow_nan=False)
+
+
 def _utc_naive(stamp: datetime) -> datetime:
     return stamp.astimezone(UTC).replace(tzinfo=None)
 
@@ -118,7 +135,7 @@ class DuckDBEventLog:
             [e.cycle_id for e in events],
             [e.event_type for e in events],
             [_utc_naive(e.market_time) for e in events],
-            [json.dumps(e.payload, sort_keys=True) for e in events],
+            [to_json(e.payload) for e in events],
         ]
         self._con.execute("begin transaction")
         try:
@@ -144,7 +161,7 @@ class DuckDBEventLog:
     def save_snapshot(self, sequence: int, state: dict[str, Any]) -> None:
         self._con.execute(
             "insert into snapshots values (?, ?) on conflict do nothing",
-            [sequence, json.dumps(state, sort_keys=True)],
+            [sequence, to_json(state)],
         ).fetchall()
 
     def latest_snapshot(self) -> tuple[int, dict[str, Any]] | None:
@@ -196,7 +213,7 @@ class PostgresEventLog:
                     [e.cycle_id for e in events],
                     [e.event_type for e in events],
                     [e.market_time.astimezone(UTC) for e in events],
-                    [json.dumps(e.payload, sort_keys=True) for e in events],
+                    [to_json(e.payload) for e in events],
                 ],
             ).fetchall()
         return _written(events, rows)
@@ -213,7 +230,7 @@ class PostgresEventLog:
         with self._con.transaction():
             self._con.execute(
                 "insert into snapshots values (%s, %s) on conflict do nothing",
-                [sequence, json.dumps(state, sort_keys=True)],
+                [sequence, to_json(state)],
             )
 
     def latest_snapshot(self) -> tuple[int, dict[str, Any]] | None:
