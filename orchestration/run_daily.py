@@ -121,7 +121,8 @@ def main() -> int:
     print(f"\nresults under {settings.home}:")
     print(f"  warehouse          {settings.warehouse_path}")
     print(f"  feature exports    {settings.exports_dir}")
-    print(f"  feast registry     {settings.feast_dir}  (`make feast ARGS='feature-views list'`)")
+    registry = settings.feast_dir if settings.profile == "embedded" else settings.feast_registry_url
+    print(f"  feast registry     {registry}  (`make feast ARGS='feature-views list'`)")
     print(f"  training set       {settings.training_dir / 'market_analyst_v1.parquet'}")
     print(f"  dagster instance   {settings.dagster_home}  (browse with `make ui`)")
     print(f"  ledger             {settings.ledger_url}")
