@@ -4,9 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export QUORUM_HOME ?= $(CURDIR)/.quorum
-export DAGSTER_HOME ?= $(QUORUM_HOME)/dagster
+export QUORUM_PROFILE ?= embedded
+# One Dagster instance per profile: the production one keeps its storage in PostgreSQL.
+export DAGSTER_HOME ?= $(QUORUM_HOME)/dagster$(if $(filter production,$(QUORUM_PROFILE)),-production)
 
-.PHONY: install run test ui feast mlflow metrics backtest lint lock clean
+.PHONY: install run test ui serve feast mlflow metrics backtest lint lock clean
 
 # Installs only when pyproject.toml or the lock changed since the last install.
 install: $(VENV)/.installed
@@ -23,18 +25,22 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# The UI with a daemon for schedules and sensors (dagster dev), on 127.0.0.1 only.
 ui: install
-	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/python -m orchestration.serve dev
+
+# As a service: dagster-daemon (queued runs, schedules, sensors, run monitoring and retries)
+# and dagster-webserver on 127.0.0.1:3000, until Ctrl-C. Use with QUORUM_PROFILE=production.
+serve: install
+	$(BIN)/python -m orchestration.serve
 
 # The Feast CLI on Quorum's feature repo, e.g. make feast ARGS="feature-views list"
 feast: install
-	QUORUM_FEAST_PROJECT=$${QUORUM_FEAST_PROJECT:-quorum} $(BIN)/feast -c features $(ARGS)
+	$(BIN)/python -m orchestration.serve feast $(ARGS)
 
-# MLflow's UI over the embedded store, bound to localhost.
+# MLflow's UI over the profile's tracking store (SQLite or PostgreSQL), bound to localhost.
 mlflow: install
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(QUORUM_HOME)/mlflow/mlflow.db \
-		--host 127.0.0.1 --port 5000
+	$(BIN)/python -m orchestration.serve mlflow
 
 # Prometheus exposition of the desk's metrics from the ledger, on 127.0.0.1 only.
 metrics: install
@@ -42,8 +48,8 @@ metrics: install
 
 # The walk-forward backtest of the desk and its benchmarks (after `make run`).
 backtest: install
-	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster asset materialize -m orchestration.definitions --select backtest_report
+	$(BIN)/python -m orchestration.serve dagster asset materialize \
+		-m orchestration.definitions --select backtest_report
 
 lint: install
 	$(BIN)/ruff check .

@@ -14,6 +14,11 @@ from orchestration.resources import ModelMonitoring, TradingDesk
 # such run at a time (see DAGSTER_INSTANCE_YAML in orchestration/settings.py).
 DESK_TAGS = {"quorum/desk": "trading"}
 
+# A decision run is never retried by the daemon (the next tick resumes its cycle from the
+# ledger, at that tick's prices); one whose worker died is failed by run monitoring after
+# this many seconds, which frees the desk's single run slot for the next tick.
+DECISION_RUN_TAGS = {**DESK_TAGS, "dagster/max_retries": "0", "dagster/max_runtime": "600"}
+
 daily_pipeline = dg.define_asset_job(
     name="daily_pipeline",
     description="After the close: ingest prices, check them, rebuild the dbt marts, "
@@ -30,7 +35,7 @@ decision_cycle = dg.define_asset_job(
     "orders and fills in the ledger. Without config, the replay clock's next half-hour bar.",
     selection=dg.AssetSelection.groups("decision"),
     executor_def=dg.in_process_executor,
-    tags=DESK_TAGS,
+    tags=DECISION_RUN_TAGS,
 )
 
 

@@ -23,10 +23,10 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt"
 
 # At most one run of the desk (decision cycles, paper days, clear-halt) at a time: the
 # queued run coordinator holds the rest, so overlapping schedule ticks never double-trade.
-DAGSTER_INSTANCE_YAML = """\
-# Written by Quorum (orchestration/settings.py) when absent; yours to edit.
+_DESK_CONCURRENCY = """\
 concurrency:
   runs:
+    max_concurrent_runs: 4
     tag_concurrency_limits:
       - key: quorum/desk
         value: trading
@@ -34,6 +34,38 @@ concurrency:
 telemetry:
   enabled: false
 """
+
+DAGSTER_INSTANCE_YAML = (
+    "# Written by Quorum (orchestration/settings.py) when absent; yours to edit.\n"
+    + _DESK_CONCURRENCY
+)
+
+# The production instance: runs, event logs and schedules in PostgreSQL (the URL comes from
+# the environment at load time, so no connection string is written to disk); the daemon
+# dequeues runs, fails a run whose worker died (a desk run's tags cap its runtime) and
+# retries a failed run once from the failed step.
+DAGSTER_PRODUCTION_YAML = (
+    "# Written by Quorum (orchestration/settings.py) when absent; yours to edit.\n"
+    + """\
+storage:
+  postgres:
+    postgres_url:
+      env: QUORUM_DAGSTER_POSTGRES_URL
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  poll_interval_seconds: 5
+run_retries:
+  enabled: true
+  max_retries: 1
+"""
+    + _DESK_CONCURRENCY
+)
 
 
 class QuorumSettings(BaseSettings):
@@ -60,6 +92,7 @@ class QuorumSettings(BaseSettings):
     feast_registry_database: str = "quorum_feast"
     mlflow_database: str = "quorum_mlflow"
     ledger_database: str = "quorum_ledger"
+    dagster_database: str = "quorum_dagster"
     replay_start: str | None = Field(
         default=None,
         description="First session the paper desk replays (YYYY-MM-DD); default: "
@@ -99,7 +132,15 @@ class QuorumSettings(BaseSettings):
 
     @cached_property
     def dagster_home(self) -> Path:
-        return self.home / "dagster"
+        """DAGSTER_HOME if set, else one instance directory per profile (so switching the
+        profile never reuses the other profile's instance file)."""
+        if os.environ.get("DAGSTER_HOME"):
+            return Path(os.environ["DAGSTER_HOME"])
+        return self.home / ("dagster" if self.profile == "embedded" else "dagster-production")
+
+    @property
+    def dagster_postgres_url(self) -> str:
+        return f"{self.postgres_url.rstrip('/')}/{self.dagster_database}"
 
     @cached_property
     def feast_dir(self) -> Path:
@@ -143,14 +184,16 @@ class QuorumSettings(BaseSettings):
             path.mkdir(parents=True, exist_ok=True)
         instance = self.dagster_home / "dagster.yaml"
         if not instance.exists():  # a user's own instance file is never overwritten
-            instance.write_text(DAGSTER_INSTANCE_YAML)
+            production = self.profile == "production"
+            instance.write_text(DAGSTER_PRODUCTION_YAML if production else DAGSTER_INSTANCE_YAML)
 
     def export_env(self) -> None:
         """Expose the paths to child processes (dbt reads them through ``env_var``)."""
         os.environ["QUORUM_HOME"] = str(self.home)
         os.environ["QUORUM_WAREHOUSE"] = str(self.warehouse_path)
         os.environ["QUORUM_EXPORTS"] = str(self.exports_dir)
-        os.environ.setdefault("DAGSTER_HOME", str(self.dagster_home))
+        os.environ["DAGSTER_HOME"] = str(self.dagster_home)
+        os.environ["QUORUM_DAGSTER_POSTGRES_URL"] = self.dagster_postgres_url
         os.environ["QUORUM_FEAST_PROJECT"] = self.feast_project
         os.environ["QUORUM_FEAST_REGISTRY_URL"] = self.feast_registry_url
         os.environ["QUORUM_REDIS_CONNECTION"] = self.redis_connection
@@ -168,4 +211,8 @@ def load_settings() -> QuorumSettings:
     settings.home = settings.home.resolve()
     settings.ensure_dirs()
     settings.export_env()
+    if settings.profile == "production":
+        from orchestration.postgres import ensure_database
+
+        ensure_database(settings.dagster_postgres_url)  # before any Dagster instance loads
     return settings

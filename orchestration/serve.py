@@ -1,0 +1,100 @@
+"""Quorum's Dagster processes, started with the settings' environment.
+
+``python -m orchestration.serve``           dagster-daemon and dagster-webserver (127.0.0.1)
+``python -m orchestration.serve dev``       ``dagster dev`` (webserver and daemon in one)
+``python -m orchestration.serve dagster …`` any Dagster CLI command
+``python -m orchestration.serve feast …``   the Feast CLI on the profile's feature store yaml
+``python -m orchestration.serve mlflow``     MLflow's UI over the profile's tracking store
+
+The settings are loaded first: they write the instance file for the profile, create the
+production databases and export the variables the instance file and Feast's yaml read
+(DAGSTER_HOME, QUORUM_DAGSTER_POSTGRES_URL, ...), which a bare ``dagster-daemon`` would lack.
+Every port binds to 127.0.0.1 unless QUORUM_BIND_HOST says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from orchestration.settings import REPO_ROOT, load_settings
+
+WORKSPACE = str(REPO_ROOT / "workspace.yaml")
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def daemon_command() -> list[str]:
+    return [_bin("dagster-daemon"), "run", "-w", WORKSPACE]
+
+
+def webserver_command(host: str, port: int) -> list[str]:
+    return [_bin("dagster-webserver"), "-w", WORKSPACE, "-h", host, "-p", str(port)]
+
+
+def serve(host: str, port: int) -> int:
+    """Both services until either exits or Ctrl-C/SIGTERM; then both stop."""
+    processes = [
+        subprocess.Popen(daemon_command(), cwd=REPO_ROOT),
+        subprocess.Popen(webserver_command(host, port), cwd=REPO_ROOT),
+    ]
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping and all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return max(p.returncode or 0 for p in processes)
+
+
+def main(argv: list[str]) -> int:
+    settings = load_settings()
+    host = os.environ.get("QUORUM_BIND_HOST", "127.0.0.1")
+    port = int(os.environ.get("QUORUM_WEBSERVER_PORT", "3000"))
+    print(f"Quorum {settings.profile} profile, DAGSTER_HOME={settings.dagster_home}", flush=True)
+    if not argv:
+        return serve(host, port)
+    if argv[0] == "dev":
+        command = [_bin("dagster"), "dev", "-w", WORKSPACE, "-h", host, "-p", str(port)]
+    elif argv[0] == "dagster":
+        command = [_bin("dagster"), *argv[1:]]
+    elif argv[0] == "feast":
+        production = settings.profile == "production"
+        features = REPO_ROOT / "features"
+        yaml = features / f"feature_store{'.production' if production else ''}.yaml"
+        command = [_bin("feast"), "-c", str(features), "-f", str(yaml), *argv[1:]]
+    elif argv[0] == "mlflow":
+        command = [
+            _bin("mlflow"), "ui", "--backend-store-uri", settings.mlflow_tracking_uri,
+            "--default-artifact-root", str(settings.mlflow_dir / "artifacts"),
+            "--host", host, "--port", os.environ.get("QUORUM_MLFLOW_PORT", "5000"),
+        ]  # fmt: skip
+    else:
+        print(f"unknown mode {argv[0]!r}: no argument, dev, dagster, feast or mlflow")
+        return 2
+    os.execv(command[0], command)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
