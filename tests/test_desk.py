@@ -98,6 +98,10 @@ def test_a_cycle_retried_after_failing_between_orders_and_fills_fills_each_order
     assert recorded and not desk.log.read(event_types=["fill"])
 
     retry = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    # A later cycle will not trade past the unfilled orders; the replay clock resumes them.
+    later = retry.run_cycle(retry.feed.next_cycle_time(at))
+    assert later.refused and "without fills" in later.refused and later.orders == 0
+    assert retry.next_cycle_time() == at
     result = retry.run_cycle(at)
     assert orders_in(retry.log) == recorded  # the first attempt's orders, none new
     fills = [e.payload["order_id"] for e in retry.log.read(event_types=["fill"])]
@@ -229,6 +233,37 @@ def test_no_trade_when_the_online_store_cannot_be_read_and_the_reason_is_recorde
     decision = desk.log.read(cycle_id=result.cycle_id, event_types=["decision"])[0]
     assert "online feature store unreadable" in decision.payload["reasons"][0]
     assert not desk.log.read(event_types=["target_set"])
+
+
+def test_an_unwritable_store_at_session_open_refuses_then_the_next_cycle_republishes(
+    desk_parts, tmp_path
+):
+    """Redis down when a session opens: the cycle refuses and says why, the session is not
+    opened; when Redis is back (empty, as a restarted Redis is) the desk publishes the
+    previous close's features again and trades on them."""
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    publish, reader = desk.on_session_open, desk.reader
+
+    def redis_down(day):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    desk.on_session_open, desk.reader = redis_down, DownReader()
+    first = desk.run_cycle(desk.next_cycle_time())
+    assert first.orders == 0 and "unwritable at session open" in first.refused
+    assert not desk.log.read(event_types=["loss_baseline"])  # the session is not opened
+
+    published = []
+
+    def back_but_empty(day):
+        published.append(day)
+        publish(day)
+
+    desk.on_session_open, desk.reader = back_but_empty, reader
+    second = desk.run_cycle(desk.next_cycle_time())
+    assert second.refused is None and second.orders > 0
+    assert published == [desk.feed.session_of(second.at)]
+    baseline = desk.log.read(event_types=["loss_baseline"])
+    assert [e.cycle_id for e in baseline] == [second.cycle_id]
 
 
 def test_a_cycle_only_reads_features_stamped_before_it(desk_parts, tmp_path):

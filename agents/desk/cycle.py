@@ -158,23 +158,28 @@ class Desk:
         if done:
             snap.completed = done[0].payload
             return snap
+        unfinished = sorted((t, c) for c, t in state.open_cycles.items())
+        if unfinished:  # never trade past orders that are not filled yet: resume them first
+            snap.refused = (
+                f"cycle {unfinished[0][1]} has recorded orders without fills; it completes "
+                "before any later cycle trades"
+            )
         if not state.capital_cents:
             cash = round(self.config.initial_cash * 100)
             self._record(snap, [Event("account/opened", "account", "account_opened", at,
                                       {"cash_cents": cash})])  # fmt: skip
         self._open_session(snap)
         self._score_agents(snap)
-        try:
-            read = self.reader.read(self.symbols, as_of=at.replace(tzinfo=None))
-        except Exception as error:  # the online store is down: no features, no trading
-            snap.features = pd.DataFrame(np.nan, index=self.symbols, columns=self.reader.features)
-            snap.refused = f"online feature store unreadable: {type(error).__name__}: {error}"
-        else:
-            snap.features = pd.DataFrame(
-                read.values, index=self.symbols, columns=self.reader.features
-            )
-            snap.features_newest = read.newest_timestamp
-        snap.feature_coverage = float(snap.features.notna().any(axis=1).mean())
+        self._read_features(snap)
+        if (
+            snap.refused is None
+            and snap.feature_coverage < self.config.min_feature_coverage
+            and self.on_session_open is not None
+        ):  # the store lost its keys (a restarted Redis keeps nothing): publish them again
+            self._publish_session_features(snap)
+            if snap.refused is None:
+                snap.republished_features = True
+                self._read_features(snap)
         if snap.refused is None and snap.feature_coverage < self.config.min_feature_coverage:
             snap.refused = (
                 f"fresh online features for {snap.feature_coverage:.0%} of symbols at "
@@ -204,6 +209,7 @@ class Desk:
             "usual_confidence": previous,
             "model_version": self.models.versions.get("market_analyst"),
             "feature_coverage": snap.feature_coverage,
+            "features_republished": snap.republished_features,
             "signals": {
                 s.symbol: [s.signal, round(s.confidence, 6), round(s.expected_return, 8)]
                 for s in signals if s.signal != "HOLD"
@@ -453,8 +459,11 @@ class Desk:
         return [self.run_cycle(t) for t in times if t >= at]
 
     def next_cycle_time(self) -> datetime | None:
-        """The replay clock: the first decision time after the last completed cycle."""
+        """The replay clock: a cycle whose orders were recorded but never filled (its run
+        died) if there is one, else the first decision time after the last completed cycle."""
         state = current(self.log)
+        if state.open_cycles:
+            return datetime.fromisoformat(min(state.open_cycles.values()))
         last = datetime.fromisoformat(state.last_market_time) if state.last_market_time else None
         return self.feed.next_cycle_time(last)
 
@@ -551,13 +560,42 @@ class Desk:
             self._signal_cache = (key, [e.payload for e in envelopes])
         return self._signal_cache[1]
 
+    def _read_features(self, snap: Snapshot) -> None:
+        try:
+            read = self.reader.read(self.symbols, as_of=snap.at.replace(tzinfo=None))
+        except Exception as error:  # the online store is down: no features, no trading
+            snap.features = pd.DataFrame(np.nan, index=self.symbols, columns=self.reader.features)
+            snap.refused = snap.refused or (  # the first reason found is the one recorded
+                f"online feature store unreadable: {type(error).__name__}: {error}"
+            )
+        else:
+            snap.features = pd.DataFrame(
+                read.values, index=self.symbols, columns=self.reader.features
+            )
+            snap.features_newest = read.newest_timestamp
+        snap.feature_coverage = float(snap.features.notna().any(axis=1).mean())
+
+    def _publish_session_features(self, snap: Snapshot) -> bool:
+        """Run the session-open hook; if the online store cannot take the writes, refuse
+        this cycle (the reason goes into its decision) instead of failing the run."""
+        try:
+            self.on_session_open(snap.day)
+        except Exception as error:
+            snap.refused = (
+                f"online feature store unwritable at session open: {type(error).__name__}: {error}"
+            )
+            return False
+        return True
+
     def _open_session(self, snap: Snapshot) -> None:
         """The daily loss limit's baseline: NAV at the previous close when a session opens,
-        and NAV now after a person clears a halt (the loss behind it is acknowledged)."""
+        and NAV now after a person clears a halt (the loss behind it is acknowledged).
+        A session whose features could not be published is not opened: the next cycle
+        tries again, and takes the same baseline (the previous close's)."""
         state = snap.state
         if state.day != str(snap.day):
-            if self.on_session_open is not None:
-                self.on_session_open(snap.day)
+            if self.on_session_open is not None and not self._publish_session_features(snap):
+                return
             closes = snap.history.ffill().iloc[-1].reindex(list(state.positions)).to_dict()
             nav = state.nav_cents(closes) if state.positions else state.cash_cents
             self._record(snap, [self._event(snap, "loss_baseline", {

@@ -29,6 +29,9 @@ class DeskState:
     target: dict[str, Any] = field(default_factory=dict)  # latest target_set payload
     last_decision: dict[str, Any] = field(default_factory=dict)  # votes and prices, for scoring
     mean_confidence: float | None = None  # exponentially weighted, for the confidence breaker
+    # Cycles whose orders are in the log but which never completed (their run died between
+    # orders and fills): cycle id -> market time. The desk finishes these before any other.
+    open_cycles: dict[str, str] = field(default_factory=dict)
     last_cycle_id: str | None = None
     last_market_time: str | None = None
     sequence: int = 0
@@ -69,7 +72,10 @@ class DeskState:
                 }
             case "signals":
                 self.mean_confidence = p["smoothed_mean_confidence"]
+            case "order":
+                self.open_cycles[event.cycle_id] = event.market_time.isoformat()
             case "cycle_completed":
+                self.open_cycles.pop(event.cycle_id, None)
                 self.last_cycle_id = event.cycle_id
                 self.last_market_time = event.market_time.isoformat()
         if event.sequence is not None:

@@ -31,6 +31,7 @@ class Snapshot:
     history: pd.DataFrame | None = None  # daily closes before the session
     regime: str | None = None
     refused: str | None = None
+    republished_features: bool = False  # the online store had lost them; published again
     # Seconds the desk itself spent on this cycle, step by step (not the orchestration
     # between Dagster steps): the decision latency the alerts and metrics report.
     compute_seconds: float = 0.0
