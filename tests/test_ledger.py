@@ -94,3 +94,19 @@ def test_a_halt_is_state_until_it_is_cleared_and_then_the_baseline_restarts():
 def test_an_unknown_ledger_url_is_refused_with_the_url():
     with pytest.raises(ValueError, match="sqlite:///x"):
         open_event_log("sqlite:///x")
+
+
+def test_non_finite_numbers_are_stored_as_null_in_both_logs(log):
+    """PostgreSQL's jsonb refuses Infinity; an empty book's risk payload carries one."""
+    event = Event("c/risk", "c", "risk_assessment", AT, {"effective": float("inf"),
+                                                         "beta": [1.0, float("nan")]})  # fmt: skip
+    log.append([event])
+    assert log.read()[0].payload == {"effective": None, "beta": [1.0, None]}
+
+
+def test_an_order_without_fills_keeps_its_cycle_open_until_it_completes():
+    order = Event("c1/order/c1/AAPL", "c1", "order", AT, {"order_id": "c1/AAPL"})
+    done = Event("c1/cycle_completed", "c1", "cycle_completed", AT, {})
+    state = DeskState.fold([order])
+    assert state.open_cycles == {"c1": AT.isoformat()}
+    assert DeskState.fold([order, done]).open_cycles == {}
