@@ -90,7 +90,8 @@ def market_analyst_drift(
         workflow.log.append(
             [
                 Event(
-                    f"drift/{MODEL}/v{version}/{last_day}/{now.isoformat()}",
+                    # One record per version and window: a retried run writes it once.
+                    f"drift/{MODEL}/v{version}/{last_day}",
                     "monitoring",
                     "drift_report",
                     now,
