@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from orchestration.settings import REPO_ROOT, load_settings
+from orchestration.settings import REPO_ROOT, QuorumSettings, load_settings
 
 WORKSPACE = str(REPO_ROOT / "workspace.yaml")
 
@@ -67,29 +67,39 @@ def serve(host: str, port: int) -> int:
     return max(p.returncode or 0 for p in processes)
 
 
-def main(argv: list[str]) -> int:
-    settings = load_settings()
-    host = os.environ.get("QUORUM_BIND_HOST", "127.0.0.1")
-    port = int(os.environ.get("QUORUM_WEBSERVER_PORT", "3000"))
-    print(f"Quorum {settings.profile} profile, DAGSTER_HOME={settings.dagster_home}", flush=True)
-    if not argv:
-        return serve(host, port)
+def bind_host() -> str:
+    """127.0.0.1 unless QUORUM_BIND_HOST opens the servers to a network on purpose."""
+    return os.environ.get("QUORUM_BIND_HOST", "127.0.0.1")
+
+
+def tool_command(argv: list[str], settings: QuorumSettings) -> list[str] | None:
+    """The command line of a mode other than the service (None for an unknown mode)."""
+    host, port = bind_host(), os.environ.get("QUORUM_WEBSERVER_PORT", "3000")
     if argv[0] == "dev":
-        command = [_bin("dagster"), "dev", "-w", WORKSPACE, "-h", host, "-p", str(port)]
-    elif argv[0] == "dagster":
-        command = [_bin("dagster"), *argv[1:]]
-    elif argv[0] == "feast":
+        return [_bin("dagster"), "dev", "-w", WORKSPACE, "-h", host, "-p", port]
+    if argv[0] == "dagster":
+        return [_bin("dagster"), *argv[1:]]
+    if argv[0] == "feast":
         production = settings.profile == "production"
         features = REPO_ROOT / "features"
         yaml = features / f"feature_store{'.production' if production else ''}.yaml"
-        command = [_bin("feast"), "-c", str(features), "-f", str(yaml), *argv[1:]]
-    elif argv[0] == "mlflow":
-        command = [
+        return [_bin("feast"), "-c", str(features), "-f", str(yaml), *argv[1:]]
+    if argv[0] == "mlflow":
+        return [
             _bin("mlflow"), "ui", "--backend-store-uri", settings.mlflow_tracking_uri,
             "--default-artifact-root", str(settings.mlflow_dir / "artifacts"),
             "--host", host, "--port", os.environ.get("QUORUM_MLFLOW_PORT", "5000"),
         ]  # fmt: skip
-    else:
+    return None
+
+
+def main(argv: list[str]) -> int:
+    settings = load_settings()
+    print(f"Quorum {settings.profile} profile, DAGSTER_HOME={settings.dagster_home}", flush=True)
+    if not argv:
+        return serve(bind_host(), int(os.environ.get("QUORUM_WEBSERVER_PORT", "3000")))
+    command = tool_command(argv, settings)
+    if command is None:
         print(f"unknown mode {argv[0]!r}: no argument, dev, dagster, feast or mlflow")
         return 2
     os.execv(command[0], command)

@@ -82,3 +82,36 @@ def test_domain_code_imports_no_dagster():
 def test_dbt_folder_is_not_a_python_package():
     # A dbt/__init__.py would shadow dbt-core's own `dbt` package.
     assert not (REPO / "dbt" / "__init__.py").exists()
+
+
+def test_each_profile_writes_its_own_instance_file_and_no_connection_string(tmp_path, monkeypatch):
+    import yaml
+
+    from orchestration.settings import QuorumSettings
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    files = {}
+    for profile in ("embedded", "production"):
+        settings = QuorumSettings(profile=profile, home=tmp_path)
+        settings.ensure_dirs()
+        files[profile] = yaml.safe_load((settings.dagster_home / "dagster.yaml").read_text())
+    assert {p: QuorumSettings(profile=p, home=tmp_path).dagster_home.name for p in files} == {
+        "embedded": "dagster",
+        "production": "dagster-production",
+    }
+    embedded, production = files["embedded"], files["production"]
+    assert "storage" not in embedded  # Dagster's SQLite default under DAGSTER_HOME
+    assert production["storage"] == {
+        "postgres": {"postgres_url": {"env": "QUORUM_DAGSTER_POSTGRES_URL"}}
+    }
+    assert production["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert production["run_monitoring"]["enabled"] and production["run_retries"]["max_retries"]
+    for instance in (embedded, production):
+        limits = instance["concurrency"]["runs"]["tag_concurrency_limits"]
+        assert {"key": "quorum/desk", "value": "trading", "limit": 1} in limits
+
+
+def test_decision_runs_are_not_retried_and_have_a_runtime_limit():
+    tags = defs.get_job_def("decision_cycle").tags
+    assert tags["quorum/desk"] == "trading" and tags["dagster/max_retries"] == "0"
+    assert int(tags["dagster/max_runtime"]) > 0
