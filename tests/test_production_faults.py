@@ -27,7 +27,7 @@ from agents.desk.ledger import Event, open_event_log
 from agents.desk.state import current
 from monitoring.audit import audit_ledger
 from orchestration.deployment import Deployment, wait_until
-from orchestration.launch import run_submitter, wait_for_runs
+from orchestration.launch import RunSubmitter, run_submitter, wait_for_runs
 from tests.conftest import price_slice, write_prices
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
@@ -58,23 +58,31 @@ def deployment(tmp_path_factory, sp500_prices) -> Iterator[Deployment]:
 
 
 @dataclass(frozen=True)
-class Faults:
+class Service:
+    """The deployment's dagster-daemon, its instance and a run submitter, for the module;
+    the daemon's processes load tests/faults/sitecustomize.py, where each fault fires once
+    its marker file exists."""
+
+    instance: dg.DagsterInstance
+    submitter: RunSubmitter
     kill_before_fills: Path
     restart_postgres: Path
 
 
 @pytest.fixture(scope="module")
-def service(deployment) -> Iterator[Faults]:
-    """The deployment's dagster-daemon for the module, able to inject faults: its processes
-    load tests/faults/sitecustomize.py, where each fault fires once its marker file exists."""
-    markers = Faults(deployment.home / "kill-before-fills", deployment.home / "restart-pg")
+def service(deployment) -> Iterator[Service]:
+    kill, restart = deployment.home / "kill-before-fills", deployment.home / "restart-pg"
     fault = {
         "PYTHONPATH": str(FAULTS),
-        "QUORUM_FAULT_KILL_BEFORE_FILLS": str(markers.kill_before_fills),
-        "QUORUM_FAULT_RESTART_POSTGRES": str(markers.restart_postgres),
+        "QUORUM_FAULT_KILL_BEFORE_FILLS": str(kill),
+        "QUORUM_FAULT_RESTART_POSTGRES": str(restart),
     }
-    with deployment.daemon(fault):
-        yield markers
+    with (
+        deployment.daemon(fault),
+        instance_of(deployment) as instance,
+        run_submitter(instance) as submitter,
+    ):
+        yield Service(instance, submitter, kill, restart)
 
 
 @contextmanager
@@ -132,18 +140,15 @@ def test_a_worker_killed_between_orders_and_fills_loses_nothing_and_sends_nothin
     marker.touch()
     # A session's first cycle sets the day's target, so it has orders to kill the run over.
     config = {"ops": {"market_snapshot": {"config": {"at": first_bar_of_next_session(deployment)}}}}
-    with (
-        instance_of(deployment) as instance,
-        run_submitter(instance) as submitter,
-    ):
-        # A short runtime limit, so run monitoring fails the dead run within the test.
-        killed = submitter.submit(
-            "decision_cycle", run_config=config, tags={"dagster/max_runtime": "20"}
-        )
-        wait_for_runs(instance, [killed], 300)
-        assert not marker.exists(), "the cycle filled no order: the fault never fired"
-        after = submitter.submit("decision_cycle")  # the replay clock's next cycle
-        records = {r.dagster_run.run_id: r for r in wait_for_runs(instance, [killed, after], 300)}
+    instance, submitter = service.instance, service.submitter
+    # A short runtime limit, so run monitoring fails the dead run within the test.
+    killed = submitter.submit(
+        "decision_cycle", run_config=config, tags={"dagster/max_runtime": "20"}
+    )
+    wait_for_runs(instance, [killed], 300)
+    assert not marker.exists(), "the cycle filled no order: the fault never fired"
+    after = submitter.submit("decision_cycle")  # the replay clock's next cycle
+    records = {r.dagster_run.run_id: r for r in wait_for_runs(instance, [killed, after], 300)}
     assert records[killed].dagster_run.status == dg.DagsterRunStatus.FAILURE
     assert records[after].dagster_run.status == dg.DagsterRunStatus.SUCCESS
 
@@ -160,13 +165,17 @@ def test_a_worker_killed_between_orders_and_fills_loses_nothing_and_sends_nothin
     assert audit.clean, (audit.lost, audit.duplicated)
 
 
-def first_bar_of_next_session(deployment: Deployment) -> str:
-    """09:30 New York on the first session after the desk's last cycle."""
+def last_cycle_time(deployment: Deployment) -> datetime:
     log = open_event_log(deployment.settings().ledger_url)
     try:
-        last = datetime.fromisoformat(current(log).last_market_time)
+        return datetime.fromisoformat(current(log).last_market_time)
     finally:
         log.close()
+
+
+def first_bar_of_next_session(deployment: Deployment) -> str:
+    """09:30 New York on the first session after the desk's last cycle."""
+    last = last_cycle_time(deployment)
     with duckdb.connect(str(deployment.home / "warehouse.duckdb"), read_only=True) as con:
         (day,) = con.execute(
             "select min(date) from staging.stg_prices where date > ?", [last.date()]
@@ -175,25 +184,17 @@ def first_bar_of_next_session(deployment: Deployment) -> str:
 
 
 def next_bar(deployment: Deployment) -> str:
-    """The replay clock's next decision time, as the desk itself computes it."""
-    log = open_event_log(deployment.settings().ledger_url)
-    try:
-        last = datetime.fromisoformat(current(log).last_market_time)
-    finally:
-        log.close()
-    return (last + timedelta(minutes=30)).isoformat()
+    """The half-hour bar after the desk's last cycle (the tests stay inside a session)."""
+    return (last_cycle_time(deployment) + timedelta(minutes=30)).isoformat()
 
 
 def test_two_decision_runs_launched_at_once_run_one_after_the_other(deployment, service):
     # Both for the same bar, as when one schedule tick is fired twice.
     config = {"ops": {"market_snapshot": {"config": {"at": next_bar(deployment)}}}}
-    with (
-        instance_of(deployment) as instance,
-        run_submitter(instance) as submitter,
-    ):
-        first = submitter.submit("decision_cycle", run_config=config)
-        second = submitter.submit("decision_cycle", run_config=config)
-        records = wait_for_runs(instance, [first, second], 300)
+    instance, submitter = service.instance, service.submitter
+    first = submitter.submit("decision_cycle", run_config=config)
+    second = submitter.submit("decision_cycle", run_config=config)
+    records = wait_for_runs(instance, [first, second], 300)
     assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records)
     earlier, later = sorted(records, key=lambda r: r.start_time)
     assert later.start_time >= earlier.end_time, "two desk runs overlapped"
@@ -229,15 +230,12 @@ def _redis_up() -> bool:
 
 
 def test_redis_down_at_decision_time_refuses_records_why_and_trades_when_back(deployment, service):
-    with (
-        instance_of(deployment) as instance,
-        run_submitter(instance) as submitter,
-    ):
-        with redis_down():
-            refused_run = submitter.submit("decision_cycle")
-            wait_for_runs(instance, [refused_run], 300)
-        resumed_run = submitter.submit("decision_cycle")
-        records = wait_for_runs(instance, [refused_run, resumed_run], 300)
+    instance, submitter = service.instance, service.submitter
+    with redis_down():
+        refused_run = submitter.submit("decision_cycle")
+        wait_for_runs(instance, [refused_run], 300)
+    resumed_run = submitter.submit("decision_cycle")
+    records = wait_for_runs(instance, [refused_run, resumed_run], 300)
     assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records)
     refused_cycle, refused = cycle_events(deployment, refused_run)
     summary = next(e.payload for e in refused if e.event_type == "cycle_completed")
@@ -283,22 +281,22 @@ def test_postgres_restarted_during_the_daily_batch_fails_cleanly_and_the_retry_l
     service.restart_postgres.touch()
     # In one process (the executor is a run setting): the fault is the same, the run shorter.
     in_process = {"execution": {"config": {"in_process": {}}}}
-    with instance_of(deployment) as instance, run_submitter(instance) as submitter:
-        first = submitter.submit("daily_pipeline", run_config=in_process)
-        failed = wait_for_runs(instance, [first], 900)[0]
-        retries = wait_until(
-            lambda: instance.get_run_records(dg.RunsFilter(tags={"dagster/parent_run_id": first})),
-            120,
-            what="the daemon's automatic retry",
-        )
-        retry = wait_for_runs(instance, [retries[0].dagster_run.run_id], 900)[0]
-        step_failures = instance.get_records_for_run(
-            first, of_type=dg.DagsterEventType.STEP_FAILURE
-        ).records
-        materialized = materialized_by(instance, first, retry.dagster_run.run_id)
-        # What one whole daily batch materializes: the build's run (make run's).
-        build = instance.get_run_records(dg.RunsFilter(job_name="daily_pipeline"))[-1]
-        whole_batch = materialized_by(instance, build.dagster_run.run_id)
+    instance, submitter = service.instance, service.submitter
+    first = submitter.submit("daily_pipeline", run_config=in_process)
+    failed = wait_for_runs(instance, [first], 900)[0]
+    retries = wait_until(
+        lambda: instance.get_run_records(dg.RunsFilter(tags={"dagster/parent_run_id": first})),
+        120,
+        what="the daemon's automatic retry",
+    )
+    retry = wait_for_runs(instance, [retries[0].dagster_run.run_id], 900)[0]
+    step_failures = instance.get_records_for_run(
+        first, of_type=dg.DagsterEventType.STEP_FAILURE
+    ).records
+    materialized = materialized_by(instance, first, retry.dagster_run.run_id)
+    # What one whole daily batch materializes: the build's run (make run's).
+    build = instance.get_run_records(dg.RunsFilter(job_name="daily_pipeline"))[-1]
+    whole_batch = materialized_by(instance, build.dagster_run.run_id)
     assert not service.restart_postgres.exists(), "the restart never happened"
     # A clean failure: the run is FAILED (not left running), by the step that lost its
     # connection, with the database's own error.
