@@ -176,7 +176,7 @@ class Desk:
             and snap.feature_coverage < self.config.min_feature_coverage
             and self.on_session_open is not None
         ):  # the store lost its keys (a restarted Redis keeps nothing): publish them again
-            self._publish_session_features(snap)
+            self._publish_session_features(snap, "republishing lost features")
             if snap.refused is None:
                 snap.republished_features = True
                 self._read_features(snap)
@@ -575,14 +575,14 @@ class Desk:
             snap.features_newest = read.newest_timestamp
         snap.feature_coverage = float(snap.features.notna().any(axis=1).mean())
 
-    def _publish_session_features(self, snap: Snapshot) -> bool:
+    def _publish_session_features(self, snap: Snapshot, when: str = "at session open") -> bool:
         """Run the session-open hook; if the online store cannot take the writes, refuse
         this cycle (the reason goes into its decision) instead of failing the run."""
         try:
             self.on_session_open(snap.day)
         except Exception as error:
-            snap.refused = (
-                f"online feature store unwritable at session open: {type(error).__name__}: {error}"
+            snap.refused = snap.refused or (  # the first reason found is the one recorded
+                f"online feature store unwritable {when}: {type(error).__name__}: {error}"
             )
             return False
         return True
