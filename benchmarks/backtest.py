@@ -29,8 +29,8 @@ import pandas as pd
 from agents.backtest.benchmarks import monthly_targets
 from agents.backtest.simulation import TradingCosts, simulate
 from agents.desk.broker import Commission
-from assets.ingestion.market_data import load_market_data
 from benchmarks.features import resampled_universe
+from features.ingestion.market_data import load_market_data
 
 SCALED_DAYS = 8_300
 

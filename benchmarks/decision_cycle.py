@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from orchestration.settings import REPO_ROOT, load_settings
+from features.definitions import ANALYST_SERVICE
+from features.settings import REPO_ROOT, load_settings
 
 HISTORY_DAYS = 900  # enough for the 504-day optimizer and 500-day risk windows
 
@@ -45,8 +46,8 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def _universe(size: int) -> tuple[pd.DataFrame, str]:
-    from assets.ingestion.market_data import load_market_data
     from benchmarks.features import resampled_universe
+    from features.ingestion.market_data import load_market_data
 
     prices = load_market_data("sp500").prices if size == 20 else resampled_universe()
     dates = np.sort(prices["date"].unique())[-HISTORY_DAYS:]
@@ -97,7 +98,7 @@ def time_cycles(size: int, exports: Path, models, sessions: int) -> dict:
         desk = Desk(
             type(models)(**{**models.__dict__, "sectors": sectors}),
             feed,
-            OnlineFeatureReader(store, "market_analyst_v1"),
+            OnlineFeatureReader(store, ANALYST_SERVICE),
             DuckDBEventLog(Path(ledger) / "ledger.duckdb"),
             index_symbol=index,
             on_session_open=_Publisher(store, exports, symbols, feed),

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from assets.ingestion import price_store
-from assets.ingestion.market_data import load_market_data
-from orchestration.settings import DBT_PROJECT_DIR
+from features.ingestion import price_store
+from features.ingestion.market_data import load_market_data
+from features.settings import DBT_PROJECT_DIR
 
 SCALED_SYMBOLS, SCALED_DAYS, MEAN_BLOCK_DAYS = 500, 7560, 21
 

@@ -2,8 +2,9 @@
 
     python -m benchmarks.load [--cycles 10] [--symbols 20] [--start 2018-01-01]
 
-Builds a throwaway production deployment on the local PostgreSQL and Redis (its own
-databases and Feast project, dropped afterwards) from real prices that ship with skfolio,
+Builds a throwaway production deployment on PostgreSQL and Redis servers it starts itself
+from the machine's binaries (tests/support/services.py; stopped and deleted afterwards), from
+real prices that ship with skfolio,
 starts dagster-daemon, queues N decision_cycle runs at once (the desk takes one at a time)
 and prints JSON: cycles per minute from the first submission to the last run's end, wall
 seconds per run (from the run worker's start to the run's end, as Dagster records them), and
@@ -27,10 +28,11 @@ import dagster as dg
 import numpy as np
 
 from agents.desk.ledger import open_event_log
-from assets.ingestion.market_data import load_market_data
+from features.ingestion.market_data import load_market_data
 from monitoring.audit import audit_ledger
-from orchestration.deployment import Deployment
-from orchestration.launch import run_submitter, wait_for_runs
+from tests.support.deployment import Deployment
+from tests.support.launch import run_submitter, wait_for_runs
+from tests.support.services import PrivatePostgres, PrivateRedis
 
 DECISION_ASSETS = [
     "market_snapshot", "analyst_signals", "optimizer_proposal", "risk_assessment",
@@ -80,8 +82,11 @@ def main() -> None:
     os.dup2(2, 1)
     root = Path(tempfile.mkdtemp(prefix="quorum-load-"))
     data = _prices_csv(root / "prices.csv", args.symbols, args.start)
+    postgres, redis_server = PrivatePostgres.start_new(), PrivateRedis.start_new()
     deployment = Deployment.create(
         root,
+        postgres.url,
+        redis_server.url,
         market_data=f"csv:{data}",
         benchmark_symbol="SP500",
         replay_sessions=str(math.ceil(args.cycles / 13) + 2),
@@ -107,6 +112,8 @@ def main() -> None:
             log.close()
     finally:
         deployment.teardown()
+        redis_server.remove()
+        postgres.stop()
 
     succeeded = [r for r in records if r.dagster_run.status == dg.DagsterRunStatus.SUCCESS]
     walls = np.array([r.end_time - r.start_time for r in records])

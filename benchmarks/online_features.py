@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from orchestration.settings import load_settings
+from features.definitions import ANALYST_SERVICE
+from features.settings import load_settings
 
-SERVICE = "market_analyst_v1"
+SERVICE = ANALYST_SERVICE
 
 
 def _percentiles(samples_ms: list[float]) -> dict[str, float]:

@@ -6,7 +6,6 @@ service it was trained on. TTL: a daily feature older than 5 days (a long weeken
 holiday) is too stale to trade on and is served as missing.
 """
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -14,10 +13,9 @@ from pathlib import Path
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
 from feast.types import Array, Float64, Int64, String
 
+from features.settings import REPO_ROOT, SettingsError, current_settings
+
 DAILY_TTL = timedelta(days=5)
-EXPORTS = Path(
-    os.environ.get("QUORUM_EXPORTS", Path(os.environ.get("QUORUM_HOME", ".")) / "exports")
-)
 
 TECHNICAL_FEATURES = [
     "rsi_14",
@@ -57,8 +55,13 @@ ANALYST_FEATURES = [
     *ranked(VOLATILITY_FEATURES),
     *MARKET_FEATURES,
 ]
-ANALYST_VECTOR_VIEW = "market_analyst_v1_vector"
-PACKED_SERVICES = {"market_analyst_v1": (ANALYST_VECTOR_VIEW, ANALYST_FEATURES)}
+# One name per agent's feature service: a model records the exact service it was trained on.
+ANALYST_SERVICE = "market_analyst_v1"
+RISK_SERVICE = "risk_manager_v1"
+OPTIMIZER_SERVICE = "portfolio_optimizer_v1"
+EXECUTION_SERVICE = "execution_v1"
+ANALYST_VECTOR_VIEW = f"{ANALYST_SERVICE}_vector"
+PACKED_SERVICES = {ANALYST_SERVICE: (ANALYST_VECTOR_VIEW, ANALYST_FEATURES)}
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ def build_definitions(exports: Path) -> FeastDefinitions:
 
     # Feature services: one per agent that consumes features, versioned.
     market_analyst_v1 = FeatureService(
-        name="market_analyst_v1",
+        name=ANALYST_SERVICE,
         features=[
             technical_indicators,
             volatility_risk[ranked(VOLATILITY_FEATURES)],
@@ -166,12 +169,12 @@ def build_definitions(exports: Path) -> FeastDefinitions:
         description="Signal model inputs.",
     )
     risk_manager_v1 = FeatureService(
-        name="risk_manager_v1",
+        name=RISK_SERVICE,
         features=[volatility_risk, market_context],
         description="Risk model inputs.",
     )
     portfolio_optimizer_v1 = FeatureService(
-        name="portfolio_optimizer_v1",
+        name=OPTIMIZER_SERVICE,
         features=[
             volatility_risk[["realized_vol_63d", "sector"]],
             technical_indicators[["momentum_12m"]],
@@ -179,7 +182,7 @@ def build_definitions(exports: Path) -> FeastDefinitions:
         description="Optimizer inputs beyond the analyst's views.",
     )
     execution_v1 = FeatureService(
-        name="execution_v1",
+        name=EXECUTION_SERVICE,
         features=[
             volatility_risk[["realized_vol_21d", "close"]],
             technical_indicators[["volume_zscore_21d"]],
@@ -202,5 +205,14 @@ def build_definitions(exports: Path) -> FeastDefinitions:
 
 
 # Module-level objects for Feast's own tooling (`feast -c features plan/apply` scans them).
-_DEFAULT = build_definitions(EXPORTS)
+def _exports_for_feast_tooling() -> Path:
+    """The settings' exports folder; with invalid settings, the default one (the entry points
+    report the invalid setting themselves; importing must not fail on it)."""
+    try:
+        return current_settings().exports_dir
+    except SettingsError:
+        return REPO_ROOT / ".quorum" / "exports"
+
+
+_DEFAULT = build_definitions(_exports_for_feast_tooling())
 globals().update({obj.name: obj for obj in _DEFAULT.objects()})

@@ -6,7 +6,6 @@ No Dagster import: assets and the decision cycle call these.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,8 +24,9 @@ from features.definitions import (
     FeastDefinitions,
     build_definitions,
 )
+from features.postgres import ensure_database
+from features.settings import current_settings
 from features.vectors import analyst_feature_rows, write_analyst_vectors
-from orchestration.postgres import ensure_database
 
 FEATURE_REPO = Path(__file__).resolve().parent
 MARKET_KEY = "market"
@@ -38,7 +38,7 @@ def open_store(profile: str = "embedded") -> FeatureStore:
         return FeatureStore(
             repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / "feature_store.yaml"
         )
-    ensure_database(os.environ["QUORUM_FEAST_REGISTRY_URL"])
+    ensure_database(current_settings().feast_registry_url)
     return FeatureStore(
         repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / "feature_store.production.yaml"
     )

@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 
 from agents.desk.ledger import EventLog, open_event_log
 from agents.desk.state import current
+from features.settings import load_settings
 
 LATENCY_BUCKETS_SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -90,8 +91,6 @@ def serve(ledger_url: str, port: int, host: str = "127.0.0.1"):
 
 
 def main() -> None:
-    from orchestration.settings import load_settings  # settings live with orchestration
-
     settings = load_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=settings.metrics_port)

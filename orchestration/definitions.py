@@ -1,4 +1,9 @@
-"""Quorum's single code location: every asset, check, job and resource, wired once."""
+"""Quorum's single code location: every asset, check, job and resource, wired once.
+
+Dagster loads ``defs`` lazily (``@dg.definitions``): importing this module reads no setting
+and writes nothing; loading the code location reads and validates the settings, prepares
+the home (folders, instance file, exported paths) and builds the definitions.
+"""
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -17,22 +22,7 @@ from assets.decision.cycle import (
 from assets.features.feature_store import feast_registry, online_features, training_set
 from assets.ingestion.raw_prices import raw_prices
 from assets.monitoring.promotion import market_analyst_drift, market_analyst_promotion
-from assets.training.desk_models import (
-    execution_model,
-    portfolio_optimizer_model,
-    risk_manager_model,
-)
-from assets.training.market_analyst import market_analyst_model
-from assets.transform.dbt_models import dbt_models, dbt_project
-from orchestration.jobs import (
-    clear_halt,
-    daily_pipeline,
-    decision_cycle,
-    paper_day,
-    promote_model,
-    retrain_models,
-)
-from orchestration.resources import (
+from assets.resources import (
     Alerting,
     Backtesting,
     FeastStore,
@@ -43,55 +33,45 @@ from orchestration.resources import (
     TradingDesk,
     Warehouse,
 )
-from orchestration.schedules import daily_batch, intraday_rebalance
+from assets.training.desk_models import (
+    execution_model,
+    portfolio_optimizer_model,
+    risk_manager_model,
+)
+from assets.training.market_analyst import market_analyst_model
+from assets.transform.dbt_models import build_dbt_assets, prepared_dbt_project
+from features.settings import QuorumSettings, load_settings
+from orchestration import instance
+from orchestration.jobs import (
+    clear_halt,
+    daily_pipeline,
+    decision_cycle,
+    paper_day,
+    promote_model,
+    retrain_models,
+)
+from orchestration.schedules import daily_batch, intraday_rebalance_schedule
 from orchestration.sensors import feature_drift_sensor, run_failure_alert
-from orchestration.settings import load_settings
 
-settings = load_settings()
-warehouse = Warehouse(path=str(settings.warehouse_path))
-feast = FeastStore(
-    profile=settings.profile,
-    exports_dir=str(settings.exports_dir),
-    training_dir=str(settings.training_dir),
-)
-mlflow_tracking = MlflowTracking(
-    tracking_uri=settings.mlflow_tracking_uri,
-    artifact_location=str(settings.mlflow_dir / "artifacts"),
-)
-ledger = Ledger(url=settings.ledger_url)
 
-defs = dg.Definitions(
-    assets=[
-        raw_prices,
-        dbt_models,
-        feast_registry,
-        online_features,
-        training_set,
-        market_analyst_model,
-        risk_manager_model,
-        portfolio_optimizer_model,
-        execution_model,
-        market_snapshot,
-        analyst_signals,
-        optimizer_proposal,
-        risk_assessment,
-        execution_plan,
-        consensus_decision,
-        orders,
-        market_analyst_drift,
-        market_analyst_promotion,
-        backtest_report,
-    ],
-    asset_checks=[desk_alerts],
-    jobs=[daily_pipeline, decision_cycle, paper_day, clear_halt, promote_model, retrain_models],
-    schedules=[intraday_rebalance, daily_batch],
-    sensors=[feature_drift_sensor, run_failure_alert],
-    resources={
+def resources_for(settings: QuorumSettings, dbt: DbtCliResource) -> dict[str, object]:
+    warehouse = Warehouse(path=str(settings.warehouse_path))
+    feast = FeastStore(
+        profile=settings.profile,
+        exports_dir=str(settings.exports_dir),
+        training_dir=str(settings.training_dir),
+    )
+    mlflow_tracking = MlflowTracking(
+        tracking_uri=settings.mlflow_tracking_uri,
+        artifact_location=str(settings.mlflow_dir / "artifacts"),
+    )
+    ledger = Ledger(url=settings.ledger_url)
+    return {
         "market_data": MarketDataSource(
             spec=settings.market_data, benchmark_symbol=settings.benchmark_symbol
         ),
         "warehouse": warehouse,
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": dbt,
         "feast": feast,
         "mlflow_tracking": mlflow_tracking,
         "trading_desk": TradingDesk(
@@ -99,7 +79,7 @@ defs = dg.Definitions(
             feast=feast,
             mlflow_tracking=mlflow_tracking,
             ledger=ledger,
-            replay_start=settings.replay_start,
+            replay_start=str(settings.replay_start) if settings.replay_start else None,
             replay_sessions=settings.replay_sessions,
             initial_cash=settings.initial_cash,
             halt_policy=settings.halt_policy,
@@ -112,5 +92,42 @@ defs = dg.Definitions(
         "backtesting": Backtesting(
             reports_dir=str(settings.reports_dir), mlflow_tracking=mlflow_tracking
         ),
-    },
-)
+    }
+
+
+def build_definitions(settings: QuorumSettings) -> dg.Definitions:
+    """The code location for prepared settings (``orchestration.instance.prepare``)."""
+    project = prepared_dbt_project()
+    return dg.Definitions(
+        assets=[
+            raw_prices,
+            build_dbt_assets(project),
+            feast_registry,
+            online_features,
+            training_set,
+            market_analyst_model,
+            risk_manager_model,
+            portfolio_optimizer_model,
+            execution_model,
+            market_snapshot,
+            analyst_signals,
+            optimizer_proposal,
+            risk_assessment,
+            execution_plan,
+            consensus_decision,
+            orders,
+            market_analyst_drift,
+            market_analyst_promotion,
+            backtest_report,
+        ],
+        asset_checks=[desk_alerts],
+        jobs=[daily_pipeline, decision_cycle, paper_day, clear_halt, promote_model, retrain_models],
+        schedules=[intraday_rebalance_schedule(settings.intraday_minutes), daily_batch],
+        sensors=[feature_drift_sensor, run_failure_alert],
+        resources=resources_for(settings, DbtCliResource(project_dir=project)),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(instance.prepare(load_settings()))

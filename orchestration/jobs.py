@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from agents.desk.controls import clear_halt as clear_desk_halt
-from orchestration.resources import ModelMonitoring, TradingDesk
+from assets.resources import ModelMonitoring, TradingDesk
 
 # Every job that trades or changes the desk's state carries this tag; the instance allows one
 # such run at a time (see DAGSTER_INSTANCE_YAML in orchestration/settings.py).

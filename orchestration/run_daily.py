@@ -16,12 +16,15 @@ from mlflow import MlflowClient
 from agents.desk.cycle import CycleResult
 from agents.desk.ledger import open_event_log
 from agents.desk.state import current
-from assets.ingestion import price_store
-from orchestration.definitions import defs, settings
+from features.definitions import ANALYST_SERVICE
+from features.ingestion import price_store
+from features.settings import QuorumSettings, SettingsError, load_settings
+from orchestration import instance as quorum_instance
+from orchestration.definitions import build_definitions
 from orchestration.jobs import DESK_TAGS
 
 
-def _summary() -> list[str]:
+def _summary(settings: QuorumSettings) -> list[str]:
     with price_store.connect(str(settings.warehouse_path)) as con:
 
         def count(table: str) -> int:
@@ -37,11 +40,12 @@ def _summary() -> list[str]:
             f"fct_daily_features {count('marts.fct_daily_features'):>10,} rows",
             f"fct_forward_returns{count('marts.fct_forward_returns'):>10,} rows",
             f"fct_market_features{count('marts.fct_market_features'):>10,} rows",
-            f"training set       {_training_rows():>10,} rows (market_analyst_v1, point in time)",
+            f"training set       {_training_rows(settings):>10,} rows "
+            f"({ANALYST_SERVICE}, point in time)",
         ]
 
 
-def _models() -> list[str]:
+def _models(settings: QuorumSettings) -> list[str]:
     client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri)
     out = []
     for model in client.search_registered_models():
@@ -66,12 +70,12 @@ def _monitoring(instance: dg.DagsterInstance) -> list[str]:
     return lines
 
 
-def _training_rows() -> int:
-    path = settings.training_dir / "market_analyst_v1.parquet"
+def _training_rows(settings: QuorumSettings) -> int:
+    path = settings.training_dir / f"{ANALYST_SERVICE}.parquet"
     return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
 
 
-def _positions(cycle: CycleResult) -> list[str]:
+def _positions(settings: QuorumSettings, cycle: CycleResult) -> list[str]:
     """The book after the cycle, from the ledger's projection (not from the run's memory)."""
     log = open_event_log(settings.ledger_url)
     try:
@@ -92,7 +96,9 @@ def _positions(cycle: CycleResult) -> list[str]:
     return lines
 
 
-def _run(job: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult | None:
+def _run(
+    defs: dg.Definitions, job: str, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult | None:
     result = defs.get_job_def(job).execute_in_process(
         instance=instance,
         raise_on_error=False,
@@ -109,25 +115,32 @@ def _run(job: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult | 
 
 
 def main() -> int:
+    try:
+        settings = quorum_instance.prepare(load_settings())
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    defs = build_definitions(settings)
     instance = dg.DagsterInstance.get()
-    if _run("daily_pipeline", instance) is None:
+    if _run(defs, "daily_pipeline", instance) is None:
         return 1
-    print("\n".join(_summary()))
+    print("\n".join(_summary(settings)))
     print("\n".join(_monitoring(instance)))
-    decision = _run("decision_cycle", instance)
+    decision = _run(defs, "decision_cycle", instance)
     if decision is None:
         return 1
-    print("\n".join(_positions(decision.output_for_node("orders"))))
+    print("\n".join(_positions(settings, decision.output_for_node("orders"))))
     print(f"\nresults under {settings.home}:")
     print(f"  warehouse          {settings.warehouse_path}")
     print(f"  feature exports    {settings.exports_dir}")
     registry = settings.feast_dir if settings.profile == "embedded" else settings.feast_registry_url
     print(f"  feast registry     {registry}  (`make feast ARGS='feature-views list'`)")
-    print(f"  training set       {settings.training_dir / 'market_analyst_v1.parquet'}")
+    print(f"  training set       {settings.training_dir / f'{ANALYST_SERVICE}.parquet'}")
     print(f"  dagster instance   {settings.dagster_home}  (browse with `make ui`)")
     print(f"  ledger             {settings.ledger_url}")
     print(f"  mlflow             {settings.mlflow_tracking_uri}")
-    print(f"                     (browse with `make mlflow`: models {', '.join(_models())})")
+    models = ", ".join(_models(settings))
+    print(f"                     (browse with `make mlflow`: models {models})")
     return 0
 
 

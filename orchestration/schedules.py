@@ -7,7 +7,6 @@ import pandas as pd
 import pandas_market_calendars as mcal
 
 from orchestration.jobs import DESK_TAGS, daily_pipeline, decision_cycle
-from orchestration.settings import load_settings
 
 NYSE = mcal.get_calendar("XNYS")
 ACTIVE = [
@@ -34,28 +33,33 @@ def session_on(moment: datetime) -> bool:
 
 
 def _intraday_cron(minutes: int) -> str:
-    if minutes <= 0 or 60 % minutes:
-        raise ValueError(f"QUORUM_INTRADAY_MINUTES must divide an hour, not {minutes}")
+    """Every ``minutes`` (validated by the settings to divide an hour) in NYSE hours."""
     return f"*/{minutes} 9-15 * * 1-5"
 
 
-@dg.schedule(
-    job=decision_cycle,
-    cron_schedule=_intraday_cron(load_settings().intraday_minutes),
-    execution_timezone="America/New_York",
-    description="A decision cycle every QUORUM_INTRADAY_MINUTES (30) during NYSE regular "
-    "hours on trading days; a tick is skipped while another desk run is queued or running.",
-)
-def intraday_rebalance(context: dg.ScheduleEvaluationContext):
-    tick = context.scheduled_execution_time
-    if not market_open_at(tick):
-        return dg.SkipReason(f"NYSE closed at {tick.isoformat()}")
-    active = context.instance.get_run_records(
-        dg.RunsFilter(tags=DESK_TAGS, statuses=ACTIVE), limit=1
+def intraday_rebalance_schedule(minutes: int) -> dg.ScheduleDefinition:
+    """The intraday decision schedule for the settings' interval (QUORUM_INTRADAY_MINUTES)."""
+
+    @dg.schedule(
+        name="intraday_rebalance",
+        job=decision_cycle,
+        cron_schedule=_intraday_cron(minutes),
+        execution_timezone="America/New_York",
+        description=f"A decision cycle every {minutes} minutes during NYSE regular hours on "
+        "trading days; a tick is skipped while another desk run is queued or running.",
     )
-    if active:
-        return dg.SkipReason(f"desk run {active[0].dagster_run.run_id} still in progress")
-    return dg.RunRequest(tags={**DESK_TAGS, "quorum/tick": tick.isoformat()})
+    def intraday_rebalance(context: dg.ScheduleEvaluationContext):
+        tick = context.scheduled_execution_time
+        if not market_open_at(tick):
+            return dg.SkipReason(f"NYSE closed at {tick.isoformat()}")
+        active = context.instance.get_run_records(
+            dg.RunsFilter(tags=DESK_TAGS, statuses=ACTIVE), limit=1
+        )
+        if active:
+            return dg.SkipReason(f"desk run {active[0].dagster_run.run_id} still in progress")
+        return dg.RunRequest(tags={**DESK_TAGS, "quorum/tick": tick.isoformat()})
+
+    return intraday_rebalance
 
 
 @dg.schedule(

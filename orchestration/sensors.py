@@ -8,12 +8,12 @@ from dagster_shared.error import SerializableErrorInfo
 from mlflow.exceptions import MlflowException
 
 from agents.model_registry import CHAMPION, model_name
+from assets.resources import Alerting, FeastStore, Ledger, ModelMonitoring
 from assets.training.market_analyst import FEATURE_SERVICE
 from features.vectors import analyst_feature_rows
 from monitoring.alerts import Alert
 from monitoring.analyst_gate import AGENT, drift_of, load_analyst_version, serving_window
 from orchestration.jobs import retrain_models
-from orchestration.resources import Alerting, FeastStore, Ledger, ModelMonitoring
 
 MODEL = model_name(AGENT)
 

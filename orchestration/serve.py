@@ -6,10 +6,10 @@
 ``python -m orchestration.serve feast …``   the Feast CLI on the profile's feature store yaml
 ``python -m orchestration.serve mlflow``     MLflow's UI over the profile's tracking store
 
-The settings are loaded first: they write the instance file for the profile, create the
-production databases and export the variables the instance file and Feast's yaml read
-(DAGSTER_HOME, QUORUM_DAGSTER_POSTGRES_URL, ...), which a bare ``dagster-daemon`` would lack.
-Every port binds to 127.0.0.1 unless QUORUM_BIND_HOST says otherwise.
+The settings are read and validated first; then the home is prepared: the instance file for
+the profile, the production databases and the variables the instance file and Feast's yaml
+read (DAGSTER_HOME, QUORUM_DAGSTER_POSTGRES_URL, ...), which a bare ``dagster-daemon`` would
+lack. Every port binds to 127.0.0.1 unless QUORUM_BIND_HOST says otherwise.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from orchestration.settings import REPO_ROOT, QuorumSettings, load_settings
+from features.settings import REPO_ROOT, QuorumSettings, SettingsError, load_settings
+from orchestration import instance
 
 WORKSPACE = str(REPO_ROOT / "workspace.yaml")
 
@@ -67,14 +68,9 @@ def serve(host: str, port: int) -> int:
     return max(p.returncode or 0 for p in processes)
 
 
-def bind_host() -> str:
-    """127.0.0.1 unless QUORUM_BIND_HOST opens the servers to a network on purpose."""
-    return os.environ.get("QUORUM_BIND_HOST", "127.0.0.1")
-
-
 def tool_command(argv: list[str], settings: QuorumSettings) -> list[str] | None:
     """The command line of a mode other than the service (None for an unknown mode)."""
-    host, port = bind_host(), os.environ.get("QUORUM_WEBSERVER_PORT", "3000")
+    host, port = settings.bind_host, str(settings.webserver_port)
     if argv[0] == "dev":
         return [_bin("dagster"), "dev", "-w", WORKSPACE, "-h", host, "-p", port]
     if argv[0] == "dagster":
@@ -88,16 +84,20 @@ def tool_command(argv: list[str], settings: QuorumSettings) -> list[str] | None:
         return [
             _bin("mlflow"), "ui", "--backend-store-uri", settings.mlflow_tracking_uri,
             "--default-artifact-root", str(settings.mlflow_dir / "artifacts"),
-            "--host", host, "--port", os.environ.get("QUORUM_MLFLOW_PORT", "5000"),
+            "--host", host, "--port", str(settings.mlflow_port),
         ]  # fmt: skip
     return None
 
 
 def main(argv: list[str]) -> int:
-    settings = load_settings()
+    try:
+        settings = instance.prepare(load_settings())
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
     print(f"Quorum {settings.profile} profile, DAGSTER_HOME={settings.dagster_home}", flush=True)
     if not argv:
-        return serve(bind_host(), int(os.environ.get("QUORUM_WEBSERVER_PORT", "3000")))
+        return serve(settings.bind_host, settings.webserver_port)
     command = tool_command(argv, settings)
     if command is None:
         print(f"unknown mode {argv[0]!r}: no argument, dev, dagster, feast or mlflow")

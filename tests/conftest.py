@@ -13,7 +13,9 @@ os.environ["DAGSTER_HOME"] = os.path.join(_SESSION_HOME, "dagster")
 for variable in ("QUORUM_MARKET_DATA", "QUORUM_BENCHMARK_SYMBOL", "QUORUM_PROFILE"):
     os.environ.pop(variable, None)
 
-from collections.abc import Callable, Sequence  # noqa: E402
+import contextlib  # noqa: E402
+import functools  # noqa: E402
+from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -25,10 +27,53 @@ import pytest  # noqa: E402
 from dagster_dbt import DbtCliResource  # noqa: E402
 
 from assets.features.feature_store import feast_registry, online_features, training_set  # noqa: E402
-from assets.ingestion.market_data import load_market_data  # noqa: E402
 from assets.ingestion.raw_prices import raw_prices  # noqa: E402
-from assets.transform.dbt_models import dbt_models, dbt_project  # noqa: E402
-from orchestration.resources import FeastStore, MarketDataSource, Warehouse  # noqa: E402
+from assets.resources import FeastStore, MarketDataSource, Warehouse  # noqa: E402
+from assets.transform.dbt_models import build_dbt_assets, prepared_dbt_project  # noqa: E402
+from features.ingestion.market_data import load_market_data  # noqa: E402
+from tests.support.services import (  # noqa: E402
+    PrivatePostgres,
+    PrivateRedis,
+    ServiceUnavailable,
+)
+
+
+@contextlib.contextmanager
+def _started(start: Callable[[], object], stop_name: str) -> Iterator[object]:
+    try:
+        server = start()
+    except ServiceUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield server
+    finally:
+        getattr(server, stop_name)()
+
+
+@pytest.fixture(scope="session")
+def start_postgres() -> Callable[[], contextlib.AbstractContextManager[PrivatePostgres]]:
+    """Starts a throwaway PostgreSQL server for a block; stopped and deleted after it."""
+    return lambda: _started(PrivatePostgres.start_new, "stop")
+
+
+@pytest.fixture(scope="session")
+def start_redis() -> Callable[[], contextlib.AbstractContextManager[PrivateRedis]]:
+    """Starts a throwaway Redis server for a block; stopped and deleted after it."""
+    return lambda: _started(PrivateRedis.start_new, "remove")
+
+
+@pytest.fixture(scope="session")
+def postgres_server(start_postgres) -> Iterator[PrivatePostgres]:
+    """The session's own PostgreSQL (tests that only read and write their own databases)."""
+    with start_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server(start_redis) -> Iterator[PrivateRedis]:
+    """The session's own Redis (tests that use their own key prefix)."""
+    with start_redis() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +118,13 @@ def altered_training_rows(
     return rows
 
 
+@functools.cache
+def dbt_assets_and_project():
+    """The dbt project (manifest parsed once per session) and its assets."""
+    project = prepared_dbt_project()
+    return build_dbt_assets(project), project
+
+
 @dataclass
 class Workspace:
     """An isolated QUORUM_HOME with its own warehouse, for materializing the asset graph."""
@@ -109,6 +161,7 @@ class Workspace:
         benchmark: str | None = None,
         raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
+        dbt_models, dbt_project = dbt_assets_and_project()
         return dg.materialize(
             [raw_prices, dbt_models, feast_registry, online_features, training_set],
             selection=selection or "group:ingestion or group:transform",

@@ -9,9 +9,11 @@ id, and a cycle reads the desk's state without its own events: running a cycle i
 writes nothing new and sends no order twice.
 
 Work that depends only on the day (the risk model's draws, the regime, impact calibration)
-is prepared once per session and kept in memory; recomputing it gives the same numbers, so
-the cache changes speed, never decisions. The optimizer's target is recorded in the ledger
-and reused while the analyst's signals are unchanged (they move with the daily features).
+is a ``SessionPreparation`` (``agents.desk.session``), prepared once per session and kept in
+memory; recomputing it gives the same numbers, so keeping it changes speed, never decisions.
+The optimizer's target is recorded in the ledger and reused while the analyst's signals are
+unchanged (they move with the daily features). Recording lives in ``agents.desk.recording``,
+the session's opening in ``agents.desk.opening``, the breakers in ``agents.desk.breakers``.
 """
 
 from __future__ import annotations
@@ -19,26 +21,28 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from agents.consensus.engine import AGENTS, Ballot, ConsensusConfig, ConsensusEngine
+from agents.consensus.engine import Ballot, ConsensusConfig, ConsensusEngine
 from agents.consensus.votes import (
     analyst_support,
     execution_support,
     optimizer_support,
     risk_support,
 )
+from agents.desk.breakers import BookState, BreakerThresholds, CircuitBreakers
 from agents.desk.broker import Commission, PaperBroker
 from agents.desk.feed import MarketDataFeed
 from agents.desk.ledger import Event, EventLog
 from agents.desk.models import DeskModels
+from agents.desk.opening import SessionHook, load_features, open_session, score_agents
+from agents.desk.recording import CycleRecorder
+from agents.desk.session import FeatureReader, SessionPreparation, prepare_session
 from agents.desk.state import DeskState, current
 from agents.desk.steps import (
     CycleDecision,
@@ -49,21 +53,12 @@ from agents.desk.steps import (
     Target,
 )
 from agents.execution.agent import ExecutionAgent
-from agents.execution.impact import ImpactModel
 from agents.market_analyst.agent import MarketAnalyst
 from agents.messages import Order, TradingSignal
 from agents.portfolio_optimizer.optimizer import PortfolioOptimizer
-from agents.risk_manager.agent import PreparedRisk, RiskManager
-from monitoring.circuit_breakers import BookState, BreakerThresholds, CircuitBreakers
+from agents.risk_manager.agent import RiskManager
 
 BARS_PER_DAY = 13  # an order's schedule spans one half-hour bar
-
-
-class FeatureReader(Protocol):
-    features: list[str]
-
-    def read(self, symbols: list[str], as_of: datetime | None = None) -> Any:
-        """An object with ``values`` (symbols x features) and ``newest_timestamp``."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +112,7 @@ class Desk:
         log: EventLog,
         config: DeskConfig | None = None,
         index_symbol: str | None = None,
-        on_session_open: Callable[[date], None] | None = None,
+        on_session_open: SessionHook | None = None,
     ) -> None:
         """``on_session_open(day)`` runs before the first cycle of each session reads its
         features; the replay publishes the previous close's features there."""
@@ -126,6 +121,7 @@ class Desk:
         self.feed = feed
         self.reader = reader
         self.log = log
+        self.recorder = CycleRecorder(log)
         self.config = config or DeskConfig()
         self.index_symbol = index_symbol
         self.symbols = [s for s in feed.symbols if s != index_symbol]
@@ -135,9 +131,8 @@ class Desk:
         self.breakers = CircuitBreakers(self.config.breakers)
         self.consensus = ConsensusEngine(self.config.consensus)
         self.broker = PaperBroker(ExecutionAgent(models.execution_policy), self.config.commission)
-        self._day_cache: dict[date, dict[str, Any]] = {}
+        self._session: SessionPreparation | None = None
         self._signal_cache: tuple[bytes, list[TradingSignal]] | None = None
-        self._pending: list[Event] | None = None  # queued events, inside run_cycle
         self._settled: DeskState | None = None  # the state the last completed cycle left
 
     # ---- the cycle's steps -------------------------------------------------------------
@@ -166,26 +161,12 @@ class Desk:
             )
         if not state.capital_cents:
             cash = round(self.config.initial_cash * 100)
-            self._record(snap, [Event("account/opened", "account", "account_opened", at,
-                                      {"cash_cents": cash})])  # fmt: skip
-        self._open_session(snap)
-        self._score_agents(snap)
-        self._read_features(snap)
-        if (
-            snap.refused is None
-            and snap.feature_coverage < self.config.min_feature_coverage
-            and self.on_session_open is not None
-        ):  # the store lost its keys (a restarted Redis keeps nothing): publish them again
-            self._publish_session_features(snap, "republishing lost features")
-            if snap.refused is None:
-                snap.republished_features = True
-                self._read_features(snap)
-        if snap.refused is None and snap.feature_coverage < self.config.min_feature_coverage:
-            snap.refused = (
-                f"fresh online features for {snap.feature_coverage:.0%} of symbols at "
-                f"{at.isoformat()} (< {self.config.min_feature_coverage:.0%}): missing or stale"
-            )
-        snap.regime = self._day(snap)["regime"]
+            self.recorder.record(snap, [Event("account/opened", "account", "account_opened", at,
+                                              {"cash_cents": cash})])  # fmt: skip
+        open_session(snap, self.recorder, self.on_session_open)
+        score_agents(snap, self.recorder, self.consensus)
+        load_features(snap, self.reader, self.on_session_open, self.config.min_feature_coverage)
+        snap.regime = self.session(snap).regime
         return snap
 
     @_timed
@@ -201,7 +182,7 @@ class Desk:
         else:  # the confidence breaker compares a cycle with this slow average
             smoothed = 0.9 * previous + 0.1 * mean
         counts = pd.Series([s.signal for s in signals]).value_counts().to_dict()
-        self._record(snap, [self._event(snap, "signals", {
+        self.recorder.emit(snap, "signals", {
             "regime": snap.regime,
             "counts": {k: int(v) for k, v in counts.items()},
             "mean_confidence": mean,
@@ -214,7 +195,7 @@ class Desk:
                 s.symbol: [s.signal, round(s.confidence, 6), round(s.expected_return, 8)]
                 for s in signals if s.signal != "HOLD"
             },
-        })])  # fmt: skip
+        })  # fmt: skip
         return signals
 
     @_timed
@@ -227,7 +208,8 @@ class Desk:
             weights = pd.Series(target["weights"], dtype=float).reindex(self.symbols).fillna(0.0)
             return Target(weights, target["method"], target["conviction"], reused=True)
         returns = (
-            self._day(snap)["returns"][self.symbols]
+            self.session(snap)
+            .returns[self.symbols]
             .tail(self.config.optimizer_lookback_days)
             .dropna(axis=1)
         )
@@ -239,7 +221,7 @@ class Desk:
             else 0.5
         )
         weights = proposal.weights.reindex(self.symbols).fillna(0.0)
-        self._record(snap, [self._event(snap, "target_set", {
+        self.recorder.emit(snap, "target_set", {
             "fingerprint": fingerprint,
             "day": str(snap.day),
             "method": proposal.method,
@@ -250,16 +232,15 @@ class Desk:
             "turnover": float((weights - snap.weights).abs().sum()),
             "views": proposal.views,
             "model_version": self.models.versions.get("portfolio_optimizer"),
-        })])  # fmt: skip
+        })  # fmt: skip
         return Target(weights, proposal.method, conviction, reused=False)
 
     @_timed
     def assess(self, snap: Snapshot, target: Target) -> RiskView:
-        prepared: PreparedRisk = self._day(snap)["risk"]
-        assessment = prepared.assess(target.weights)
+        assessment = self.session(snap).risk.assess(target.weights)
         headroom = 1.0 - assessment.historical.var_99 / self.models.risk_limits.max_var_99
         worst = min(assessment.stress, key=lambda s: s.portfolio_return, default=None)
-        self._record(snap, [self._event(snap, "risk_assessment", {
+        self.recorder.emit(snap, "risk_assessment", {
             "approved": assessment.approved,
             "veto_reasons": assessment.veto_reasons,
             "var_95": assessment.historical.var_95,
@@ -272,13 +253,12 @@ class Desk:
             "effective_positions": assessment.effective_positions,
             "sector_weights": assessment.sector_weights,
             "worst_stress": None if worst is None else [worst.scenario, worst.portfolio_return],
-        })])  # fmt: skip
+        })  # fmt: skip
         return RiskView(assessment, headroom)
 
     @_timed
     def plan_execution(self, snap: Snapshot, target: Target) -> ExecutionPlan:
-        nav = snap.nav
-        change = (target.weights - snap.weights) * nav
+        change = (target.weights - snap.weights) * snap.nav
         prices = snap.prices
         held = pd.Series(snap.state.positions, dtype=float).reindex(self.symbols).fillna(0.0)
         shares = (change.abs() // prices).fillna(0.0)
@@ -286,7 +266,7 @@ class Desk:
         shares = shares.where(~selling, np.minimum(shares, held))  # long only: never short
         tradable = (shares > 0) & (change.abs() >= self.models.optimizer_config.min_trade_usd)
         symbols = list(shares.index[tradable])
-        impact = self._day(snap)["impact"]
+        impact = self.session(snap).impact
         half_spread = self.models.execution_policy.half_spread
         costs = np.array([
             impact[s].expected_cost(shares[s], 1.0 / BARS_PER_DAY, half_spread) for s in symbols
@@ -298,14 +278,14 @@ class Desk:
             expected_cost=costs,
         )
         notional = float((plan.shares * prices[symbols].to_numpy()).sum())
-        self._record(snap, [self._event(snap, "execution_plan", {
+        self.recorder.emit(snap, "execution_plan", {
             "orders": len(symbols),
             "notional": notional,
             "expected_cost_bp": float(
                 (costs * plan.shares * prices[symbols].to_numpy()).sum() / notional * 1e4
             ) if notional else 0.0,
             "algorithm": "VWAP over the bar (MEDIUM urgency)",
-        })])  # fmt: skip
+        })  # fmt: skip
         return plan
 
     @_timed
@@ -317,32 +297,30 @@ class Desk:
         risk: RiskView,
         plan: ExecutionPlan,
     ) -> CycleDecision:
-        state = snap.state
+        state, record = snap.state, self.recorder.decision
         if state.halted:
-            return self._record_decision(snap, CycleDecision(True, state.halt_reasons, []), plan)
+            return record(snap, CycleDecision(True, state.halt_reasons, []), plan)
         mean_confidence = float(np.mean([s.confidence for s in signals])) if signals else None
-        book = BookState(
+        breaches = self.breakers.check(BookState(
             nav=snap.nav,
             session_start_nav=state.day_start_nav_cents / 100,
             position_values=snap.weights * snap.nav,
-            recent_returns=self._day(snap)["returns"],
+            recent_returns=self.session(snap).returns,
             mean_confidence=mean_confidence,
             usual_confidence=state.mean_confidence,
-        )
-        breaches = self.breakers.check(book)
+        ))  # fmt: skip
         if breaches:
             reasons = [b.reason for b in breaches]
             policy = self.config.breakers.policy
-            self._record(snap, [self._event(snap, "halt", {
+            self.recorder.emit(snap, "halt", {
                 "reasons": reasons,
                 "policy": policy,
                 "breaches": {b.breaker: [b.value, b.threshold] for b in breaches},
-            })])  # fmt: skip
+            })  # fmt: skip
             orders = self._flatten_orders(snap) if policy == "flatten" else []
-            return self._record_decision(snap, CycleDecision(True, reasons, orders), plan)
+            return record(snap, CycleDecision(True, reasons, orders), plan)
         if snap.refused:
-            return self._record_decision(snap, CycleDecision(False, [snap.refused], []), plan)
-
+            return record(snap, CycleDecision(False, [snap.refused], []), plan)
         reduces = np.array([
             snap.weights[s] > 0 and d < 0 for s, d in zip(plan.symbols, plan.direction, strict=True)
         ], dtype=bool)  # fmt: skip
@@ -369,7 +347,7 @@ class Desk:
             if ok
         ]
         decision = CycleDecision(False, list(risk.assessment.veto_reasons), orders, consensus)
-        return self._record_decision(snap, decision, plan, ballot)
+        return record(snap, decision, plan, ballot)
 
     def submit(self, snap: Snapshot, decision: CycleDecision) -> CycleResult:
         """Record the orders (ids from the cycle id), fill what is not filled yet, close the
@@ -390,25 +368,25 @@ class Desk:
                 }
                 for o in decision.orders
             }
-            self._record(snap, [
-                self._event(snap, "order", payload, key=order_id)
+            self.recorder.record(snap, [
+                self.recorder.event(snap, "order", payload, key=order_id)
                 for order_id, payload in orders.items()
             ])  # fmt: skip
-        self._flush(snap)  # every decision and order is durable before the first fill
+        self.recorder.flush(snap)  # every decision and order is durable before the first fill
         bar = self.feed.bar(snap.at)
         row = {s: i for i, s in enumerate(self.feed.symbols)}
-        impact = self._day(snap)["impact"]
+        impact = self.session(snap).impact
         fills = []
         for order_id, payload in orders.items():
             if order_id in filled:
                 continue
             order = Order(**{k: payload[k] for k in Order.model_fields})
             i = row[order.symbol]
-            fills.append(self._event(snap, "fill", self.broker.execute(
+            fills.append(self.recorder.event(snap, "fill", self.broker.execute(
                 order_id, order, payload["decision_price"], bar.bucket_prices[i],
                 bar.bucket_volumes[i], impact[order.symbol],
             ), key=order_id))  # fmt: skip
-        self._record(snap, fills)
+        self.recorder.record(snap, fills)
         closes = pd.Series(bar.close, index=self.feed.symbols).reindex(self.symbols)
         all_fills = [e.payload for e in fills] + [
             e.payload for e in recorded if e.event_type == "fill"
@@ -426,8 +404,8 @@ class Desk:
             "cash": snap.state.cash_cents / 100,
             "latency_ms": round(snap.compute_seconds * 1000 + _since(submit_started), 3),
         }
-        self._record(snap, [self._event(snap, "cycle_completed", summary)])
-        self._flush(snap)
+        self.recorder.emit(snap, "cycle_completed", summary)
+        self.recorder.flush(snap)
         # The snapshot is what the log holds now: if another writer (a clear-halt job)
         # appended meanwhile, the state is re-read to include it.
         foreign = self.log.read(after_sequence=snap.state.sequence)
@@ -439,7 +417,7 @@ class Desk:
     # ---- running ------------------------------------------------------------------------
 
     def run_cycle(self, at: datetime) -> CycleResult:
-        with self._one_append_per_phase():
+        with self.recorder.one_append_per_phase():
             snap = self.snapshot(at)
             if snap.completed is not None:
                 return self.submit(snap, CycleDecision(False, [], []))
@@ -467,83 +445,22 @@ class Desk:
         last = datetime.fromisoformat(state.last_market_time) if state.last_market_time else None
         return self.feed.next_cycle_time(last)
 
+    def session(self, snap: Snapshot) -> SessionPreparation:
+        """The session's preparation, prepared once per session (a pure function of the
+        data before it)."""
+        if self._session is None or self._session.day != snap.day:
+            self._session = prepare_session(
+                snap.day,
+                snap.history,
+                self.feed.history(snap.day, "volume"),
+                self.symbols,
+                self.index_symbol,
+                self.models,
+                self.risk_manager,
+            )
+        return self._session
+
     # ---- helpers ------------------------------------------------------------------------
-
-    def _event(self, snap: Snapshot, kind: str, payload: dict, key: str | None = None) -> Event:
-        event_id = f"{snap.cycle_id}/{kind}" + (f"/{key}" if key else "")
-        return Event(event_id, snap.cycle_id, kind, snap.at, payload)
-
-    def _record(self, snap: Snapshot, events: list[Event]) -> None:
-        """Append (or, inside ``run_cycle``, queue for one append), then apply to the
-        cycle's state. Events another attempt of this cycle already wrote are applied too:
-        the state was read without them. A completed cycle records nothing more."""
-        if not events or snap.completed is not None:
-            return
-        if self._pending is None:
-            self._written(snap, self.log.append(events))
-        else:
-            self._pending.extend(events)
-        for event in events:
-            snap.state.apply(event)
-
-    def _flush(self, snap: Snapshot | None = None) -> None:
-        if self._pending:
-            written = self.log.append(self._pending)
-            self._pending = []
-            if snap is not None:
-                self._written(snap, written)
-
-    @staticmethod
-    def _written(snap: Snapshot, written: list[Event]) -> None:
-        """The state covers the log up to the newest event this cycle wrote."""
-        if written:
-            snap.state.sequence = max(snap.state.sequence, written[-1].sequence)
-
-    @contextmanager
-    def _one_append_per_phase(self) -> Iterator[None]:
-        """Queue a cycle's events and write them in as few transactions as its order
-        guarantees allow (decisions and orders before any fill; fills with the cycle's
-        close). Whatever happens, the queue is written: a failure keeps its audit trail."""
-        self._pending = []
-        try:
-            yield
-        finally:
-            try:
-                self._flush()
-            finally:
-                self._pending = None
-
-    def _record_decision(
-        self,
-        snap: Snapshot,
-        decision: CycleDecision,
-        plan: ExecutionPlan,
-        ballot: Ballot | None = None,
-    ) -> CycleDecision:
-        consensus = decision.consensus
-        votes = (
-            {a: dict(zip(ballot.symbols, map(float, ballot.support[a]), strict=True))
-             for a in AGENTS}
-            if ballot is not None
-            else {}
-        )  # fmt: skip
-        self._record(snap, [self._event(snap, "decision", {
-            "halted": decision.halted,
-            "reasons": decision.reasons,
-            "proposed": len(plan.symbols),
-            "approved": [o.symbol for o in decision.orders],
-            "veto": bool(consensus and consensus.veto),
-            "blocked_by_veto": [
-                s for s, b in zip(plan.symbols, consensus.blocked_by_veto, strict=True) if b
-            ] if consensus else [],
-            "agent_weights": consensus.weights if consensus else {},
-            "net_support": dict(zip(plan.symbols, map(float, consensus.net_support), strict=True))
-            if consensus else {},
-            "votes": votes,
-            "directions": dict(zip(plan.symbols, map(int, plan.direction), strict=True)),
-            "prices": {s: float(snap.prices[s]) for s in plan.symbols},
-        })])  # fmt: skip
-        return decision
 
     def _flatten_orders(self, snap: Snapshot) -> list[Order]:
         return [
@@ -559,100 +476,6 @@ class Desk:
             envelopes = self.analyst.signals(snap.features, snap.regime, snap.at)
             self._signal_cache = (key, [e.payload for e in envelopes])
         return self._signal_cache[1]
-
-    def _read_features(self, snap: Snapshot) -> None:
-        try:
-            read = self.reader.read(self.symbols, as_of=snap.at.replace(tzinfo=None))
-        except Exception as error:  # the online store is down: no features, no trading
-            snap.features = pd.DataFrame(np.nan, index=self.symbols, columns=self.reader.features)
-            snap.refused = snap.refused or (  # the first reason found is the one recorded
-                f"online feature store unreadable: {type(error).__name__}: {error}"
-            )
-        else:
-            snap.features = pd.DataFrame(
-                read.values, index=self.symbols, columns=self.reader.features
-            )
-            snap.features_newest = read.newest_timestamp
-        snap.feature_coverage = float(snap.features.notna().any(axis=1).mean())
-
-    def _publish_session_features(self, snap: Snapshot, when: str = "at session open") -> bool:
-        """Run the session-open hook; if the online store cannot take the writes, refuse
-        this cycle (the reason goes into its decision) instead of failing the run."""
-        try:
-            self.on_session_open(snap.day)
-        except Exception as error:
-            snap.refused = snap.refused or (  # the first reason found is the one recorded
-                f"online feature store unwritable {when}: {type(error).__name__}: {error}"
-            )
-            return False
-        return True
-
-    def _open_session(self, snap: Snapshot) -> None:
-        """The daily loss limit's baseline: NAV at the previous close when a session opens,
-        and NAV now after a person clears a halt (the loss behind it is acknowledged).
-        A session whose features could not be published is not opened: the next cycle
-        tries again, and takes the same baseline (the previous close's)."""
-        state = snap.state
-        if state.day != str(snap.day):
-            if self.on_session_open is not None and not self._publish_session_features(snap):
-                return
-            closes = snap.history.ffill().iloc[-1].reindex(list(state.positions)).to_dict()
-            nav = state.nav_cents(closes) if state.positions else state.cash_cents
-            self._record(snap, [self._event(snap, "loss_baseline", {
-                "day": str(snap.day), "nav_cents": nav, "reason": "session open"
-            })])  # fmt: skip
-        elif state.rebase_pending:
-            self._record(snap, [self._event(snap, "loss_baseline", {
-                "day": str(snap.day), "nav_cents": state.nav_cents(snap.prices.to_dict()),
-                "reason": "halt cleared",
-            })])  # fmt: skip
-
-    def _score_agents(self, snap: Snapshot) -> None:
-        last = snap.state.last_decision
-        if not last or not last.get("votes"):
-            return
-        realised = {
-            s: float(snap.prices[s] / p - 1)
-            for s, p in last["prices"].items()
-            if s in snap.prices and np.isfinite(snap.prices[s])
-        }
-        scores, weights, accuracy = self.consensus.rescore(
-            snap.state.agent_scores, last["votes"], last["directions"], realised
-        )
-        self._record(snap, [self._event(snap, "agents_scored", {
-            "scores": scores, "weights": weights, "accuracy": accuracy,
-            "scored_cycle": last["cycle_id"],
-        })])  # fmt: skip
-
-    def _day(self, snap: Snapshot) -> dict[str, Any]:
-        """Per-session preparations (pure functions of the data before the session)."""
-        if snap.day not in self._day_cache:
-            self._day_cache.clear()
-            history = snap.history
-            index = history.get(self.index_symbol)
-            regime = None
-            if self.models.regime_model is not None and index is not None:
-                regime = str(self.models.regime_model.label(index.pct_change().iloc[1:]).iloc[-1])
-            returns = history.pct_change(fill_method=None).iloc[1:]
-            recent = history[self.symbols].tail(64)
-            volumes = self.feed.history(snap.day, "volume")[self.symbols].tail(63)
-            impact = {
-                s: ImpactModel.calibrate(
-                    recent[s].pct_change().dropna(),
-                    volumes[s].to_numpy(),
-                    price=float(recent[s].dropna().iloc[-1]),
-                )
-                for s in self.symbols
-            }
-            self._day_cache[snap.day] = {
-                "risk": self.risk_manager.prepare(
-                    history[self.symbols], self.models.sectors, index
-                ),
-                "regime": regime,
-                "impact": impact,
-                "returns": returns,
-            }
-        return self._day_cache[snap.day]
 
     def _result(self, snap: Snapshot, summary: dict, replayed: bool) -> CycleResult:
         return CycleResult(

@@ -18,10 +18,12 @@ from agents.backtest.report import (
 )
 from agents.desk.ledger import DuckDBEventLog
 from assets.features.feature_store import training_set
+from assets.resources import Backtesting, FeastStore, MarketDataSource, Warehouse
+from features.definitions import ANALYST_SERVICE
+from features.ingestion.staged import read_staged_market
 from features.vectors import analyst_feature_rows
-from orchestration.resources import Backtesting, FeastStore, MarketDataSource, Warehouse
 
-FEATURE_SERVICE = "market_analyst_v1"
+FEATURE_SERVICE = ANALYST_SERVICE
 
 
 class BacktestConfig(dg.Config):
@@ -62,10 +64,8 @@ def backtest_report(
     and minimum variance on the same days and costs. Writes summary.json and report.html
     under QUORUM_HOME/reports/backtest and logs both to MLflow."""
     with warehouse.connect(read_only=True) as con:
-        prices = con.execute("select * from staging.stg_prices order by date, symbol").df()
-        symbols = con.execute("select symbol, sector, role from staging.stg_symbols").df()
-    index_symbols = symbols.loc[symbols["role"] == "benchmark", "symbol"].tolist()
-    index_symbol = index_symbols[0] if index_symbols else None
+        market = read_staged_market(con)
+    prices, symbols, index_symbol = market.prices, market.symbols, market.benchmark_symbol
     market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
     walk = WalkForward(
         first_day=config.first_day,

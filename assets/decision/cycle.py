@@ -16,8 +16,8 @@ from agents.desk.steps import (
     Target,
 )
 from agents.messages import TradingSignal
+from assets.resources import Alerting, TradingDesk
 from monitoring.alerts import desk_health, evaluate
-from orchestration.resources import Alerting, TradingDesk
 
 GROUP = "decision"
 

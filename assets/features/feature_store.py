@@ -7,9 +7,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from assets.resources import FeastStore
+from features.definitions import ANALYST_SERVICE
 from features.store import apply_definitions, exported_time_range, materialize_online
 from features.training import build_training_set, label_rows
-from orchestration.resources import FeastStore
 
 DBT_MARTS = [
     dg.AssetKey(["marts", name])
@@ -53,7 +54,7 @@ def online_features(feast: FeastStore) -> dg.MaterializeResult:
 
 class TrainingSetConfig(dg.Config):
     feature_service: str = Field(
-        default="market_analyst_v1", description="The Feast feature service to join."
+        default=ANALYST_SERVICE, description="The Feast feature service to join."
     )
 
 

@@ -1,16 +1,14 @@
 """The ``raw_prices`` asset: market data appended to the warehouse behind GE checks."""
 
 from collections.abc import Iterator
-from datetime import date
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
-from assets.ingestion import price_store
-from assets.ingestion.market_data import MarketDataError
-from monitoring.data_quality import CheckOutcome, QualityThresholds, validate_prices
-from orchestration.resources import MarketDataSource, Warehouse
+from assets.resources import MarketDataSource, Warehouse
+from features.ingestion.batches import ingest_batch
+from features.ingestion.market_data import MarketDataError
+from monitoring.data_quality import CheckOutcome, QualityThresholds
 
 QUALITY_CHECKS = {
     "required_fields_not_null": True,
@@ -78,81 +76,39 @@ def raw_prices(
     warehouse: Warehouse,
 ) -> Iterator[dg.MaterializeResult]:
     """Ingest one batch of market data into raw.prices and raw.symbols."""
-    batch_id = price_store.new_batch_id()
+    thresholds = QualityThresholds(config.max_abs_log_return, config.max_stale_trading_days)
     with warehouse.connect() as con:
         try:
-            loaded = market_data.load()
+            outcome = ingest_batch(con, market_data.load, market_data.spec, thresholds)
         except MarketDataError as error:
-            price_store.record_batch(
-                con,
-                batch_id=batch_id,
-                source=market_data.spec,
-                status="invalid_file",
-                reason=str(error),
-            )
             raise dg.Failure(
                 description=str(error),
                 metadata={"file": error.source, "row": error.row, "column": error.column},
             ) from error
-
-        before = price_store.stored_state(con)
-        batch = price_store.unseen_rows(con, loaded.prices)
-        newest = pd.concat([before.newest_dates, batch.groupby("symbol")["date"].max()])
-        trading_days = pd.concat(
-            [con.execute("select distinct date from raw.prices").df()["date"], batch["date"]]
-        )
-        outcomes = validate_prices(
-            batch,
-            last_close=before.last_close,
-            newest_dates=newest.groupby(level=0).max(),
-            trading_days=trading_days,
-            today=date.today(),
-            thresholds=QualityThresholds(config.max_abs_log_return, config.max_stale_trading_days),
-        )
-        blocking_failures = [o.name for o in outcomes if not o.passed and o.severity == "ERROR"]
-        common = dict(
-            batch_id=batch_id,
-            source=loaded.source,
-            rows_offered=len(loaded.prices),
-            rows_new=len(batch),
-        )
-        if blocking_failures:
-            price_store.quarantine_batch(con, batch, batch_id)
-            price_store.record_batch(
-                con, status="rejected", reason=", ".join(blocking_failures), **common
-            )
-            context.log.error(f"batch {batch_id} quarantined: {blocking_failures}")
-        elif len(batch):
-            price_store.append_batch(
-                con, batch, batch_id=batch_id, benchmark_symbol=loaded.benchmark_symbol
-            )
-            price_store.record_batch(con, status="appended", rows_appended=len(batch), **common)
-        else:
-            price_store.record_batch(con, status="unchanged", **common)
-        after = price_store.stored_state(con)
-        symbol_count, benchmark = con.execute(
-            "select count(*), max(case when role = 'benchmark' then symbol end) from raw.symbols"
-        ).fetchall()[0]
-
-    appended = 0 if blocking_failures else len(batch)
+    if outcome.blocking_failures:
+        context.log.error(f"batch {outcome.batch_id} quarantined: {outcome.blocking_failures}")
     yield dg.MaterializeResult(
         asset_key="raw_prices",
         metadata={
-            "source": loaded.source,
-            "batch_id": batch_id,
-            "rows_offered": len(loaded.prices),
-            "rows_new": len(batch),
-            "rows_appended": appended,
-            "rows_quarantined": len(batch) - appended,
-            "dagster/row_count": after.row_count,
-            "symbols": len(after.newest_dates),
-            "benchmark_symbol": loaded.benchmark_symbol or "none",
-            "first_date": str(loaded.prices["date"].min().date()),
-            "newest_date": str(after.newest_dates.max().date()) if after.row_count else "none",
+            "source": outcome.source,
+            "batch_id": outcome.batch_id,
+            "status": outcome.status,
+            "rows_offered": outcome.rows_offered,
+            "rows_new": outcome.rows_new,
+            "rows_appended": outcome.rows_appended,
+            "rows_quarantined": outcome.rows_quarantined,
+            "dagster/row_count": outcome.stored_rows,
+            "symbols": outcome.stored_symbols,
+            "benchmark_symbol": outcome.benchmark_symbol or "none",
+            "first_date": str(outcome.first_date),
+            "newest_date": str(outcome.newest_date or "none"),
         },
-        check_results=[_check_result(o) for o in outcomes],
+        check_results=[_check_result(o) for o in outcome.checks],
     )
     yield dg.MaterializeResult(
         asset_key="raw_symbols",
-        metadata={"dagster/row_count": symbol_count, "benchmark_symbol": benchmark or "none"},
+        metadata={
+            "dagster/row_count": outcome.symbol_rows,
+            "benchmark_symbol": outcome.stored_benchmark or "none",
+        },
     )

@@ -8,6 +8,7 @@ import pandas as pd
 
 from agents.desk.ledger import Event
 from agents.model_registry import CHALLENGER, model_name
+from assets.resources import FeastStore, ModelMonitoring
 from assets.training.market_analyst import FEATURE_SERVICE, market_analyst_model
 from features.vectors import analyst_feature_rows
 from monitoring.analyst_gate import (
@@ -22,7 +23,6 @@ from monitoring.analyst_gate import (
 )
 from monitoring.drift import DriftSummary
 from monitoring.promotion import evaluate_gate
-from orchestration.resources import FeastStore, ModelMonitoring
 
 MODEL = model_name(AGENT)
 

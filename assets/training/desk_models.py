@@ -14,7 +14,8 @@ from agents.portfolio_optimizer.serving import OptimizerModel
 from agents.risk_manager.agent import RiskLimits
 from agents.risk_manager.backtest import var_backtest
 from agents.risk_manager.serving import RiskModel
-from orchestration.resources import MlflowTracking, Warehouse
+from assets.resources import MlflowTracking, Warehouse
+from features.ingestion.staged import read_staged_market
 
 STAGING = [dg.AssetKey(["staging", "stg_prices"]), dg.AssetKey(["staging", "stg_symbols"])]
 
@@ -22,12 +23,9 @@ STAGING = [dg.AssetKey(["staging", "stg_prices"]), dg.AssetKey(["staging", "stg_
 def _market(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """Long asset prices, their wide daily returns, and sectors: from the warehouse."""
     with warehouse.connect(read_only=True) as con:
-        prices = con.execute(
-            "select p.date, p.symbol, p.close, p.volume from staging.stg_prices p "
-            "join staging.stg_symbols s using (symbol) where s.role = 'asset'"
-        ).df()
-        sectors = dict(con.execute("select symbol, sector from staging.stg_symbols").fetchall())
-    prices["date"] = pd.to_datetime(prices["date"])
+        market = read_staged_market(con)
+    prices = market.asset_prices()[["date", "symbol", "close", "volume"]]
+    sectors = market.sectors
     returns = prices.pivot(index="date", columns="symbol", values="close").pct_change().iloc[1:]
     return prices, returns, sectors
 

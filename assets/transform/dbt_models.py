@@ -6,11 +6,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.resources import Warehouse
-from orchestration.settings import DBT_PROJECT_DIR, load_settings
-
-load_settings()  # dbt's profile reads the warehouse path from the environment it exports
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+from assets.resources import Warehouse
+from features.settings import DBT_PROJECT_DIR
 
 
 def _manifest_is_stale(project: DbtProject) -> bool:
@@ -25,11 +22,16 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     return any(p.stat().st_mtime > built for p in sources)
 
 
-# `dagster dev` re-parses on load; every other entry point (make run, tests, the CLI) parses
-# when the models changed since the last manifest, so no stale manifest is ever served.
-dbt_project.prepare_if_dev()
-if _manifest_is_stale(dbt_project):
-    dbt_project.preparer.prepare(dbt_project)
+def prepared_dbt_project() -> DbtProject:
+    """The dbt project with a current manifest. `dagster dev` re-parses on load; every other
+    entry point (make run, tests, the CLI) parses when the models changed since the last
+    manifest, so no stale manifest is ever served. Called when the code location loads
+    (dbt's profile reads the warehouse from the environment the settings export)."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project.prepare_if_dev()
+    if _manifest_is_stale(project):
+        project.preparer.prepare(project)
+    return project
 
 
 class QuorumDbtTranslator(DagsterDbtTranslator):
@@ -57,11 +59,16 @@ def _with_row_counts(events: list[Any], warehouse: Warehouse) -> Iterator[Any]:
             yield event
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=QuorumDbtTranslator())
-def dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
-) -> Iterator[Any]:
-    """dbt build: staging -> intermediate -> marts, with every YAML test as an asset check.
-    The marts' post-hooks export them to Parquet for Feast."""
-    events = list(dbt.cli(["build"], context=context).stream())
-    yield from _with_row_counts(events, warehouse)
+def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    """Every dbt model, seed and test as assets and checks, from the project's manifest."""
+
+    @dbt_assets(manifest=project.manifest_path, dagster_dbt_translator=QuorumDbtTranslator())
+    def dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+    ) -> Iterator[Any]:
+        """dbt build: staging -> intermediate -> marts, with every YAML test as an asset
+        check. The marts' post-hooks export them to Parquet for Feast."""
+        events = list(dbt.cli(["build"], context=context).stream())
+        yield from _with_row_counts(events, warehouse)
+
+    return dbt_models

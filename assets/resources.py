@@ -1,0 +1,219 @@
+"""Dagster resources: the only place where Quorum's configuration meets Dagster."""
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import mlflow
+from feast import FeatureStore
+from mlflow import MlflowClient
+
+from agents import model_registry
+from agents.desk.breakers import BreakerThresholds
+from agents.desk.cycle import Desk, DeskConfig
+from agents.desk.feed import ReplayFeed
+from agents.desk.ledger import EventLog, open_event_log
+from agents.desk.models import load_desk_models
+from features.definitions import ANALYST_SERVICE
+from features.ingestion import price_store
+from features.ingestion.market_data import MarketData, load_market_data
+from features.ingestion.staged import read_staged_market
+from features.postgres import ensure_database
+from features.store import OnlineFeatureReader, SessionPublisher, open_store
+from monitoring.alerts import AlertSink, AlertThresholds
+from monitoring.drift import DriftThresholds
+from monitoring.promotion import GatePolicy, PromotionWorkflow
+
+
+class MarketDataSource(dg.ConfigurableResource):
+    """Where prices come from: ``sp500``, ``arch``, ``csv:PATH`` or ``parquet:PATH``."""
+
+    spec: str = "sp500"
+    benchmark_symbol: str | None = None
+
+    def load(self) -> MarketData:
+        return load_market_data(self.spec, self.benchmark_symbol)
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB file that holds raw prices and the dbt models."""
+
+    path: str
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        return price_store.connect(self.path, read_only=read_only)
+
+
+class FeastStore(dg.ConfigurableResource):
+    """Quorum's Feast feature store: SQLite online store (embedded) or Redis (production)."""
+
+    profile: str = "embedded"
+    exports_dir: str
+    training_dir: str
+
+    def open(self) -> FeatureStore:
+        return open_store(self.profile)
+
+    @property
+    def exports(self) -> Path:
+        return Path(self.exports_dir)
+
+
+class MlflowTracking(dg.ConfigurableResource):
+    """MLflow tracking and registry: SQLite under QUORUM_HOME, or PostgreSQL in production."""
+
+    tracking_uri: str
+    artifact_location: str
+    experiment: str = "quorum"
+
+    def configure(self) -> None:
+        if self.tracking_uri.startswith("postgresql"):
+            ensure_database(self.tracking_uri)
+        model_registry.configure(self.tracking_uri, self.experiment, self.artifact_location)
+
+
+class Ledger(dg.ConfigurableResource):
+    """The desk's event log: ``duckdb:///PATH`` (embedded) or ``postgresql://...``."""
+
+    url: str
+
+    def open(self) -> EventLog:
+        if self.url.startswith("postgresql"):
+            ensure_database(self.url)
+        return open_event_log(self.url)
+
+
+# One desk per process and configuration: the steps of a run (in-process executor) share
+# its ledger connection and its per-session preparations.
+_DESKS: dict[str, Desk] = {}
+
+
+class TradingDesk(dg.ConfigurableResource):
+    """The paper desk: the champions from MLflow, the replay feed over the warehouse's
+    prices, the online feature store and the ledger."""
+
+    warehouse: Warehouse
+    feast: FeastStore
+    mlflow_tracking: MlflowTracking
+    ledger: Ledger
+    replay_start: str | None = None
+    replay_sessions: int = 10
+    initial_cash: float = 1_000_000.0
+    halt_policy: str = "hold"
+
+    def desk(self) -> Desk:
+        key = self.model_dump_json()
+        if key not in _DESKS:
+            _DESKS[key] = self._build()
+        return _DESKS[key]
+
+    def _build(self) -> Desk:
+        self.mlflow_tracking.configure()
+        models = load_desk_models()
+        with self.warehouse.connect(read_only=True) as con:
+            market = read_staged_market(con)
+        prices = market.prices
+        sessions = sorted(prices["date"].unique())
+        start = self.replay_start or str(sessions[-min(self.replay_sessions, len(sessions) - 1)])
+        store = self.feast.open()
+        config = DeskConfig(
+            initial_cash=self.initial_cash,
+            breakers=BreakerThresholds(policy=self.halt_policy),
+        )
+        return Desk(
+            models,
+            ReplayFeed(prices, start=start),
+            OnlineFeatureReader(store, ANALYST_SERVICE),
+            self.ledger.open(),
+            config,
+            index_symbol=market.benchmark_symbol,
+            on_session_open=SessionPublisher(store, self.feast.exports).publish,
+        )
+
+
+class ModelMonitoring(dg.ConfigurableResource):
+    """Drift reports, the promotion gate and the registry workflow: where reports go, the
+    thresholds, and the registry and ledger every act is written to."""
+
+    mlflow_tracking: MlflowTracking
+    ledger: Ledger
+    reports_dir: str
+    max_drifted_share: float = 0.15  # the design's model-drift threshold
+    column_distance: float = 0.1  # normed Wasserstein distance at which a feature drifted
+    min_improvement: float = 0.0  # rank IC the challenger must gain over the champion
+    min_window_days: int = 20  # common out-of-sample days needed to compare them
+    serving_window_sessions: int = 63
+
+    def thresholds(self) -> DriftThresholds:
+        return DriftThresholds(self.column_distance, self.max_drifted_share)
+
+    def policy(self) -> GatePolicy:
+        return GatePolicy(self.min_improvement, self.max_drifted_share, self.min_window_days)
+
+    def client(self) -> MlflowClient:
+        self.mlflow_tracking.configure()
+        return MlflowClient()
+
+    @contextmanager
+    def workflow(self) -> Iterator[PromotionWorkflow]:
+        """The registry workflow with a ledger opened for this act only (the embedded DuckDB
+        ledger takes one writer process at a time)."""
+        log = self.ledger.open()
+        try:
+            yield PromotionWorkflow(self.client(), log)
+        finally:
+            log.close()
+
+    def drift_report_path(self, model: str, version: str, day: str) -> Path:
+        return Path(self.reports_dir) / "drift" / f"{model}-v{version}-{day}.html"
+
+
+class Backtesting(dg.ConfigurableResource):
+    """Where backtest reports go, and the MLflow store their runs are logged to."""
+
+    reports_dir: str
+    mlflow_tracking: MlflowTracking
+    experiment: str = "quorum-backtest"
+
+    def log_to_mlflow(self, summary: dict, artifacts: list[Path]) -> str:
+        """One MLflow run: the walk-forward settings, every strategy's full-period metrics,
+        and the summary and report files; returns its run id."""
+        self.mlflow_tracking.configure()
+        mlflow.set_experiment(self.experiment)
+        walk = {k: v for k, v in summary["walk_forward"].items() if k != "retrained"}
+        with mlflow.start_run(run_name="backtest") as run:
+            mlflow.log_params({k: str(v) for k, v in walk.items()})
+            mlflow.set_tags({"period_start": summary["period"]["start"],
+                             "period_end": summary["period"]["end"]})  # fmt: skip
+            for name, measured in summary["strategies"].items():
+                for window in ("full", "holdout"):
+                    for key, value in measured.get(window, {}).items():
+                        if isinstance(value, float) and math.isfinite(value):
+                            mlflow.log_metric(f"{name}.{window}.{key}", value)
+            for path in artifacts:
+                mlflow.log_artifact(str(path))
+        return run.info.run_id
+
+
+class Alerting(dg.ConfigurableResource):
+    """The design's alert thresholds and where alerts go (QUORUM_ALERT_WEBHOOK, if set)."""
+
+    webhook_url: str | None = None
+    max_drawdown: float = 0.05
+    max_decision_latency_ms: float = 100.0
+    max_error_rate: float = 0.01
+    max_model_drift: float = 0.15
+
+    def thresholds(self) -> AlertThresholds:
+        return AlertThresholds(
+            self.max_drawdown,
+            self.max_decision_latency_ms,
+            self.max_error_rate,
+            self.max_model_drift,
+        )
+
+    def sink(self, log: EventLog) -> AlertSink:
+        return AlertSink(log, self.webhook_url)

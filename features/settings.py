@@ -1,0 +1,222 @@
+"""Quorum's settings: the lowest layer, one object read from the environment, for every
+profile. Every layer may import this module; no other module reads a ``QUORUM_*`` variable.
+
+The embedded profile keeps all state under ``QUORUM_HOME`` (DuckDB warehouse, Dagster
+instance, Feast stores, MLflow runs, reports). The production profile moves the shared
+state onto PostgreSQL and Redis; its connection settings come from environment variables,
+never from committed files.
+
+Reading the settings validates them and does nothing else: no folder, file or database is
+created here (``orchestration.instance.prepare`` does that, from an entry point). A bad value
+stops with the variable's name and the rule it breaks, before anything runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt"
+ENV_PREFIX = "QUORUM_"
+
+
+class SettingsError(ValueError):
+    """A setting broke its rule; the message names each variable, its value and the rule."""
+
+
+class QuorumSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    profile: Literal["embedded", "production"] = "embedded"
+    home: Path = Field(default=REPO_ROOT / ".quorum", description="Root of all embedded state.")
+    # Overrides of the paths derived from home, for tools that build a warehouse elsewhere.
+    warehouse: Path | None = None
+    exports: Path | None = None
+    market_data: str = Field(
+        default="sp500",
+        description="sp500 | arch | csv:PATH | parquet:PATH (long format: date, symbol, close).",
+    )
+    benchmark_symbol: str | None = Field(
+        default=None,
+        description="Symbol of the market index in a user's file; built-in sources set their own.",
+    )
+    postgres_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432",
+        description="Server URL (no database) for the production profile; from the environment.",
+    )
+    redis_url: str = "redis://127.0.0.1:6379"
+    feast_project: str = Field(
+        default="quorum", description="Feast project: namespaces registry rows and Redis keys."
+    )
+    feast_registry_database: str = "quorum_feast"
+    mlflow_database: str = "quorum_mlflow"
+    ledger_database: str = "quorum_ledger"
+    dagster_database: str = "quorum_dagster"
+    replay_start: date | None = Field(
+        default=None,
+        description="First session the paper desk replays (YYYY-MM-DD); default: "
+        "replay_sessions before the data's last session.",
+    )
+    replay_sessions: int = Field(default=10, ge=1)
+    initial_cash: float = Field(default=1_000_000.0, gt=0, allow_inf_nan=False)
+    halt_policy: Literal["hold", "flatten"] = "hold"
+    intraday_minutes: int = Field(default=30, description="Decision cycle interval.")
+    alert_webhook: str | None = Field(
+        default=None,
+        description="Slack-compatible webhook for alerts; without it alerts go to the log "
+        "and the ledger only.",
+    )
+    bind_host: str = Field(
+        default="127.0.0.1", description="Where servers listen; loopback unless opened on purpose."
+    )
+    webserver_port: int = Field(default=3000, ge=1, le=65535)
+    mlflow_port: int = Field(default=5000, ge=1, le=65535)
+    metrics_port: int = Field(default=9464, ge=1, le=65535, description="Prometheus, 127.0.0.1.")
+    # Not Quorum's own: Dagster's instance folder, when the caller chose one.
+    dagster_home_override: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("intraday_minutes")
+    @classmethod
+    def _divides_an_hour(cls, minutes: int) -> int:
+        if minutes <= 0 or 60 % minutes:
+            raise ValueError("must be a whole number of minutes that divides an hour (1..60)")
+        return minutes
+
+    @field_validator("postgres_url")
+    @classmethod
+    def _postgres_scheme(cls, url: str) -> str:
+        if not url.startswith("postgresql://"):
+            raise ValueError("must start with postgresql://")
+        return url
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str) -> str:
+        if not url.startswith("redis://"):
+            raise ValueError("must start with redis://")
+        return url
+
+    # ---- derived values (computed, never written) --------------------------------------
+
+    @property
+    def feast_registry_url(self) -> str:
+        server = self.postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return f"{server.rstrip('/')}/{self.feast_registry_database}"
+
+    @property
+    def redis_connection(self) -> str:
+        """Feast's form of the Redis address: host:port[,db=N]."""
+        address = self.redis_url.removeprefix("redis://").rstrip("/")
+        host_port, _, db = address.partition("/")
+        return f"{host_port},db={db}" if db else host_port
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.warehouse or self.home / "warehouse.duckdb"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Parquet copies of the dbt marts, read by Feast's offline store."""
+        return self.exports or self.home / "exports"
+
+    @property
+    def dagster_home(self) -> Path:
+        """DAGSTER_HOME if the caller set one, else one instance directory per profile (so
+        switching the profile never reuses the other profile's instance file)."""
+        if self.dagster_home_override is not None:
+            return self.dagster_home_override
+        return self.home / ("dagster" if self.profile == "embedded" else "dagster-production")
+
+    @property
+    def dagster_postgres_url(self) -> str:
+        return f"{self.postgres_url.rstrip('/')}/{self.dagster_database}"
+
+    @property
+    def feast_dir(self) -> Path:
+        return self.home / "feast"
+
+    @property
+    def training_dir(self) -> Path:
+        return self.home / "training"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.home / "mlflow"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        """SQLite under QUORUM_HOME (embedded); PostgreSQL (production)."""
+        if self.profile == "production":
+            return f"{self.postgres_url.rstrip('/')}/{self.mlflow_database}"
+        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def ledger_url(self) -> str:
+        """The desk's event log: DuckDB under QUORUM_HOME, or PostgreSQL in production."""
+        if self.profile == "production":
+            return f"{self.postgres_url.rstrip('/')}/{self.ledger_database}"
+        return f"duckdb:///{self.home / 'ledger.duckdb'}"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    def exported_env(self) -> dict[str, str]:
+        """The variables Quorum's child processes and configuration files read: dbt's
+        profile, Feast's yaml and the Dagster instance file."""
+        return {
+            "QUORUM_HOME": str(self.home),
+            "QUORUM_WAREHOUSE": str(self.warehouse_path),
+            "QUORUM_EXPORTS": str(self.exports_dir),
+            "DAGSTER_HOME": str(self.dagster_home),
+            "QUORUM_DAGSTER_POSTGRES_URL": self.dagster_postgres_url,
+            "QUORUM_FEAST_PROJECT": self.feast_project,
+            "QUORUM_FEAST_REGISTRY_URL": self.feast_registry_url,
+            "QUORUM_REDIS_CONNECTION": self.redis_connection,
+        }
+
+
+def settings_from(environ: Mapping[str, str]) -> QuorumSettings:
+    """The settings an environment describes, validated; a bad value raises SettingsError
+    naming each variable, its value and the rule it breaks."""
+    values = {
+        key.removeprefix(ENV_PREFIX).lower(): value
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX)
+    }
+    known = {k: v for k, v in values.items() if k in QuorumSettings.model_fields}
+    if environ.get("DAGSTER_HOME"):
+        known["dagster_home_override"] = environ["DAGSTER_HOME"]
+    try:
+        settings = QuorumSettings.model_validate(known)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            variable = (
+                "DAGSTER_HOME"
+                if field == "dagster_home_override"
+                else (f"{ENV_PREFIX}{field.upper()}")
+            )
+            problems.append(f"{variable}={item.get('input')!r}: {item['msg']}")
+        raise SettingsError("invalid Quorum settings:\n  " + "\n  ".join(problems)) from None
+    return settings.model_copy(update={"home": settings.home.resolve()})
+
+
+def current_settings() -> QuorumSettings:
+    """The settings of this process's environment as it is now (not cached)."""
+    return settings_from(os.environ)
+
+
+@cache
+def load_settings() -> QuorumSettings:
+    """The process's settings, read and validated once. Writes nothing."""
+    return current_settings()

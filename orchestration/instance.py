@@ -1,0 +1,97 @@
+"""Preparing a Quorum home for Dagster: folders, the instance file, the variables Dagster's
+instance file, dbt's profile and Feast's yaml read, and (production) the instance database.
+
+Called by entry points (``run_daily``, ``serve``, the code location's loader), never on
+import: importing a module of Quorum writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from features.postgres import ensure_database
+from features.settings import QuorumSettings
+
+# At most one run of the desk (decision cycles, paper days, clear-halt) at a time: the
+# queued run coordinator holds the rest, so overlapping schedule ticks never double-trade.
+_DESK_CONCURRENCY = """\
+concurrency:
+  runs:
+    max_concurrent_runs: 4
+    tag_concurrency_limits:
+      - key: quorum/desk
+        value: trading
+        limit: 1
+telemetry:
+  enabled: false
+"""
+
+DAGSTER_INSTANCE_YAML = (
+    "# Written by Quorum (orchestration/instance.py) when absent; yours to edit.\n"
+    + _DESK_CONCURRENCY
+)
+
+# The production instance: runs, event logs and schedules in PostgreSQL (the URL comes from
+# the environment at load time, so no connection string is written to disk); the daemon
+# dequeues runs, fails a run whose worker died (a desk run's tags cap its runtime) and
+# retries a failed run once from the failed step.
+DAGSTER_PRODUCTION_YAML = (
+    "# Written by Quorum (orchestration/instance.py) when absent; yours to edit.\n"
+    + """\
+storage:
+  postgres:
+    postgres_url:
+      env: QUORUM_DAGSTER_POSTGRES_URL
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  poll_interval_seconds: 5
+run_retries:
+  enabled: true
+  max_retries: 1
+"""
+    + _DESK_CONCURRENCY
+)
+
+
+def ensure_dirs(settings: QuorumSettings) -> None:
+    """The home's folders, and the instance file when absent (a user's is never replaced)."""
+    for path in (
+        settings.home,
+        settings.exports_dir,
+        settings.dagster_home,
+        settings.reports_dir,
+        settings.feast_dir,
+        settings.training_dir,
+    ):
+        path.mkdir(parents=True, exist_ok=True)
+    instance = settings.dagster_home / "dagster.yaml"
+    if not instance.exists():
+        production = settings.profile == "production"
+        instance.write_text(DAGSTER_PRODUCTION_YAML if production else DAGSTER_INSTANCE_YAML)
+
+
+def export_env(settings: QuorumSettings) -> None:
+    """Expose the paths to child processes (dbt reads them through ``env_var``)."""
+    os.environ.update(settings.exported_env())
+    # dbt runs as a child process; find the one installed beside this interpreter even
+    # when the virtual environment is not activated (python -m, IDEs, dagster CLI).
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+
+
+def prepare(settings: QuorumSettings) -> QuorumSettings:
+    """Make the home ready for Dagster and Quorum's child processes; returns ``settings``."""
+    ensure_dirs(settings)
+    export_env(settings)
+    if settings.profile == "production":
+        ensure_database(settings.dagster_postgres_url)  # before any Dagster instance loads
+    return settings

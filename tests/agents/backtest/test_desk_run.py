@@ -1,0 +1,208 @@
+"""The desk walked forward over real history: no decision sees the future, and the book's
+value is the ledger's projection."""
+
+import json
+from datetime import date
+from itertools import pairwise
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from agents.backtest.desk_run import WalkForward, run_desk_backtest, trained_through
+from agents.desk.ledger import DuckDBEventLog
+from agents.desk.state import current
+from assets.backtest.report import backtest_report
+from assets.resources import (
+    Backtesting,
+    FeastStore,
+    MarketDataSource,
+    MlflowTracking,
+    Warehouse,
+)
+from features.definitions import ANALYST_FEATURES
+from features.training import LABEL_COLUMNS
+from features.vectors import analyst_feature_rows
+
+WALK = WalkForward(
+    first_day="2013-06-03",
+    last_day="2013-09-30",
+    retrain_months=2,
+    decision_every=5,
+    n_splits=3,
+    min_train_days=500,
+    model_params={"n_estimators": 30},
+)
+CUT = pd.Timestamp("2013-08-20")  # after the second retraining (early August)
+COMPARED = ("order", "fill", "decision", "target_set", "risk_assessment")
+
+
+@pytest.fixture(scope="module")
+def inputs(real_universe) -> dict:
+    space = real_universe
+    with duckdb.connect(str(space.warehouse), read_only=True) as con:
+        prices = con.execute("select * from staging.stg_prices order by date, symbol").df()
+        symbols = con.execute("select symbol, sector, role from staging.stg_symbols").df()
+    market = pd.read_parquet(space.exports / "fct_market_features.parquet")
+    return {
+        "prices": prices,
+        "feature_rows": analyst_feature_rows(space.exports),
+        "training_rows": pd.read_parquet(space.root / "training" / "market_analyst_v1.parquet"),
+        "market_returns": market.set_index(pd.to_datetime(market["date"]))["market_return_1d"],
+        "sectors": dict(zip(symbols["symbol"], symbols["sector"], strict=True)),
+        "index_symbol": symbols.loc[symbols["role"] == "benchmark", "symbol"].iloc[0],
+    }
+
+
+def altered_after(inputs: dict, cut: pd.Timestamp) -> dict:
+    """Every price after ``cut`` scaled at random (one factor per bar, so OHLC stay
+    consistent), and everything computed from those prices with it: the features of later
+    closes, the labels whose window ends after ``cut``, the market's later returns."""
+    rng = np.random.default_rng(7)
+    prices = inputs["prices"].copy()
+    later = pd.to_datetime(prices["date"]) > cut
+    factor = rng.uniform(0.7, 1.3, later.sum())
+    for column in ("open", "high", "low", "close"):
+        prices.loc[later, column] = prices.loc[later, column] * factor
+    features = inputs["feature_rows"].copy()
+    stamps = features["event_timestamp"].dt.tz_localize(None).dt.normalize()
+    noise = rng.normal(1.0, 0.5, (int((stamps > cut).sum()), len(ANALYST_FEATURES)))
+    features.loc[stamps > cut, ANALYST_FEATURES] *= noise
+    training = inputs["training_rows"].copy()
+    days = pd.to_datetime(training["event_timestamp"]).dt.tz_localize(None).dt.normalize()
+    sessions = sorted(pd.to_datetime(inputs["prices"]["date"]).unique())
+    label_known = sessions[sessions.index(cut) - WALK.horizon_days]  # its label ends at cut
+    unknown = days > label_known
+    training.loc[unknown, LABEL_COLUMNS] *= rng.normal(1.0, 0.5, (unknown.sum(), 6))
+    later_rows = days > cut
+    training.loc[later_rows, ANALYST_FEATURES] *= rng.normal(
+        1.0, 0.5, (int(later_rows.sum()), len(ANALYST_FEATURES))
+    )
+    market = inputs["market_returns"].copy()
+    market[market.index > cut] = rng.normal(0.0, 0.02, int((market.index > cut).sum()))
+    return {**inputs, "prices": prices, "feature_rows": features, "training_rows": training,
+            "market_returns": market}  # fmt: skip
+
+
+def decisions(log: DuckDBEventLog, until=None) -> list[tuple]:
+    return [
+        (e.event_type, e.market_time.isoformat(), sorted(e.payload.items()))
+        for e in log.read(event_types=list(COMPARED))
+        if until is None or pd.Timestamp(e.market_time).tz_localize(None) <= until
+    ]
+
+
+def run(inputs: dict, path) -> tuple:
+    log = DuckDBEventLog(path)
+    result = run_desk_backtest(log=log, walk=WALK, **inputs)
+    return result, log
+
+
+def test_altering_every_price_after_a_day_changes_no_decision_up_to_it(inputs, tmp_path):
+    real, real_log = run(inputs, tmp_path / "real.duckdb")
+    other, other_log = run(altered_after(inputs, CUT), tmp_path / "altered.duckdb")
+    try:
+        before = decisions(real_log, CUT + pd.Timedelta(hours=23))
+        assert before and any(kind == "fill" for kind, *_ in before)  # it did trade
+        assert decisions(other_log, CUT + pd.Timedelta(hours=23)) == before
+        # ...and the alteration did reach the decisions after it.
+        assert decisions(other_log) != decisions(real_log)
+        assert real.retrained == other.retrained
+        pd.testing.assert_series_equal(real.nav.loc[:CUT], other.nav.loc[:CUT])
+    finally:
+        real_log.close()
+        other_log.close()
+
+
+def test_each_model_is_trained_only_on_labels_known_at_its_first_decision(inputs, tmp_path):
+    result, log = run(inputs, tmp_path / "ledger.duckdb")
+    try:
+        sessions = sorted(pd.to_datetime(inputs["prices"]["date"]).dt.date.unique())
+        assert len(result.retrained) == 2
+        for block in result.retrained:
+            start = date.fromisoformat(block["from"])
+            known = trained_through(sessions, start, WALK.horizon_days)
+            assert date.fromisoformat(block["trained_through"]) <= known
+            # the label of the newest row closes before the session it first trades
+            assert sessions.index(known) + WALK.horizon_days < sessions.index(start)
+        # The daily book is the ledger's projection: its last value is the desk's own state.
+        state = current(log)
+        closes = inputs["prices"].pivot(index="date", columns="symbol", values="close")
+        closes.index = pd.to_datetime(closes.index)
+        last = closes.ffill().loc[: result.nav.index[-1]].iloc[-1]
+        assert state.positions, "the desk held nothing"
+        assert result.nav.iloc[-1] == pytest.approx(state.nav_cents(last.to_dict()) / 100, abs=0.01)
+        assert len(result.cycles) == len(range(0, len(result.nav), WALK.decision_every))
+    finally:
+        log.close()
+
+
+def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_universe, tmp_path):
+    space = real_universe
+    tracking = MlflowTracking(
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        artifact_location=str(tmp_path / "artifacts"),
+    )
+    config = {
+        "first_day": "2013-06-03",
+        "last_day": "2014-06-30",
+        "holdout_start": "2014-01-01",
+        "retrain_months": 6,
+        "decision_every": 10,
+        "n_estimators": 30,
+        "min_train_days": 500,
+    }
+    result = dg.materialize(
+        [backtest_report],
+        resources={
+            "warehouse": Warehouse(path=str(space.warehouse)),
+            "feast": FeastStore(
+                exports_dir=str(space.exports), training_dir=str(space.root / "training")
+            ),
+            "market_data": MarketDataSource(spec=f"csv:{space.root / 'prices.csv'}"),
+            "backtesting": Backtesting(
+                reports_dir=str(tmp_path / "reports"), mlflow_tracking=tracking
+            ),
+        },
+        run_config={"ops": {"backtest_report": {"config": config}}},
+    )
+    meta = result.asset_materializations_for_node("backtest_report")[0].metadata
+    summary = json.loads(Path(meta["summary"].value).read_text())
+    strategies = summary["strategies"]
+    assert set(strategies) == {
+        "desk", "index_buy_and_hold", "equal_weight", "inverse_volatility", "minimum_variance"
+    }  # fmt: skip
+    for measured in strategies.values():
+        assert (measured["full"]["start"], measured["full"]["end"]) == ("2013-06-03", "2014-06-30")
+        assert measured["holdout"]["start"] == "2014-01-02"
+        for key in ("cagr", "volatility", "sharpe", "sortino", "calmar", "max_drawdown",
+                    "hit_rate", "annual_turnover", "annual_cost_drag"):  # fmt: skip
+            assert np.isfinite(measured["full"][key]), key
+    sessions = summary["period"]["sessions"]
+    assert strategies["desk"]["cycles"] == len(range(0, sessions, config["decision_every"]))
+    assert strategies["desk"]["orders"] > 0
+    attribution = strategies["desk"]["attribution"]
+    assert attribution["trades_scored"] > 0
+    assert set(attribution) >= {"market_analyst", "risk_manager", "portfolio_optimizer",
+                                "execution_agent", "risk_veto"}  # fmt: skip
+    assert strategies["desk"]["full"]["annual_cost_drag"] > 0
+    starts = [pd.Timestamp(r["from"]) for r in summary["walk_forward"]["retrained"]]
+    assert starts[0] == pd.Timestamp("2013-06-03") and len(starts) == 3  # every 6 months
+    for before, after in pairwise(starts):
+        boundary = before + pd.DateOffset(months=6)
+        assert boundary <= after < boundary + pd.Timedelta(days=15)  # the next decision day
+    assert summary["universe"]["index"] == "SP500" and len(summary["universe"]["symbols"]) == 20
+    html = Path(meta["report_path"].value).read_text()
+    for title in ("Growth of 1", "Drawdown", "Rolling one-year Sharpe", "Consensus weight"):
+        assert title in html
+    client = MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
+    logged = {a.path for a in client.list_artifacts(meta["mlflow_run_id"].value)}
+    assert logged == {"summary.json", "report.html"}
+    run = client.get_run(meta["mlflow_run_id"].value)
+    assert run.data.metrics["desk.full.sharpe"] == pytest.approx(
+        strategies["desk"]["full"]["sharpe"]
+    )

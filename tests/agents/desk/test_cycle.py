@@ -1,0 +1,276 @@
+"""The paper desk's decision cycle on real prices and real online features (the daily graph's
+3 stocks): idempotent cycles, a ledger that rebuilds to the cent, circuit-breaker halts."""
+
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agents.desk.breakers import BreakerThresholds
+from agents.desk.controls import NotHalted, clear_halt
+from agents.desk.cycle import Desk, DeskConfig
+from agents.desk.feed import Bar, ReplayFeed
+from agents.desk.ledger import DuckDBEventLog
+from agents.desk.models import DeskModels
+from agents.desk.state import current, rebuild
+from agents.market_analyst.signal_model import SignalModel
+from agents.portfolio_optimizer.optimizer import OptimizerConfig
+from agents.risk_manager.agent import RiskLimits
+from features.definitions import ANALYST_FEATURES
+from features.store import OnlineFeatureReader, SessionPublisher
+
+SECTORS = pd.read_csv("dbt/seeds/symbol_sectors.csv").set_index("symbol")["sector"].to_dict()
+START = "2022-11-01"
+
+
+@pytest.fixture(scope="module")
+def desk_parts(replay_online_store):
+    """Models fitted on the daily graph's training set (in sample: these tests are about the
+    desk's mechanics, not the model's skill) and the graph's prices and feature store."""
+    space, store = replay_online_store
+    training = pd.read_parquet(space.root / "training" / "market_analyst_v1.parquet")
+    training = training.dropna(subset=["forward_excess_return_5d"])
+    X, y = training[ANALYST_FEATURES], training["forward_excess_return_5d"]
+    model = SignalModel(n_estimators=30, min_child_samples=50).fit(X, y)
+    model.calibrate(model.predict(X), y.to_numpy())
+    # Three stocks cannot meet the desk's 5% / 8-name limits; these are scaled to three.
+    models = DeskModels(
+        signal_model=model,
+        regime_model=None,
+        sectors=SECTORS,
+        risk_limits=RiskLimits(max_weight=0.4, max_sector_weight=0.5, min_effective_positions=1),
+        optimizer_config=OptimizerConfig(max_weight=0.4, max_sector_weight=0.5),
+    )
+    prices = space.query("select * from staging.stg_prices order by date, symbol")
+    return models, prices, store, space.exports
+
+
+def make_desk(desk_parts, ledger: Path, feed=None, **config) -> Desk:
+    models, prices, store, exports = desk_parts
+    breakers = BreakerThresholds(**{"position_concentration": 0.5, **config.pop("breakers", {})})
+    return Desk(
+        models,
+        feed or ReplayFeed(prices, start=START),
+        OnlineFeatureReader(store, "market_analyst_v1"),
+        DuckDBEventLog(ledger),
+        DeskConfig(breakers=breakers, **config),
+        index_symbol="SP500",
+        on_session_open=SessionPublisher(store, exports).publish,
+    )
+
+
+def orders_in(log) -> list[str]:
+    return [e.payload["order_id"] for e in log.read(event_types=["order"])]
+
+
+def test_the_same_cycle_run_twice_records_each_order_once(desk_parts, tmp_path):
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    at = desk.next_cycle_time()
+    first = desk.run_cycle(at)
+    assert first.orders > 0 and first.filled > 0 and not first.replayed
+    events = len(desk.log.read())
+
+    again = make_desk(desk_parts, tmp_path / "ledger.duckdb")  # a new process, same ledger
+    second = again.run_cycle(at)
+    assert second.replayed and second.orders == first.orders
+    ids = orders_in(again.log)
+    assert len(ids) == first.orders == len(set(ids))
+    assert all(i.startswith(first.cycle_id + "/") for i in ids)
+    assert len(again.log.read()) == events  # nothing at all was appended
+
+
+def test_a_cycle_retried_after_failing_between_orders_and_fills_fills_each_order_once(
+    desk_parts, tmp_path, monkeypatch
+):
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    at = desk.next_cycle_time()
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(desk.broker, "execute", broker_down)
+    with pytest.raises(ConnectionError):
+        desk.run_cycle(at)
+    recorded = orders_in(desk.log)
+    assert recorded and not desk.log.read(event_types=["fill"])
+
+    retry = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    # A later cycle will not trade past the unfilled orders; the replay clock resumes them.
+    later = retry.run_cycle(retry.feed.next_cycle_time(at))
+    assert later.refused and "without fills" in later.refused and later.orders == 0
+    assert retry.next_cycle_time() == at
+    result = retry.run_cycle(at)
+    assert orders_in(retry.log) == recorded  # the first attempt's orders, none new
+    fills = [e.payload["order_id"] for e in retry.log.read(event_types=["fill"])]
+    assert sorted(fills) == sorted(recorded)
+    assert result.orders == len(recorded) and not result.replayed
+
+
+def test_positions_and_cash_rebuilt_from_the_log_agree_to_the_cent(desk_parts, tmp_path):
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    desk.run_session()
+    desk.run_session()  # two sessions: snapshots, a new day's baseline, rescored agents
+    live = current(desk.log)
+    rebuilt = rebuild(desk.log)
+    assert rebuilt.positions == live.positions and live.positions
+    assert rebuilt.cash_cents == live.cash_cents
+
+    fills = [e.payload for e in desk.log.read(event_types=["fill"])]
+    by_hand: dict[str, int] = {}
+    for f in fills:
+        by_hand[f["symbol"]] = by_hand.get(f["symbol"], 0) + f["signed_quantity"]
+    assert {s: q for s, q in by_hand.items() if q} == live.positions
+    # Cash from the fills' own slices: price x quantity per slice, in cents, less commission.
+    traded = sum(
+        (1 if f["action"] == "SELL" else -1) * sum(round(q * p * 100) for _, q, p in f["slices"])
+        for f in fills
+    )
+    commissions = sum(f["commission_cents"] for f in fills)
+    assert live.cash_cents == round(desk.config.initial_cash * 100) + traded - commissions
+    assert live.agent_weights and abs(sum(live.agent_weights.values()) - 1) < 1e-9
+
+
+class ShockedFeed:
+    """The replay, with every price from ``start`` on multiplied by ``factor``."""
+
+    def __init__(self, feed: ReplayFeed, start: datetime, factor: float) -> None:
+        self._feed, self._start, self.factor = feed, start, factor
+        self.symbols = feed.symbols
+
+    def __getattr__(self, name):
+        return getattr(self._feed, name)
+
+    def bar(self, at: datetime) -> Bar:
+        bar = self._feed.bar(at)
+        if at < self._start:
+            return bar
+        f = self.factor
+        return replace(
+            bar, open=bar.open * f, close=bar.close * f, bucket_prices=bar.bucket_prices * f
+        )
+
+
+def test_a_three_percent_intraday_loss_halts_trading_until_a_person_clears_it(desk_parts, tmp_path):
+    _, prices, _, _ = desk_parts
+    replay = ReplayFeed(prices, start=START)
+    day = replay.sessions[0]
+    times = replay.cycle_times(day)
+    build = make_desk(desk_parts, tmp_path / "ledger.duckdb", feed=replay)
+    for at in times[:3]:
+        build.run_cycle(at)
+    state = current(build.log)
+    shock_at = times[3]
+    opens = pd.Series(replay.bar(shock_at).open, index=replay.symbols)
+    held = sum(q * opens[s] for s, q in state.positions.items())
+    # Prices fall so that the book is worth 3% less than at the session's start.
+    baseline = state.day_start_nav_cents / 100
+    factor = (0.97 * baseline - state.cash_cents / 100) / held
+    assert 0 < factor < 1
+    shocked = ShockedFeed(replay, shock_at, factor)
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb", feed=shocked)
+
+    hit = desk.run_cycle(shock_at)
+    assert hit.halted and hit.orders == 0
+    halts = desk.log.read(event_types=["halt"])
+    assert len(halts) == 1 and halts[0].cycle_id == hit.cycle_id
+    assert "daily_loss 0.03" in halts[0].payload["reasons"][0]
+    for at in times[4:7]:
+        assert desk.run_cycle(at).halted
+    after_halt = [e for e in desk.log.read(event_types=["order"]) if e.sequence > halts[0].sequence]
+    assert after_halt == []
+
+    cleared = clear_halt(
+        desk.log, requested_by="risk-officer", reason="loss reviewed", reference="t1"
+    )
+    assert cleared.payload["requested_by"] == "risk-officer"
+    with pytest.raises(NotHalted):
+        clear_halt(desk.log, requested_by="x", reason="again", reference="t2")
+    resumed = desk.run_cycle(times[7])
+    assert not resumed.halted
+    baselines = desk.log.read(cycle_id=resumed.cycle_id, event_types=["loss_baseline"])
+    assert baselines and baselines[0].payload["reason"] == "halt cleared"
+
+
+def test_flatten_policy_sells_the_whole_book_on_a_breach(desk_parts, tmp_path):
+    _, prices, _, _ = desk_parts
+    replay = ReplayFeed(prices, start=START)
+    times = replay.cycle_times(replay.sessions[0])
+    build = make_desk(desk_parts, tmp_path / "ledger.duckdb", feed=replay)
+    build.run_cycle(times[0])
+    held = current(build.log).positions
+    assert held
+    # A 1% concentration limit: any position breaches it at the next cycle.
+    desk = make_desk(
+        desk_parts,
+        tmp_path / "ledger.duckdb",
+        feed=replay,
+        breakers={"policy": "flatten", "position_concentration": 0.01},
+    )
+    result = desk.run_cycle(times[1])
+    assert result.halted
+    sells = [e.payload for e in desk.log.read(cycle_id=result.cycle_id, event_types=["order"])]
+    assert {o["symbol"]: o["quantity"] for o in sells} == held
+    assert all(o["action"] == "SELL" for o in sells)
+
+
+class DownReader:
+    features = ANALYST_FEATURES
+
+    def read(self, symbols, as_of=None):
+        raise ConnectionError("Redis unreachable")
+
+
+def test_no_trade_when_the_online_store_cannot_be_read_and_the_reason_is_recorded(
+    desk_parts, tmp_path
+):
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    desk.reader = DownReader()
+    result = desk.run_cycle(desk.next_cycle_time())
+    assert result.orders == 0 and "Redis unreachable" in result.refused
+    decision = desk.log.read(cycle_id=result.cycle_id, event_types=["decision"])[0]
+    assert "online feature store unreadable" in decision.payload["reasons"][0]
+    assert not desk.log.read(event_types=["target_set"])
+
+
+def test_an_unwritable_store_at_session_open_refuses_then_the_next_cycle_republishes(
+    desk_parts, tmp_path
+):
+    """Redis down when a session opens: the cycle refuses and says why, the session is not
+    opened; when Redis is back (empty, as a restarted Redis is) the desk publishes the
+    previous close's features again and trades on them."""
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    publish, reader = desk.on_session_open, desk.reader
+
+    def redis_down(day):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    desk.on_session_open, desk.reader = redis_down, DownReader()
+    first = desk.run_cycle(desk.next_cycle_time())
+    assert first.orders == 0 and "unwritable at session open" in first.refused
+    assert not desk.log.read(event_types=["loss_baseline"])  # the session is not opened
+
+    published = []
+
+    def back_but_empty(day):
+        published.append(day)
+        publish(day)
+
+    desk.on_session_open, desk.reader = back_but_empty, reader
+    second = desk.run_cycle(desk.next_cycle_time())
+    assert second.refused is None and second.orders > 0
+    assert published == [desk.feed.session_of(second.at)]
+    baseline = desk.log.read(event_types=["loss_baseline"])
+    assert [e.cycle_id for e in baseline] == [second.cycle_id]
+
+
+def test_a_cycle_only_reads_features_stamped_before_it(desk_parts, tmp_path):
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    at = desk.next_cycle_time()
+    snap = desk.snapshot(at)
+    assert snap.features_newest is not None
+    assert snap.features_newest < at.replace(tzinfo=None)
+    assert snap.history.index.max() < pd.Timestamp(snap.day)
+    assert np.isfinite(snap.features.to_numpy()).any()

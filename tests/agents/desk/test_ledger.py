@@ -1,0 +1,113 @@
+"""The event log on both backends: idempotent appends, filters, snapshots, the projection."""
+
+import uuid
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from agents.desk.ledger import DuckDBEventLog, Event, PostgresEventLog, open_event_log
+from agents.desk.state import DeskState, current, rebuild
+from features.postgres import ensure_database
+
+AT = datetime(2022, 12, 1, 14, 30, tzinfo=UTC)
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.services)])
+def log(request, tmp_path):
+    """The same tests on DuckDB and on the session's own PostgreSQL server."""
+    if request.param == "duckdb":
+        opened = DuckDBEventLog(tmp_path / "ledger.duckdb")
+        yield opened
+        opened.close()
+        return
+    server = request.getfixturevalue("postgres_server").url
+    url = f"{server}/quorum_ledger_test_{uuid.uuid4().hex[:10]}"
+    ensure_database(url)
+    opened = PostgresEventLog(url)
+    yield opened
+    opened.close()
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as con:
+        con.execute(f'drop database if exists "{url.rpartition("/")[2]}" with (force)')
+
+
+def fill(cycle: str, symbol: str, quantity: int, cash: int) -> Event:
+    return Event(
+        f"{cycle}/fill/{cycle}/{symbol}",
+        cycle,
+        "fill",
+        AT,
+        {
+            "symbol": symbol,
+            "signed_quantity": quantity,
+            "cash_delta_cents": cash,
+            "commission_cents": 100,
+        },
+    )
+
+
+def test_appending_the_same_events_again_writes_nothing(log):
+    events = [
+        Event("account/opened", "account", "account_opened", AT, {"cash_cents": 1_000_000_00}),
+        fill("c1", "AAPL", 10, -150_000),
+    ]
+    written = log.append(events)
+    assert [e.event_id for e in written] == ["account/opened", "c1/fill/c1/AAPL"]
+    assert written[0].sequence < written[1].sequence
+    assert log.append(events) == []
+    again = log.append([*events, fill("c1", "MSFT", 5, -120_000)])
+    assert [e.event_id for e in again] == ["c1/fill/c1/MSFT"]
+    stored = log.read()
+    assert [e.event_id for e in stored] == [
+        "account/opened",
+        "c1/fill/c1/AAPL",
+        "c1/fill/c1/MSFT",
+    ]
+    assert stored[0].market_time == AT and stored[1].payload["signed_quantity"] == 10
+    first_fill = log.read(cycle_id="c1", event_types=["fill"])[0]
+    assert first_fill.event_id.endswith("AAPL")
+    assert log.read(after_sequence=stored[-1].sequence) == []
+
+
+def test_snapshot_plus_tail_equals_a_full_rebuild(log):
+    log.append([Event("account/opened", "account", "account_opened", AT, {"cash_cents": 10_000})])
+    log.append([fill("c1", "AAPL", 3, -4_500)])
+    state = current(log)
+    log.save_snapshot(state.sequence, state.to_dict())
+    log.append([fill("c2", "AAPL", -3, 4_700), fill("c2", "MSFT", 2, -3_000)])
+    assert current(log) == rebuild(log)
+    assert rebuild(log).positions == {"MSFT": 2}
+    assert rebuild(log).cash_cents == 10_000 - 4_500 + 4_700 - 3_000
+    # A retried cycle reads the state without its own events.
+    assert current(log, excluding_cycle="c2").positions == {"AAPL": 3}
+
+
+def test_a_halt_is_state_until_it_is_cleared_and_then_the_baseline_restarts():
+    state = DeskState.fold(
+        [
+            Event("c1/halt", "c1", "halt", AT, {"reasons": ["daily_loss 0.03"]}),
+            Event("m/halt_cleared", "m", "halt_cleared", AT, {"requested_by": "me"}),
+        ]
+    )
+    assert not state.halted and state.rebase_pending
+
+
+def test_an_unknown_ledger_url_is_refused_with_the_url():
+    with pytest.raises(ValueError, match="sqlite:///x"):
+        open_event_log("sqlite:///x")
+
+
+def test_non_finite_numbers_are_stored_as_null_in_both_logs(log):
+    """PostgreSQL's jsonb refuses Infinity; an empty book's risk payload carries one."""
+    event = Event("c/risk", "c", "risk_assessment", AT, {"effective": float("inf"),
+                                                         "beta": [1.0, float("nan")]})  # fmt: skip
+    log.append([event])
+    assert log.read()[0].payload == {"effective": None, "beta": [1.0, None]}
+
+
+def test_an_order_without_fills_keeps_its_cycle_open_until_it_completes():
+    order = Event("c1/order/c1/AAPL", "c1", "order", AT, {"order_id": "c1/AAPL"})
+    done = Event("c1/cycle_completed", "c1", "cycle_completed", AT, {})
+    state = DeskState.fold([order])
+    assert state.open_cycles == {"c1": AT.isoformat()}
+    assert DeskState.fold([order, done]).open_cycles == {}

@@ -1,0 +1,173 @@
+"""The decision cycle's asset graph through Dagster, on the daily graph's real slice with
+champions trained and registered by the training assets; and the schedules' calendar."""
+
+import uuid
+from datetime import datetime
+
+import dagster as dg
+import pytest
+
+from agents.desk.ledger import open_event_log
+from assets.decision.cycle import (
+    analyst_signals,
+    consensus_decision,
+    desk_alerts,
+    execution_plan,
+    market_snapshot,
+    optimizer_proposal,
+    orders,
+    risk_assessment,
+)
+from assets.resources import (
+    Alerting,
+    FeastStore,
+    Ledger,
+    MlflowTracking,
+    TradingDesk,
+    Warehouse,
+)
+from assets.training.desk_models import (
+    execution_model,
+    portfolio_optimizer_model,
+    risk_manager_model,
+)
+from assets.training.market_analyst import market_analyst_model
+from orchestration.jobs import DESK_TAGS
+from orchestration.schedules import intraday_rebalance
+
+DECISION = [
+    market_snapshot,
+    analyst_signals,
+    optimizer_proposal,
+    risk_assessment,
+    execution_plan,
+    consensus_decision,
+    orders,
+]
+
+
+@pytest.fixture(scope="module")
+def desk_resources(replay_online_store, tmp_path_factory):
+    space, _ = replay_online_store
+    root = tmp_path_factory.mktemp("desk")
+    warehouse = Warehouse(path=str(space.warehouse))
+    feast = FeastStore(exports_dir=str(space.exports), training_dir=str(space.root / "training"))
+    mlflow_tracking = MlflowTracking(
+        tracking_uri=f"sqlite:///{root / 'mlflow.db'}", artifact_location=str(root / "artifacts")
+    )
+    trained = dg.materialize(
+        [market_analyst_model, risk_manager_model, portfolio_optimizer_model, execution_model],
+        resources={"warehouse": warehouse, "feast": feast, "mlflow_tracking": mlflow_tracking},
+    )
+    assert trained.success
+    ledger = f"duckdb:///{root / 'ledger.duckdb'}"
+    desk = TradingDesk(
+        warehouse=warehouse,
+        feast=feast,
+        mlflow_tracking=mlflow_tracking,
+        ledger=Ledger(url=ledger),
+        replay_sessions=5,
+    )
+    return {"trading_desk": desk}, ledger
+
+
+def test_a_decision_cycle_materializes_end_to_end_and_records_why(desk_resources):
+    resources, ledger = desk_resources
+    first = dg.materialize(DECISION, resources=resources, tags=DESK_TAGS)
+    assert first.success
+    snapshot = first.asset_materializations_for_node("market_snapshot")[0].metadata
+    assert snapshot["bar"].value.startswith("synthesized")
+    assert snapshot["feature_coverage"].value == 1.0
+    risk = first.asset_materializations_for_node("risk_assessment")[0].metadata
+    # Three stocks cannot make 8 effective positions: the risk manager vetoes, and says why.
+    assert risk["approved"].value is False
+    assert "effective positions" in risk["veto_reasons"].value
+    decision = first.asset_materializations_for_node("consensus_decision")[0].metadata
+    assert decision["vetoed"].value is True
+    result = first.output_for_node("orders")
+    assert result.orders == 0  # a flat book has nothing to shrink; every buy is blocked
+
+    second = dg.materialize(DECISION, resources=resources, tags=DESK_TAGS)
+    assert second.output_for_node("orders").at > result.at  # the replay clock moved on
+    log = open_event_log(ledger)
+    try:
+        kinds = [e.event_type for e in log.read(cycle_id=result.cycle_id)]
+    finally:
+        log.close()
+    for kind in ("signals", "target_set", "risk_assessment", "execution_plan", "decision"):
+        assert kind in kinds
+    assert kinds[-1] == "cycle_completed"
+
+
+def test_a_cycle_config_replays_a_given_bar_without_sending_anything_twice(desk_resources):
+    resources, ledger = desk_resources
+    log = open_event_log(ledger)
+    try:
+        done = log.read(event_types=["cycle_completed"])[0]
+        before = len(log.read())
+    finally:
+        log.close()
+    config = {"ops": {"market_snapshot": {"config": {"at": done.market_time.isoformat()}}}}
+    again = dg.materialize(DECISION, resources=resources, run_config=config, tags=DESK_TAGS)
+    assert again.output_for_node("orders").replayed
+    log = open_event_log(ledger)
+    try:
+        assert len(log.read()) == before
+    finally:
+        log.close()
+
+
+def test_a_threshold_breach_fails_the_desk_alerts_check_and_reaches_the_ledger(desk_resources):
+    resources, ledger = desk_resources
+    strict = Alerting(max_decision_latency_ms=0.001)  # no real cycle decides in a microsecond
+    breached = dg.materialize(
+        [*DECISION, desk_alerts], resources={**resources, "alerting": strict}, tags=DESK_TAGS
+    )
+    assert breached.success  # a WARN check leaves the cycle's orders and ledger standing
+    (check,) = breached.get_asset_check_evaluations()
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "decision latency" in check.description
+    cycle_id = breached.output_for_node("orders").cycle_id
+    log = open_event_log(ledger)
+    try:
+        alerts = [e.payload for e in log.read(event_types=["alert"])]
+    finally:
+        log.close()
+    assert [(a["name"], a["subject"]) for a in alerts] == [
+        ("decision_latency", f"cycle {cycle_id}")
+    ]
+    assert alerts[0]["webhook"] == "no webhook configured"
+
+    lenient = Alerting(max_decision_latency_ms=60_000.0)
+    calm = dg.materialize(
+        [*DECISION, desk_alerts], resources={**resources, "alerting": lenient}, tags=DESK_TAGS
+    )
+    (check,) = calm.get_asset_check_evaluations()
+    assert check.passed, check.description
+
+
+def _tick(moment: str, instance: dg.DagsterInstance):
+    at = datetime.fromisoformat(moment)
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+    return intraday_rebalance.evaluate_tick(context)
+
+
+def test_the_intraday_schedule_trades_only_in_nyse_hours_and_one_desk_run_at_a_time():
+    with dg.instance_for_test() as instance:
+        thanksgiving = _tick("2022-11-24T10:00:00-05:00", instance)
+        assert thanksgiving.skip_message and "closed" in thanksgiving.skip_message
+        after_half_day_close = _tick("2022-11-25T13:00:00-05:00", instance)
+        assert after_half_day_close.skip_message
+        open_bar = _tick("2022-11-25T12:30:00-05:00", instance)
+        assert [r.tags["quorum/desk"] for r in open_bar.run_requests] == ["trading"]
+
+        instance.add_run(
+            dg.DagsterRun(
+                job_name="decision_cycle",
+                run_id=str(uuid.uuid4()),
+                tags=DESK_TAGS,
+                status=dg.DagsterRunStatus.STARTED,
+            )
+        )
+        busy = _tick("2022-11-28T10:30:00-05:00", instance)
+        assert busy.skip_message and "still in progress" in busy.skip_message

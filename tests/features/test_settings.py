@@ -1,0 +1,134 @@
+"""Settings are the lowest layer: validated before anything runs, read in one module only, and
+reading them (or importing any module) writes nothing."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from features.settings import SettingsError, settings_from
+
+REPO = Path(__file__).resolve().parents[2]
+PRODUCT = ("agents", "assets", "features", "monitoring", "orchestration", "benchmarks")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "rule"),
+    [
+        ("QUORUM_INITIAL_CASH", "-5", "greater than 0"),
+        ("QUORUM_INITIAL_CASH", "nan", "finite"),
+        ("QUORUM_REPLAY_SESSIONS", "0", "greater than or equal to 1"),
+        ("QUORUM_INTRADAY_MINUTES", "7", "divides an hour"),
+        ("QUORUM_REPLAY_START", "2022-13-01", "month value is outside"),
+        ("QUORUM_WEBSERVER_PORT", "70000", "less than or equal to 65535"),
+        ("QUORUM_METRICS_PORT", "0", "greater than or equal to 1"),
+        ("QUORUM_PROFILE", "staging", "'embedded' or 'production'"),
+        ("QUORUM_POSTGRES_URL", "mysql://db", "postgresql://"),
+    ],
+)
+def test_a_bad_setting_stops_with_the_variables_name_value_and_rule(variable, value, rule):
+    with pytest.raises(SettingsError) as raised:
+        settings_from({variable: value})
+    message = str(raised.value)
+    assert f"{variable}={value!r}" in message and rule in message, message
+
+
+def test_valid_settings_derive_paths_and_urls_without_creating_them(tmp_path):
+    home = tmp_path / "never-created"
+    settings = settings_from(
+        {
+            "QUORUM_HOME": str(home),
+            "QUORUM_PROFILE": "production",
+            "QUORUM_POSTGRES_URL": "postgresql://postgres@127.0.0.1:1",
+            "QUORUM_REPLAY_START": "2022-12-01",
+        }
+    )
+    assert settings.ledger_url == "postgresql://postgres@127.0.0.1:1/quorum_ledger"
+    assert settings.dagster_home == home / "dagster-production"
+    assert str(settings.replay_start) == "2022-12-01"
+    assert not home.exists()
+
+
+def _clean_env(**quorum: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUORUM_", "DAGSTER_"))}
+    return env | quorum
+
+
+def test_make_run_with_a_bad_setting_stops_before_anything_runs(tmp_path):
+    home = tmp_path / "home"
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.run_daily"],
+        cwd=REPO,
+        env=_clean_env(QUORUM_HOME=str(home), QUORUM_INITIAL_CASH="-5"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "QUORUM_INITIAL_CASH='-5'" in done.stderr and "greater than 0" in done.stderr
+    assert not home.exists()  # nothing ran, nothing was written
+
+
+def test_importing_every_module_writes_nothing_and_creates_no_database(tmp_path):
+    """In the production profile, with a PostgreSQL URL nobody listens on: an import that
+    tried to create a database would fail, one that made folders would leave them."""
+    home = tmp_path / "home"
+    modules = sorted(
+        ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for folder in PRODUCT
+        for path in (REPO / folder).rglob("*.py")
+    )
+    script = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script, *modules],
+        cwd=REPO,
+        env=_clean_env(
+            QUORUM_HOME=str(home),
+            QUORUM_PROFILE="production",
+            QUORUM_POSTGRES_URL="postgresql://postgres@127.0.0.1:9",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(modules) > 50
+    assert not home.exists()
+
+
+def _environment_reads(path: Path, root: Path = REPO) -> list[str]:
+    """``os.environ[...]``, ``os.environ.get(...)`` and ``os.getenv(...)`` with a QUORUM_ name."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        target = None
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            target, key = node.value, node.slice  # a read, not an export to a child
+        elif isinstance(node, ast.Call) and node.args:
+            target, key = node.func, node.args[0]
+        if target is None or not isinstance(key, ast.Constant) or not isinstance(key.value, str):
+            continue
+        source = ast.unparse(target)
+        reads = source in ("os.environ", "os.environ.get", "os.getenv", "environ.get")
+        if reads and key.value.startswith("QUORUM_"):
+            found.append(f"{path.relative_to(root)}:{node.lineno}: {key.value}")
+    return found
+
+
+def test_no_module_but_the_settings_reads_a_quorum_variable(tmp_path):
+    offenders = [
+        read
+        for folder in PRODUCT
+        for path in (REPO / folder).rglob("*.py")
+        if path != REPO / "features" / "settings.py"
+        for read in _environment_reads(path)
+    ]
+    assert offenders == []
+    planted = tmp_path / "planted.py"  # the scan does catch each form of a read
+    planted.write_text(
+        'import os\na = os.environ["QUORUM_A"]\nb = os.environ.get("QUORUM_B")\n'
+        'c = os.getenv("QUORUM_C")\nd = os.environ.get("HOME")\n'
+    )
+    assert len(_environment_reads(planted, tmp_path)) == 3

@@ -1,0 +1,142 @@
+"""The code location as a whole: what the UI shows, and the architecture rules it rests on."""
+
+import ast
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from features.settings import current_settings
+from orchestration import instance
+from orchestration.definitions import build_definitions
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    """The code location as Dagster loads it: settings read, home prepared, defs built."""
+    return build_definitions(instance.prepare(current_settings()))
+
+
+def test_code_location_loads_with_every_asset_in_its_group(defs):
+    dg.Definitions.validate_loadable(defs)
+    groups = {
+        node.key.to_user_string(): node.group_name
+        for node in defs.resolve_asset_graph().asset_nodes
+    }
+    assert groups["raw_prices"] == groups["raw_symbols"] == "ingestion"
+    dbt_keys = {k for k in groups if "/" in k}
+    assert {
+        "staging/stg_prices",
+        "marts/fct_daily_features",
+        "marts/fct_forward_returns",
+        "marts/fct_market_features",
+    } <= dbt_keys
+    assert {groups[k] for k in dbt_keys} == {"transform"}
+    assert {groups[k] for k in ("feast_registry", "online_features", "training_set")} == {
+        "features"
+    }
+    training = (
+        "market_analyst_model",
+        "risk_manager_model",
+        "portfolio_optimizer_model",
+        "execution_model",
+    )
+    assert {groups[k] for k in training} == {"training"}
+    daily = defs.resolve_job_def("daily_pipeline")
+    assert {
+        "raw_prices",
+        "dbt_models",
+        "feast_registry",
+        "online_features",
+        "training_set",
+        "market_analyst_model",
+    } <= {node.name for node in daily.graph.node_defs}
+
+
+def test_raw_prices_declares_the_quality_suite_as_checks_with_errors_blocking(defs):
+    graph = defs.resolve_asset_graph()
+    blocking = {
+        key.name: graph.get_check_spec(key).blocking
+        for key in graph.get_check_keys_for_assets({dg.AssetKey("raw_prices")})
+    }
+    assert blocking == {
+        "required_fields_not_null": True,
+        "prices_positive": True,
+        "ohlc_consistent": True,
+        "unique_symbol_date": True,
+        "no_future_dates": True,
+        "daily_return_outliers": False,
+        "symbols_fresh": False,
+    }
+
+
+def _imports(folder: str) -> list[tuple[Path, str]]:
+    """Every module a folder's code imports, at any depth (functions included)."""
+    found = []
+    for path in (REPO / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found += [(path, alias.name) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.append((path, node.module))
+    return found
+
+
+def test_domain_code_imports_no_dagster_no_orchestration_and_no_assets():
+    offenders = [
+        f"{path.relative_to(REPO)}: {module}"
+        for folder in ("agents", "monitoring", "features")
+        for path, module in _imports(folder)
+        if module.split(".")[0] in ("orchestration", "assets")
+        or module.split(".")[0].startswith("dagster")
+    ]
+    assert offenders == []
+
+
+def test_assets_are_glue_that_never_imports_the_wiring():
+    offenders = [
+        f"{path.relative_to(REPO)}: {module}"
+        for path, module in _imports("assets")
+        if module.split(".")[0] == "orchestration"
+    ]
+    assert offenders == []
+
+
+def test_dbt_folder_is_not_a_python_package():
+    # A dbt/__init__.py would shadow dbt-core's own `dbt` package.
+    assert not (REPO / "dbt" / "__init__.py").exists()
+
+
+def test_each_profile_writes_its_own_instance_file_and_no_connection_string(tmp_path, monkeypatch):
+    import yaml
+
+    from features.settings import QuorumSettings
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    files = {}
+    for profile in ("embedded", "production"):
+        settings = QuorumSettings(profile=profile, home=tmp_path)
+        instance.ensure_dirs(settings)
+        files[profile] = yaml.safe_load((settings.dagster_home / "dagster.yaml").read_text())
+    assert {p: QuorumSettings(profile=p, home=tmp_path).dagster_home.name for p in files} == {
+        "embedded": "dagster",
+        "production": "dagster-production",
+    }
+    embedded, production = files["embedded"], files["production"]
+    assert "storage" not in embedded  # Dagster's SQLite default under DAGSTER_HOME
+    assert production["storage"] == {
+        "postgres": {"postgres_url": {"env": "QUORUM_DAGSTER_POSTGRES_URL"}}
+    }
+    assert production["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert production["run_monitoring"]["enabled"] and production["run_retries"]["max_retries"]
+    for written in (embedded, production):
+        limits = written["concurrency"]["runs"]["tag_concurrency_limits"]
+        assert {"key": "quorum/desk", "value": "trading", "limit": 1} in limits
+
+
+def test_decision_runs_are_not_retried_and_have_a_runtime_limit(defs):
+    tags = defs.get_job_def("decision_cycle").tags
+    assert tags["quorum/desk"] == "trading" and tags["dagster/max_retries"] == "0"
+    assert int(tags["dagster/max_runtime"]) > 0

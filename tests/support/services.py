@@ -1,0 +1,205 @@
+"""Throwaway PostgreSQL and Redis servers for the tests, started from the machine's binaries.
+
+Each server gets a temporary data directory and a free port on 127.0.0.1, and is stopped
+(its data deleted) when the test session ends, even after failures. The tests never touch
+the machine's own servers: they may kill and restart these, and only these.
+
+Where a binary is missing, ``ServiceUnavailable`` says which Debian package brings it; the
+suite installs nothing by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NEEDS = (
+    "The suite needs PostgreSQL 15 and Redis server binaries: on Debian or Ubuntu, "
+    "`apt-get install postgresql-15 redis-server` (see README.md, 'Tests')."
+)
+
+
+class ServiceUnavailable(RuntimeError):
+    """A server the tests need cannot be started here; the message says what to install."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _postgres_bindir() -> Path:
+    """PostgreSQL's own bin folder (Debian keeps initdb and pg_ctl off PATH)."""
+    found = shutil.which("pg_config")
+    if found:
+        out = subprocess.run([found, "--bindir"], capture_output=True, text=True, check=False)
+        candidate = Path(out.stdout.strip())
+        if (candidate / "initdb").exists():
+            return candidate
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists():
+            return candidate
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise ServiceUnavailable(f"no PostgreSQL initdb found. {NEEDS}")
+
+
+def _wait_for_port(port: int, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise ServiceUnavailable(f"{what} did not accept connections on port {port}")
+
+
+@dataclass
+class PrivatePostgres:
+    """``initdb`` + ``pg_ctl`` in a temporary folder; trust authentication on 127.0.0.1.
+
+    PostgreSQL refuses to run as root, so as root (this machine, CI) the server runs as the
+    ``postgres`` system user, which owns the temporary folder."""
+
+    root: Path
+    port: int
+    bindir: Path
+    run_as: str | None = None
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = self.root / "server.log"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def url(self) -> str:
+        """Server URL without a database, as QUORUM_POSTGRES_URL takes it."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    @classmethod
+    def start_new(cls) -> PrivatePostgres:
+        bindir = _postgres_bindir()
+        run_as = None
+        if os.geteuid() == 0:
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError as missing:
+                raise ServiceUnavailable(
+                    f"running as root needs a 'postgres' user to own the server. {NEEDS}"
+                ) from missing
+            run_as = "postgres"
+        root = Path(tempfile.mkdtemp(prefix="quorum-pg-"))
+        if run_as:
+            shutil.chown(root, user=run_as)
+        server = cls(root, free_port(), bindir, run_as)
+        server._ctl([str(bindir / "initdb"), "-D", str(server.data_dir), "-A", "trust",
+                     "-U", "postgres", "--no-sync"])  # fmt: skip
+        server.start()
+        return server
+
+    def _ctl(self, argv: list[str], check: bool = True) -> subprocess.CompletedProcess:
+        command = ["runuser", "-u", self.run_as, "--", *argv] if self.run_as else argv
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if check and done.returncode != 0:
+            raise ServiceUnavailable(
+                f"`{' '.join(argv)}` exited {done.returncode}: {done.stderr.strip()[-2000:]}"
+            )
+        return done
+
+    def _pg_ctl_argv(self, action: str, *extra: str) -> list[str]:
+        # fsync off: a throwaway server's durability is not under test, its speed is.
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off -c max_connections=200"
+        )
+        return [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log),
+                "-o", options, "-w", action, *extra]  # fmt: skip
+
+    def _pg_ctl(self, action: str, *extra: str) -> None:
+        self._ctl(self._pg_ctl_argv(action, *extra))
+
+    def restart_command(self) -> list[str]:
+        """The command that restarts this server (fast: open sessions are terminated), for
+        a fault injected from another process."""
+        argv = self._pg_ctl_argv("restart", "-m", "fast")
+        return ["runuser", "-u", self.run_as, "--", *argv] if self.run_as else argv
+
+    def start(self) -> None:
+        self._pg_ctl("start")
+        _wait_for_port(self.port, 30, "private PostgreSQL")
+
+    def restart(self) -> None:
+        """What a fault test does to the server under a running batch."""
+        self._pg_ctl("restart", "-m", "fast")
+        _wait_for_port(self.port, 30, "private PostgreSQL")
+
+    def stop(self) -> None:
+        if self.data_dir.exists():
+            self._ctl([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate",
+                       "-w", "stop"], check=False)  # fmt: skip
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class PrivateRedis:
+    """``redis-server`` on a free port, keeping nothing on disk (as the machine's does)."""
+
+    root: Path
+    port: int
+    binary: str
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start_new(cls) -> PrivateRedis:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServiceUnavailable(f"no redis-server found. {NEEDS}")
+        server = cls(Path(tempfile.mkdtemp(prefix="quorum-redis-")), free_port(), binary)
+        server.start()
+        return server
+
+    @property
+    def start_command(self) -> list[str]:
+        return [
+            self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(self.root), "--daemonize", "yes",
+            "--pidfile", str(self.root / "redis.pid"),
+            "--logfile", str(self.root / "redis.log"),
+        ]  # fmt: skip
+
+    def start(self) -> None:
+        subprocess.run(self.start_command, check=True, capture_output=True)
+        _wait_for_port(self.port, 15, "private Redis")
+
+    def stop(self) -> None:
+        """Shut down without saving (it keeps nothing) and wait until the port is closed."""
+        pid_file = self.root / "redis.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text().strip()), 15)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.1)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
