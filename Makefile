@@ -22,8 +22,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 run: install
 	$(BIN)/python -m orchestration.run_daily
 
+# Independent test modules run in parallel, one per core (pytest-xdist).
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The UI with a daemon for schedules and sensors (dagster dev), on 127.0.0.1 only.
 ui: install

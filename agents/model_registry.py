@@ -15,6 +15,8 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 CHALLENGER, CHAMPION = "challenger", "champion"
+# A version tag set at training: "passed" | "failed" | "not_evaluated" (its data's checks).
+DATA_QUALITY_TAG = "data_quality"
 
 
 def model_name(agent: str) -> str:

@@ -26,7 +26,8 @@ from evidently.metrics import MAE, RMSE, MeanError, ValueDrift
 from evidently.presets import DataDriftPreset
 from scipy import stats
 
-PREDICTION, TARGET = "prediction", "target"
+from features.windows import PREDICTION, TARGET
+
 MIN_MATURED_ROWS = 30  # fewer labelled rows than this say nothing about accuracy
 
 

@@ -37,7 +37,6 @@ from agents.desk.ledger import Event, EventLog
 from agents.model_registry import CHALLENGER, CHAMPION, model_name
 
 HISTORY_TAG = "champion_history"
-DATA_QUALITY_TAG = "data_quality"  # "passed" | "failed" | "not_evaluated", set at training
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ import pandas as pd
 from dagster_shared.error import SerializableErrorInfo
 from mlflow.exceptions import MlflowException
 
+from agents.market_analyst.registration import AGENT
 from agents.model_registry import CHAMPION, model_name
 from assets.resources import Alerting, FeastStore, Ledger, ModelMonitoring
 from assets.training.market_analyst import FEATURE_SERVICE
 from features.vectors import analyst_feature_rows
+from features.windows import serving_window, window_end
 from monitoring.alerts import Alert
-from monitoring.analyst_gate import AGENT, drift_of, load_analyst_version, serving_window
+from monitoring.drift_records import latest_window_drift
 from orchestration.jobs import retrain_models
 
 MODEL = model_name(AGENT)
@@ -29,8 +31,7 @@ def feature_drift_sensor(
     context: dg.SensorEvaluationContext, feast: FeastStore, model_monitoring: ModelMonitoring
 ):
     features = analyst_feature_rows(feast.exports)
-    window = serving_window(features, model_monitoring.serving_window_sessions)
-    last_day = str(window["date"].max().date())
+    last_day = window_end(serving_window(features, model_monitoring.serving_window_sessions))
     client = model_monitoring.client()
     try:
         version = str(client.get_model_version_by_alias(MODEL, CHAMPION).version)
@@ -39,15 +40,16 @@ def feature_drift_sensor(
     cursor = f"{last_day}/v{version}"
     if context.cursor == cursor:
         return dg.SkipReason(f"already checked features to {last_day} against v{version}")
-    champion = load_analyst_version(client, version)
     labels = pd.read_parquet(f"{feast.training_dir}/{FEATURE_SERVICE}.parquet")
-    summary = drift_of(
-        champion,
-        window,
+    summary = latest_window_drift(
+        client,
+        version,
+        features,
         labels,
+        sessions=model_monitoring.serving_window_sessions,
         thresholds=model_monitoring.thresholds(),
-        html_path=model_monitoring.drift_report_path(MODEL, f"{version}-live", last_day),
-    )
+        html_path=lambda end: model_monitoring.drift_report_path(MODEL, f"{version}-live", end),
+    ).summary
     context.update_cursor(cursor)
     if summary.passed:
         return dg.SkipReason(

@@ -31,11 +31,23 @@ from assets.ingestion.raw_prices import raw_prices  # noqa: E402
 from assets.resources import FeastStore, MarketDataSource, Warehouse  # noqa: E402
 from assets.transform.dbt_models import build_dbt_assets, prepared_dbt_project  # noqa: E402
 from features.ingestion.market_data import load_market_data  # noqa: E402
+from features.settings import current_settings  # noqa: E402
+from orchestration import instance  # noqa: E402
 from tests.support.services import (  # noqa: E402
     PrivatePostgres,
     PrivateRedis,
     ServiceUnavailable,
 )
+
+# dbt's profile and Feast's yaml read the session home's paths from the environment.
+instance.export_env(current_settings())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Parse dbt's manifest once, before any xdist worker starts: workers sharing dbt/target
+    must not parse it at the same time."""
+    if not hasattr(config, "workerinput"):
+        prepared_dbt_project()
 
 
 @contextlib.contextmanager

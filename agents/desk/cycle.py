@@ -28,21 +28,17 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from agents.consensus.engine import Ballot, ConsensusConfig, ConsensusEngine
-from agents.consensus.votes import (
-    analyst_support,
-    execution_support,
-    optimizer_support,
-    risk_support,
-)
+from agents.consensus.engine import ConsensusConfig, ConsensusEngine
 from agents.desk.breakers import BookState, BreakerThresholds, CircuitBreakers
 from agents.desk.broker import Commission, PaperBroker
 from agents.desk.feed import MarketDataFeed
 from agents.desk.ledger import Event, EventLog
 from agents.desk.models import DeskModels
 from agents.desk.opening import SessionHook, load_features, open_session, score_agents
+from agents.desk.payloads import risk_payload, signals_payload, target_payload
 from agents.desk.recording import CycleRecorder
 from agents.desk.session import FeatureReader, SessionPreparation, prepare_session
+from agents.desk.settlement import cycle_summary, fill_orders, record_orders, result_of
 from agents.desk.state import DeskState, current
 from agents.desk.steps import (
     CycleDecision,
@@ -52,9 +48,10 @@ from agents.desk.steps import (
     Snapshot,
     Target,
 )
+from agents.desk.voting import approved_orders, ballot_for, flatten_orders
 from agents.execution.agent import ExecutionAgent
 from agents.market_analyst.agent import MarketAnalyst
-from agents.messages import Order, TradingSignal
+from agents.messages import TradingSignal
 from agents.portfolio_optimizer.optimizer import PortfolioOptimizer
 from agents.risk_manager.agent import RiskManager
 
@@ -181,21 +178,9 @@ class Desk:
             smoothed = previous if mean is None else mean
         else:  # the confidence breaker compares a cycle with this slow average
             smoothed = 0.9 * previous + 0.1 * mean
-        counts = pd.Series([s.signal for s in signals]).value_counts().to_dict()
-        self.recorder.emit(snap, "signals", {
-            "regime": snap.regime,
-            "counts": {k: int(v) for k, v in counts.items()},
-            "mean_confidence": mean,
-            "smoothed_mean_confidence": smoothed,
-            "usual_confidence": previous,
-            "model_version": self.models.versions.get("market_analyst"),
-            "feature_coverage": snap.feature_coverage,
-            "features_republished": snap.republished_features,
-            "signals": {
-                s.symbol: [s.signal, round(s.confidence, 6), round(s.expected_return, 8)]
-                for s in signals if s.signal != "HOLD"
-            },
-        })  # fmt: skip
+        version = self.models.versions.get("market_analyst")
+        payload = signals_payload(snap, signals, mean, smoothed, version)
+        self.recorder.emit(snap, "signals", payload)
         return signals
 
     @_timed
@@ -221,39 +206,16 @@ class Desk:
             else 0.5
         )
         weights = proposal.weights.reindex(self.symbols).fillna(0.0)
-        self.recorder.emit(snap, "target_set", {
-            "fingerprint": fingerprint,
-            "day": str(snap.day),
-            "method": proposal.method,
-            "conviction": conviction,
-            "weights": {s: float(w) for s, w in weights.items() if w},
-            "expected_daily_return": proposal.expected_daily_return,
-            "expected_daily_volatility": proposal.expected_daily_volatility,
-            "turnover": float((weights - snap.weights).abs().sum()),
-            "views": proposal.views,
-            "model_version": self.models.versions.get("portfolio_optimizer"),
-        })  # fmt: skip
+        version = self.models.versions.get("portfolio_optimizer")
+        payload = target_payload(snap, fingerprint, proposal, weights, conviction, version)
+        self.recorder.emit(snap, "target_set", payload)
         return Target(weights, proposal.method, conviction, reused=False)
 
     @_timed
     def assess(self, snap: Snapshot, target: Target) -> RiskView:
         assessment = self.session(snap).risk.assess(target.weights)
         headroom = 1.0 - assessment.historical.var_99 / self.models.risk_limits.max_var_99
-        worst = min(assessment.stress, key=lambda s: s.portfolio_return, default=None)
-        self.recorder.emit(snap, "risk_assessment", {
-            "approved": assessment.approved,
-            "veto_reasons": assessment.veto_reasons,
-            "var_95": assessment.historical.var_95,
-            "var_99": assessment.historical.var_99,
-            "es_95": assessment.historical.es_95,
-            "es_99": assessment.historical.es_99,
-            "mc_var_99": assessment.monte_carlo.var_99,
-            "mc_es_99": assessment.monte_carlo.es_99,
-            "beta": None if np.isnan(assessment.beta) else assessment.beta,
-            "effective_positions": assessment.effective_positions,
-            "sector_weights": assessment.sector_weights,
-            "worst_stress": None if worst is None else [worst.scenario, worst.portfolio_return],
-        })  # fmt: skip
+        self.recorder.emit(snap, "risk_assessment", risk_payload(assessment))
         return RiskView(assessment, headroom)
 
     @_timed
@@ -317,93 +279,37 @@ class Desk:
                 "policy": policy,
                 "breaches": {b.breaker: [b.value, b.threshold] for b in breaches},
             })  # fmt: skip
-            orders = self._flatten_orders(snap) if policy == "flatten" else []
+            orders = flatten_orders(snap) if policy == "flatten" else []
             return record(snap, CycleDecision(True, reasons, orders), plan)
         if snap.refused:
             return record(snap, CycleDecision(False, [snap.refused], []), plan)
-        reduces = np.array([
-            snap.weights[s] > 0 and d < 0 for s, d in zip(plan.symbols, plan.direction, strict=True)
-        ], dtype=bool)  # fmt: skip
-        ballot = Ballot(
-            symbols=plan.symbols,
-            direction=plan.direction,
-            reduces_position=reduces,
-            support={
-                "market_analyst": analyst_support(
-                    {s.symbol: s for s in signals}, plan.symbols, plan.direction
-                ),
-                "risk_manager": risk_support(reduces, risk.var_headroom),
-                "portfolio_optimizer": optimizer_support(len(plan.symbols), target.conviction),
-                "execution_agent": execution_support(plan.expected_cost, self.config.cost_budget),
-            },
-        )
+        ballot = ballot_for(snap, signals, target, risk, plan, self.config.cost_budget)
         weights = self.consensus.weights(state.agent_weights)
         consensus = self.consensus.decide(ballot, weights, risk.assessment.veto_reasons)
-        orders = [
-            Order(symbol=s, action="BUY" if d > 0 else "SELL", quantity=int(q))
-            for s, d, q, ok in zip(
-                plan.symbols, plan.direction, plan.shares, consensus.approved, strict=True
-            )
-            if ok
-        ]
+        orders = approved_orders(plan, consensus)
         decision = CycleDecision(False, list(risk.assessment.veto_reasons), orders, consensus)
         return record(snap, decision, plan, ballot)
 
     def submit(self, snap: Snapshot, decision: CycleDecision) -> CycleResult:
-        """Record the orders (ids from the cycle id), fill what is not filled yet, close the
-        cycle. A retry uses the orders its first attempt recorded, never new ones."""
+        """Record the orders, fill what is not filled yet, close the cycle
+        (``agents.desk.settlement``)."""
         submit_started = time.perf_counter()
         if snap.completed is not None:
-            return self._result(snap, snap.completed, replayed=True)
-        recorded = self.log.read(cycle_id=snap.cycle_id, event_types=["order", "fill"])
-        orders = {e.payload["order_id"]: e.payload for e in recorded if e.event_type == "order"}
-        filled = {e.payload["order_id"] for e in recorded if e.event_type == "fill"}
-        if not orders:
-            prices = snap.prices
-            orders = {
-                f"{snap.cycle_id}/{o.symbol}": {
-                    "order_id": f"{snap.cycle_id}/{o.symbol}",
-                    **o.model_dump(),
-                    "decision_price": float(prices[o.symbol]),
-                }
-                for o in decision.orders
-            }
-            self.recorder.record(snap, [
-                self.recorder.event(snap, "order", payload, key=order_id)
-                for order_id, payload in orders.items()
-            ])  # fmt: skip
+            return result_of(snap, snap.completed, replayed=True)
+        orders, recorded = record_orders(snap, decision, self.log, self.recorder)
         self.recorder.flush(snap)  # every decision and order is durable before the first fill
         bar = self.feed.bar(snap.at)
-        row = {s: i for i, s in enumerate(self.feed.symbols)}
-        impact = self.session(snap).impact
-        fills = []
-        for order_id, payload in orders.items():
-            if order_id in filled:
-                continue
-            order = Order(**{k: payload[k] for k in Order.model_fields})
-            i = row[order.symbol]
-            fills.append(self.recorder.event(snap, "fill", self.broker.execute(
-                order_id, order, payload["decision_price"], bar.bucket_prices[i],
-                bar.bucket_volumes[i], impact[order.symbol],
-            ), key=order_id))  # fmt: skip
-        self.recorder.record(snap, fills)
+        earlier = [e.payload for e in recorded if e.event_type == "fill"]
+        fills = fill_orders(
+            snap, orders, {f["order_id"] for f in earlier}, bar, self.feed.symbols,
+            self.session(snap).impact, self.broker, self.recorder,
+        )  # fmt: skip
         closes = pd.Series(bar.close, index=self.feed.symbols).reindex(self.symbols)
-        all_fills = [e.payload for e in fills] + [
-            e.payload for e in recorded if e.event_type == "fill"
-        ]
-        nav = snap.state.nav_cents(closes.to_dict()) / 100
-        summary = {
-            "orders": len(orders),
-            "filled_shares": int(sum(f["quantity"] for f in all_fills)),
-            "notional": float(sum(p["quantity"] * p["decision_price"] for p in orders.values())),
-            "nav_at_bar_close": nav,
-            "halted": decision.halted,
-            "refused": snap.refused,
-            "bar_synthesized": bar.synthesized,
-            "positions": dict(snap.state.positions),
-            "cash": snap.state.cash_cents / 100,
-            "latency_ms": round(snap.compute_seconds * 1000 + _since(submit_started), 3),
-        }
+        latency_ms = snap.compute_seconds * 1000 + _since(submit_started)
+        summary = cycle_summary(
+            snap, decision, orders, [e.payload for e in fills] + earlier, closes,
+            bar.synthesized, latency_ms,
+        )  # fmt: skip
         self.recorder.emit(snap, "cycle_completed", summary)
         self.recorder.flush(snap)
         # The snapshot is what the log holds now: if another writer (a clear-halt job)
@@ -412,7 +318,7 @@ class Desk:
         settled = current(self.log) if foreign else snap.state
         self.log.save_snapshot(settled.sequence, settled.to_dict())
         self._settled = settled
-        return self._result(snap, summary, replayed=False)
+        return result_of(snap, summary, replayed=False)
 
     # ---- running ------------------------------------------------------------------------
 
@@ -462,13 +368,6 @@ class Desk:
 
     # ---- helpers ------------------------------------------------------------------------
 
-    def _flatten_orders(self, snap: Snapshot) -> list[Order]:
-        return [
-            Order(symbol=s, action="SELL", quantity=int(q), urgency="HIGH")
-            for s, q in sorted(snap.state.positions.items())
-            if q > 0 and s in snap.prices and np.isfinite(snap.prices[s])
-        ]
-
     def _analyst_signals(self, snap: Snapshot) -> list[TradingSignal]:
         """Memoised on the feature values: intraday they change once a session."""
         key = snap.features.to_numpy().tobytes()
@@ -476,17 +375,3 @@ class Desk:
             envelopes = self.analyst.signals(snap.features, snap.regime, snap.at)
             self._signal_cache = (key, [e.payload for e in envelopes])
         return self._signal_cache[1]
-
-    def _result(self, snap: Snapshot, summary: dict, replayed: bool) -> CycleResult:
-        return CycleResult(
-            cycle_id=snap.cycle_id,
-            at=snap.at,
-            orders=summary["orders"],
-            filled=summary["filled_shares"],
-            notional=summary["notional"],
-            nav=summary["nav_at_bar_close"],
-            halted=summary["halted"],
-            refused=summary["refused"],
-            replayed=replayed,
-            latency_ms=summary.get("latency_ms"),
-        )

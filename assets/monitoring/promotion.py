@@ -7,21 +7,20 @@ import dagster as dg
 import pandas as pd
 
 from agents.desk.ledger import Event
+from agents.market_analyst.registration import AGENT, load_analyst_version
 from agents.model_registry import CHALLENGER, model_name
 from assets.resources import FeastStore, ModelMonitoring
 from assets.training.market_analyst import FEATURE_SERVICE, market_analyst_model
 from features.vectors import analyst_feature_rows
-from monitoring.analyst_gate import (
-    AGENT,
+from features.windows import serving_window, window_end
+from monitoring.analyst_gate import gate_evidence
+from monitoring.drift import DriftSummary
+from monitoring.drift_records import (
     RecordedDrift,
-    drift_of,
-    gate_evidence,
-    load_analyst_version,
+    latest_window_drift,
     record_drift,
     recorded_drift,
-    serving_window,
 )
-from monitoring.drift import DriftSummary
 from monitoring.promotion import evaluate_gate
 
 MODEL = model_name(AGENT)
@@ -72,18 +71,16 @@ def market_analyst_drift(
     drift, logged to the version's MLflow run, its headline in the ledger."""
     client = model_monitoring.client()
     version = str(client.get_model_version_by_alias(MODEL, CHALLENGER).version)
-    challenger = load_analyst_version(client, version)
-    window = serving_window(
-        analyst_feature_rows(feast.exports), model_monitoring.serving_window_sessions
-    )
-    last_day = str(window["date"].max().date())
-    summary = drift_of(
-        challenger,
-        window,
+    drift = latest_window_drift(
+        client,
+        version,
+        analyst_feature_rows(feast.exports),
         _labels(feast),
+        sessions=model_monitoring.serving_window_sessions,
         thresholds=model_monitoring.thresholds(),
-        html_path=model_monitoring.drift_report_path(MODEL, version, last_day),
+        html_path=lambda end: model_monitoring.drift_report_path(MODEL, version, end),
     )
+    challenger, summary, last_day = drift.version, drift.summary, drift.window_end
     record_drift(client, version, summary, last_day)
     now = datetime.now(UTC)
     with model_monitoring.workflow() as workflow:
@@ -136,15 +133,15 @@ def market_analyst_promotion(
             )
         challenger = load_analyst_version(client, challenger_version)
         champion = load_analyst_version(client, champion_version)
-        window = serving_window(
-            analyst_feature_rows(feast.exports), model_monitoring.serving_window_sessions
-        )
-        labels = _labels(feast)
+        features, labels = analyst_feature_rows(feast.exports), _labels(feast)
+        sessions = model_monitoring.serving_window_sessions
         # The drift report of this run has judged this window already; only a gate run on
         # its own (or on newer features) computes the drift itself.
-        drift = recorded_drift(
-            client, challenger_version, str(window["date"].max().date())
-        ) or drift_of(challenger, window, labels, thresholds=model_monitoring.thresholds())
+        end = window_end(serving_window(features, sessions))
+        drift = recorded_drift(client, challenger_version, end) or latest_window_drift(
+            client, challenger, features, labels, sessions=sessions,
+            thresholds=model_monitoring.thresholds(),
+        ).summary  # fmt: skip
         decision = evaluate_gate(
             gate_evidence(challenger, champion, drift, labels), model_monitoring.policy()
         )

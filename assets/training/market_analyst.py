@@ -6,13 +6,13 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from agents.market_analyst.registration import register_analyst
 from agents.market_analyst.training import train_market_analyst
 from assets.features.feature_store import training_set
 from assets.monitoring.data_quality import training_data_quality
 from assets.resources import FeastStore, MlflowTracking
 from features.definitions import ANALYST_SERVICE
 from features.vectors import analyst_feature_rows
-from monitoring.analyst_gate import register_analyst
 
 FEATURE_SERVICE = ANALYST_SERVICE
 

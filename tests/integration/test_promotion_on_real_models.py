@@ -16,18 +16,19 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
-from conftest import altered_training_rows
 from mlflow import MlflowClient
 
+from agents.market_analyst.registration import AGENT, register_analyst
 from agents.market_analyst.training import train_market_analyst
 from agents.model_registry import CHAMPION, model_name
 from assets.monitoring.promotion import market_analyst_drift, market_analyst_promotion
 from assets.resources import FeastStore, Ledger, MlflowTracking, ModelMonitoring
 from features.definitions import ANALYST_FEATURES
 from features.vectors import analyst_feature_rows
-from monitoring.analyst_gate import AGENT, DRIFT_REPORT_TAG, DRIFT_SHARE_TAG, register_analyst
+from monitoring.drift_records import DRIFT_REPORT_TAG, DRIFT_SHARE_TAG
 from orchestration.jobs import promote_model, retrain_models
 from orchestration.sensors import feature_drift_sensor
+from tests.conftest import altered_training_rows
 
 CHAMPION_CUTOFF = "2012-12-31"  # the champion has seen nothing of 2013-2014
 PARAMS = {"n_estimators": 60}

@@ -5,23 +5,17 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import altered_training_rows
 
+from agents.market_analyst.registration import AnalystVersion
 from agents.market_analyst.serving import MarketAnalystModel
 from agents.market_analyst.training import train_market_analyst
 from features.definitions import ANALYST_FEATURES
 from features.vectors import analyst_feature_rows
-from monitoring.analyst_gate import (
-    AnalystVersion,
-    drift_of,
-    gate_evidence,
-    head_to_head_rows,
-    reference_rows,
-    serving_window,
-    serving_window_start,
-    with_dates,
-)
+from features.windows import reference_rows, serving_window, serving_window_start, with_dates
+from monitoring.analyst_gate import gate_evidence, head_to_head_rows
+from monitoring.drift_records import drift_of
 from monitoring.promotion import evaluate_gate
+from tests.conftest import altered_training_rows
 
 PARAMS = {"n_estimators": 40, "min_child_samples": 40}
 

@@ -1,0 +1,61 @@
+"""The ballot the four agents vote on, and the orders a consensus approves."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.consensus.engine import Ballot, Decision
+from agents.consensus.votes import (
+    analyst_support,
+    execution_support,
+    optimizer_support,
+    risk_support,
+)
+from agents.desk.steps import ExecutionPlan, RiskView, Snapshot, Target
+from agents.messages import Order, TradingSignal
+
+
+def ballot_for(
+    snap: Snapshot,
+    signals: list[TradingSignal],
+    target: Target,
+    risk: RiskView,
+    plan: ExecutionPlan,
+    cost_budget: float,
+) -> Ballot:
+    """Each agent's support for each planned trade (a sale of a held name reduces risk)."""
+    reduces = np.array([
+        snap.weights[s] > 0 and d < 0 for s, d in zip(plan.symbols, plan.direction, strict=True)
+    ], dtype=bool)  # fmt: skip
+    return Ballot(
+        symbols=plan.symbols,
+        direction=plan.direction,
+        reduces_position=reduces,
+        support={
+            "market_analyst": analyst_support(
+                {s.symbol: s for s in signals}, plan.symbols, plan.direction
+            ),
+            "risk_manager": risk_support(reduces, risk.var_headroom),
+            "portfolio_optimizer": optimizer_support(len(plan.symbols), target.conviction),
+            "execution_agent": execution_support(plan.expected_cost, cost_budget),
+        },
+    )
+
+
+def approved_orders(plan: ExecutionPlan, consensus: Decision) -> list[Order]:
+    return [
+        Order(symbol=s, action="BUY" if d > 0 else "SELL", quantity=int(q))
+        for s, d, q, ok in zip(
+            plan.symbols, plan.direction, plan.shares, consensus.approved, strict=True
+        )
+        if ok
+    ]
+
+
+def flatten_orders(snap: Snapshot) -> list[Order]:
+    """Sell every held name (the breakers' flatten policy)."""
+    return [
+        Order(symbol=s, action="SELL", quantity=int(q), urgency="HIGH")
+        for s, q in sorted(snap.state.positions.items())
+        if q > 0 and s in snap.prices and np.isfinite(snap.prices[s])
+    ]
