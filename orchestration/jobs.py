@@ -11,7 +11,7 @@ from agents.desk.controls import clear_halt as clear_desk_halt
 from assets.resources import ModelMonitoring, TradingDesk
 
 # Every job that trades or changes the desk's state carries this tag; the instance allows one
-# such run at a time (see DAGSTER_INSTANCE_YAML in orchestration/settings.py).
+# such run at a time (see DAGSTER_INSTANCE_YAML in orchestration/instance.py).
 DESK_TAGS = {"quorum/desk": "trading"}
 
 # A decision run is never retried by the daemon (the next tick resumes its cycle from the

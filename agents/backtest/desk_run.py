@@ -36,10 +36,12 @@ from agents.desk.steps import CycleResult
 from agents.market_analyst.training import AnalystTraining, train_market_analyst
 from features.history import HistoricalFeatureReader
 
+MIN_TEST_BLOCK_DAYS = 63  # a quarter: the shortest walk-forward test block worth scoring
+
 
 @dataclass(frozen=True)
 class WalkForward:
-    first_day: str  # the first decision session (on or after)
+    first_day: str  # the first decision session (on or after), if the data allow it
     last_day: str | None = None
     retrain_months: int = 12  # yearly, on an expanding window
     decision_every: int = 5  # sessions between decision cycles (weekly)
@@ -56,6 +58,23 @@ class DeskRun:
     nav: pd.Series  # daily, closes x positions + cash, from the ledger's fills
     fills: pd.DataFrame  # the ledger's fills, one row each (``ledger_fills``)
     retrained: list[dict]  # when each model took over, and what it was trained on
+
+
+def first_decision_day(sessions: list[date], walk: WalkForward) -> date:
+    """The first decision session: ``walk.first_day``, or later when the data start too late
+    for it. The signal model needs, counted from the data's first session, its first training
+    window, ``n_splits`` test blocks of a quarter, and the label horizon twice (the purge
+    before each test block, and the maturity of the last label before the decision)."""
+    warmup = walk.min_train_days + walk.n_splits * MIN_TEST_BLOCK_DAYS + 2 * walk.horizon_days
+    if len(sessions) <= warmup:
+        raise ValueError(
+            f"the data hold {len(sessions)} sessions ({sessions[0]}..{sessions[-1]}); the "
+            f"signal model needs {warmup} before its first decision (a {walk.min_train_days}-"
+            f"session first training window, {walk.n_splits} test blocks of "
+            f"{MIN_TEST_BLOCK_DAYS}, the {walk.horizon_days}-session label twice): bring a "
+            "longer history or lower min_train_days"
+        )
+    return max(pd.Timestamp(walk.first_day).date(), sessions[warmup])
 
 
 def decision_sessions(feed: ReplayFeed, every: int) -> list[date]:
@@ -118,8 +137,9 @@ def run_desk_backtest(
     """``prices``: long daily OHLCV; ``feature_rows``: the analyst's features per close;
     ``training_rows``: Feast's training set (features and labels per symbol and day)."""
     config = config or DeskConfig(feed_name="backtest")
-    feed = ReplayFeed(prices, start=walk.first_day, end=walk.last_day)
     all_sessions = sorted(pd.to_datetime(prices["date"]).dt.date.unique())
+    first = first_decision_day(all_sessions, walk)
+    feed = ReplayFeed(prices, start=str(first), end=walk.last_day)
     decisions = decision_sessions(feed, walk.decision_every)
     reader = HistoricalFeatureReader(feature_rows)
     starts = retrain_days(decisions, walk.retrain_months)

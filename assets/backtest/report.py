@@ -29,7 +29,9 @@ FEATURE_SERVICE = ANALYST_SERVICE
 class BacktestConfig(dg.Config):
     first_day: str = Field(
         default="1997-01-02",
-        description="First decision session: the signal model needs 5 years of labels before.",
+        description="First decision session, or the first the data allow: the signal model "
+        "needs its first training window (min_train_days), test blocks and the label horizon "
+        "of history before it, counted from the data's first session.",
     )
     last_day: str | None = Field(default=None, description="Last session (default: the data's).")
     holdout_start: str = Field(

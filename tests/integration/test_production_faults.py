@@ -75,7 +75,7 @@ def deployment(tmp_path_factory, sp500_prices, servers) -> Iterator[Deployment]:
 @dataclass(frozen=True)
 class Service:
     """The deployment's dagster-daemon, its instance and a run submitter, for the module;
-    the daemon's processes load tests/faults/sitecustomize.py, where each fault fires once
+    the daemon's processes load tests/support/faults/sitecustomize.py, where each fault fires once
     its marker file exists."""
 
     instance: dg.DagsterInstance

@@ -13,7 +13,12 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from agents.backtest.desk_run import WalkForward, run_desk_backtest, trained_through
+from agents.backtest.desk_run import (
+    WalkForward,
+    first_decision_day,
+    run_desk_backtest,
+    trained_through,
+)
 from agents.desk.ledger import DuckDBEventLog
 from agents.desk.state import current
 from assets.backtest.report import backtest_report
@@ -206,3 +211,36 @@ def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_
     assert run.data.metrics["desk.full.sharpe"] == pytest.approx(
         strategies["desk"]["full"]["sharpe"]
     )
+
+
+def test_the_first_decision_follows_the_data_for_a_universe_that_starts_late(inputs, tmp_path):
+    """A user's file that starts after the configured first day (here 2006 against 1997):
+    the desk decides first once the signal model's warm-up has passed, counted from the
+    data's first session, instead of failing for want of labelled history."""
+    sessions = sorted(pd.to_datetime(inputs["prices"]["date"]).dt.date.unique())
+    walk = WalkForward(
+        first_day="1997-01-02", min_train_days=500, n_splits=3, model_params={"n_estimators": 10}
+    )
+    first = first_decision_day(sessions, walk)
+    warmup = 500 + 3 * 63 + 2 * walk.horizon_days
+    assert first == sessions[warmup] and first > date(2008, 1, 1)
+    short = WalkForward(
+        first_day="1997-01-02",
+        last_day=str(sessions[warmup + 25]),
+        min_train_days=500,
+        n_splits=3,
+        model_params={"n_estimators": 10},
+    )
+    log = DuckDBEventLog(tmp_path / "late.duckdb")
+    try:
+        late = run_desk_backtest(log=log, walk=short, **inputs)
+    finally:
+        log.close()
+    assert late.cycles and min(c.at.date() for c in run.cycles) == first
+    assert run.retrained[0]["from"] == str(first)
+
+
+def test_too_short_a_history_says_how_many_sessions_the_models_need():
+    sessions = list(pd.bdate_range("2014-01-02", periods=300).date)
+    with pytest.raises(ValueError, match=r"the data hold 300 sessions .* needs 1459"):
+        first_decision_day(sessions, WalkForward(first_day="1997-01-02"))
