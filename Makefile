@@ -25,7 +25,7 @@ run: install
 # Independent test modules run in parallel, one per core (pytest-xdist).
 TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 # The UI with a daemon for schedules and sensors (dagster dev), on 127.0.0.1 only.
 ui: install

@@ -20,8 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
@@ -32,8 +31,12 @@ class SettingsError(ValueError):
     """A setting broke its rule; the message names each variable, its value and the rule."""
 
 
-class QuorumSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+class QuorumSettings(BaseModel):
+    """Every field is the variable ``QUORUM_<FIELD>``. A plain model, read only from the
+    mapping ``settings_from`` is given: no field is filled from the process's environment
+    behind the caller's back (a deployment's settings must not pick up its parent's)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     profile: Literal["embedded", "production"] = "embedded"
     home: Path = Field(default=REPO_ROOT / ".quorum", description="Root of all embedded state.")

@@ -132,3 +132,14 @@ def test_no_module_but_the_settings_reads_a_quorum_variable(tmp_path):
         'c = os.getenv("QUORUM_C")\nd = os.environ.get("HOME")\n'
     )
     assert len(_environment_reads(planted, tmp_path)) == 3
+
+
+def test_settings_from_a_mapping_never_read_the_process_environment(monkeypatch, tmp_path):
+    """A deployment's settings come from its own environment only: a parent process's
+    QUORUM_WAREHOUSE (a test's workspace) once leaked into a child deployment's exports."""
+    monkeypatch.setenv("QUORUM_WAREHOUSE", "/elsewhere/warehouse.duckdb")
+    monkeypatch.setenv("QUORUM_PROFILE", "production")
+    settings = settings_from({"QUORUM_HOME": str(tmp_path)})
+    assert settings.profile == "embedded"
+    assert settings.warehouse_path == tmp_path / "warehouse.duckdb"
+    assert settings.exported_env()["QUORUM_WAREHOUSE"] == str(tmp_path / "warehouse.duckdb")
