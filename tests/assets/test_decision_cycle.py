@@ -33,7 +33,7 @@ from assets.training.desk_models import (
 )
 from assets.training.market_analyst import market_analyst_model
 from orchestration.jobs import DESK_TAGS
-from orchestration.schedules import intraday_rebalance
+from orchestration.schedules import intraday_rebalance_schedule
 
 DECISION = [
     market_snapshot,
@@ -149,7 +149,7 @@ def test_a_threshold_breach_fails_the_desk_alerts_check_and_reaches_the_ledger(d
 def _tick(moment: str, instance: dg.DagsterInstance):
     at = datetime.fromisoformat(moment)
     context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
-    return intraday_rebalance.evaluate_tick(context)
+    return intraday_rebalance_schedule(30).evaluate_tick(context)
 
 
 def test_the_intraday_schedule_trades_only_in_nyse_hours_and_one_desk_run_at_a_time():

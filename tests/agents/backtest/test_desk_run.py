@@ -236,8 +236,8 @@ def test_the_first_decision_follows_the_data_for_a_universe_that_starts_late(inp
         late = run_desk_backtest(log=log, walk=short, **inputs)
     finally:
         log.close()
-    assert late.cycles and min(c.at.date() for c in run.cycles) == first
-    assert run.retrained[0]["from"] == str(first)
+    assert late.cycles and min(c.at.date() for c in late.cycles) == first
+    assert late.retrained[0]["from"] == str(first)
 
 
 def test_too_short_a_history_says_how_many_sessions_the_models_need():
