@@ -50,6 +50,29 @@ def pytest_configure(config: pytest.Config) -> None:
         prepared_dbt_project()
 
 
+# The longest files first, so that with one file per xdist worker the fault module (minutes of
+# daemon runs) does not start last and leave one core idle at the end.
+SLOWEST_FIRST = (
+    "tests/integration/test_production_faults.py",
+    "tests/agents/backtest/test_desk_run.py",
+    "tests/integration/test_end_to_end.py",
+    "tests/dbt/test_feature_sql.py",
+    "tests/integration/test_promotion_on_real_models.py",
+    "tests/assets/test_decision_cycle.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(SLOWEST_FIRST)}
+    root = Path(str(config.rootpath))
+
+    def key(item: pytest.Item) -> int:
+        relative = Path(str(item.path)).relative_to(root).as_posix()
+        return rank.get(relative, len(rank))
+
+    items.sort(key=key)  # stable: the order inside each file is kept
+
+
 @contextlib.contextmanager
 def _started(start: Callable[[], object], stop_name: str) -> Iterator[object]:
     try:
