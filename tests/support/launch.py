@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import dagster as dg
+import sqlalchemy.exc
 from dagster import __version__ as dagster_version
 from dagster._cli.job import _create_run
 from dagster._cli.workspace.cli_target import (
@@ -68,7 +69,15 @@ def wait_for_runs(
     """Every run's record once all of them have finished (success, failure or canceled)."""
     deadline = time.monotonic() + timeout
     while True:
-        records = instance.get_run_records(dg.RunsFilter(run_ids=run_ids))
+        try:
+            records = instance.get_run_records(dg.RunsFilter(run_ids=run_ids))
+        except sqlalchemy.exc.OperationalError:
+            # A fault test restarts the server under this poll's own pooled connection: the
+            # pool drops it, and the next poll reconnects.
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(poll)
+            continue
         if len(records) == len(run_ids) and all(r.dagster_run.is_finished for r in records):
             return records
         if time.monotonic() > deadline:
