@@ -12,6 +12,7 @@ from agents.desk.steps import Snapshot
 from agents.messages import TradingSignal
 from agents.portfolio_optimizer.optimizer import Proposal
 from agents.risk_manager.agent import Assessment
+from agents.risk_manager.budget import RiskBudget
 
 
 def signals_payload(
@@ -67,6 +68,8 @@ def risk_payload(assessment: Assessment) -> dict[str, Any]:
         "veto_reasons": assessment.veto_reasons,
         "var_95": assessment.historical.var_95,
         "var_99": assessment.historical.var_99,
+        "forecast_var_99": assessment.forecast_var_99,
+        "forecast_volatility": assessment.forecast_volatility,
         "es_95": assessment.historical.es_95,
         "es_99": assessment.historical.es_99,
         "mc_var_99": assessment.monte_carlo.var_99,
@@ -75,4 +78,16 @@ def risk_payload(assessment: Assessment) -> dict[str, Any]:
         "effective_positions": assessment.effective_positions,
         "sector_weights": assessment.sector_weights,
         "worst_stress": None if worst is None else [worst.scenario, worst.portfolio_return],
+    }
+
+
+def budget_payload(budget: RiskBudget) -> dict[str, Any]:
+    return {
+        "scale": budget.scale,
+        "gross_exposure": budget.gross_exposure,
+        "forecast_volatility": budget.forecast_volatility,
+        "proposed_volatility": budget.proposed_volatility,
+        "regime": budget.regime,
+        "drawdown": budget.drawdown,
+        "reasons": budget.reasons,
     }

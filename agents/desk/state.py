@@ -25,6 +25,7 @@ class DeskState:
     agent_scores: dict[str, float] = field(default_factory=dict)
     day: str | None = None  # the session of the latest loss baseline
     day_start_nav_cents: int = 0  # the daily loss limit's baseline
+    peak_nav_cents: int = 0  # the highest session-open NAV: the drawdown control's peak
     rebase_pending: bool = False  # a cleared halt: the next cycle takes a new baseline
     target: dict[str, Any] = field(default_factory=dict)  # latest target_set payload
     last_decision: dict[str, Any] = field(default_factory=dict)  # votes and prices, for scoring
@@ -60,6 +61,7 @@ class DeskState:
                 self.agent_weights = dict(p["weights"])
             case "loss_baseline":
                 self.day, self.day_start_nav_cents = p["day"], p["nav_cents"]
+                self.peak_nav_cents = max(self.peak_nav_cents, p["nav_cents"])
                 self.rebase_pending = False
             case "target_set":
                 self.target = dict(p)
@@ -85,6 +87,13 @@ class DeskState:
         return self.cash_cents + sum(
             round(quantity * prices[symbol] * 100) for symbol, quantity in self.positions.items()
         )
+
+    @property
+    def drawdown(self) -> float:
+        """How far the session's opening NAV is below the highest one, as a fraction."""
+        if self.peak_nav_cents <= 0:
+            return 0.0
+        return max(0.0, 1.0 - self.day_start_nav_cents / self.peak_nav_cents)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

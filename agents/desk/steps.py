@@ -14,6 +14,7 @@ from agents.consensus.engine import Decision
 from agents.desk.state import DeskState
 from agents.messages import Order
 from agents.risk_manager.agent import Assessment
+from agents.risk_manager.budget import RiskBudget
 
 
 @dataclass
@@ -51,10 +52,11 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Target:
-    weights: pd.Series
+    weights: pd.Series  # the book to trade to: the optimizer's shape sized by the budget
     method: str
     conviction: float
     reused: bool
+    budget: RiskBudget | None = None  # the Risk Manager's sizing (None: the book is held)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Target weights from the analyst's views (Black-Litterman + mean-risk), or hierarchical
-risk parity when the views are weak, under position, sector, turnover and cost constraints."""
+"""The book's shape from the analyst's views (Black-Litterman + mean-risk), or hierarchical
+risk parity when the views are weak or the constraints infeasible, under position, sector,
+turnover and cost constraints. The Risk Manager's budget sizes the shape."""
 
 from __future__ import annotations
 
@@ -10,31 +11,50 @@ from datetime import datetime, timedelta
 import cvxpy as cp
 import numpy as np
 import pandas as pd
+from skfolio.exceptions import OptimizationError
+from skfolio.exceptions import SolverError as SkfolioSolverError
+from skfolio.moments import EquilibriumMu
 from skfolio.optimization import (
     HierarchicalRiskParity,
     InverseVolatility,
     MeanRisk,
     ObjectiveFunction,
 )
-from skfolio.prior import BlackLitterman
+from skfolio.prior import BlackLitterman, EmpiricalPrior
 
 from agents.messages import Envelope, Order, RebalancingOrder, TradingSignal, envelope
+from agents.universe_limits import (
+    POSITION_MULTIPLE,
+    SECTOR_MULTIPLE,
+    UNKNOWN_SECTOR,
+    position_cap,
+    sector_caps,
+)
+
+# What a mean-risk problem raises when its constraints leave no portfolio: only these fall
+# back to hierarchical risk parity; any other error is a bug and propagates.
+INFEASIBLE = (OptimizationError, SkfolioSolverError, cp.SolverError)
 
 AGENT_ID = "portfolio_optimizer_001"
 
 
 @dataclass(frozen=True)
 class OptimizerConfig:
-    max_weight: float = 0.05
-    max_sector_weight: float = 0.15
+    """The optimizer proposes the book's shape, fully invested; the Risk Manager's budget
+    then sets its size. Caps scale with the universe (``agents.universe_limits``)."""
+
+    max_weight: float = 0.05  # floor of the per-name cap
+    max_sector_weight: float = 0.15  # floor of the per-sector cap
+    position_multiple: float = POSITION_MULTIPLE  # a name may hold this many equal shares
+    sector_multiple: float = SECTOR_MULTIPLE  # a sector, this many equal-weight shares
     max_turnover: float = 0.5  # sum of |weight changes| per rebalance (not from a flat book)
-    transaction_cost: float = 0.001  # per unit of weight traded (10 bp), in the objective
-    # Same as the equilibrium prior's (skfolio's EquilibriumMu, 1): without views the optimum
-    # is then the equilibrium portfolio itself, and views tilt it (the Black-Litterman idea).
-    risk_aversion: float = 1.0
+    transaction_cost: float = 0.001  # per unit of weight traded (10 bp), once per trade
+    # The equilibrium's risk aversion (He and Litterman's 2.5): the prior's returns are
+    # delta * covariance @ equal weights. The objective's own risk aversion is delta / 2, so
+    # that without views the optimum is the equilibrium book and views tilt it.
+    risk_aversion: float = 2.5
     horizon_days: int = 5  # the analyst's forecasts are over this many days
     min_view_confidence: float = 0.51  # below this mean confidence, views are too weak
-    min_invested: float = 0.5  # floor on the invested share (lowered to what caps allow)
     min_trade_usd: float = 1_000.0
 
 
@@ -67,37 +87,37 @@ class PortfolioOptimizer:
         previous_weights: pd.Series,
         sectors: dict[str, str],
     ) -> Proposal:
-        """``returns``: daily asset returns up to the decision, one column per symbol."""
+        """The book's shape, fully invested. ``returns``: daily asset returns up to the
+        decision, one column per symbol; ``previous_weights``: the book now, whatever its
+        size (it is compared as a shape: the risk budget, not the optimizer, sizes it)."""
         cfg = self.config
         assets = list(returns.columns)
         previous = previous_weights.reindex(assets).fillna(0.0)
+        if previous.sum() > 0:
+            previous = previous / previous.sum()
+        max_weight = position_cap(len(assets), cfg.max_weight, cfg.position_multiple)
+        caps = sector_caps(assets, sectors, cfg.max_sector_weight, cfg.sector_multiple)
         active = [s for s in signals if s.signal != "HOLD" and s.symbol in assets]
         strong = bool(active) and np.mean([s.confidence for s in active]) >= cfg.min_view_confidence
-        groups = [[_group_name(sectors.get(a, "Unknown")) for a in assets]]
         method, views, model = "hierarchical_risk_parity", [], None
         if strong:
-            views = [f"{s.symbol} == {s.expected_return / cfg.horizon_days:.8f}" for s in active]
-            model = self._mean_risk(returns, views, active, previous, groups, sectors)
+            views = self._views(returns, active)
+            model = self._mean_risk(returns, views, active, previous, sectors, max_weight, caps)
             method = "black_litterman_mean_risk"
-        if model is None and (len(assets) < 3 or len(assets) * cfg.max_weight < 1):
-            # skfolio's HRP needs 3+ assets to choose its clusters, and caps that can hold the
-            # whole budget (it invests everything): else inverse volatility, capped.
-            method = "inverse_volatility (too few assets for HRP under the caps)"
+        if model is None and len(assets) < 3:
+            # skfolio's HRP needs 3+ assets to choose its clusters: inverse volatility.
+            method = "inverse_volatility (too few assets for HRP)"
             model = InverseVolatility().fit(returns)
-            capped = np.minimum(model.weights_, cfg.max_weight)
-            weights = self._cap_sectors(pd.Series(capped, index=assets), sectors)
+            weights = pd.Series(np.minimum(model.weights_, max_weight), index=assets)
+            weights = self._cap_sectors(weights, sectors, caps)
         elif model is None:
-            method = (
-                "hierarchical_risk_parity"
-                if not strong
-                else ("hierarchical_risk_parity (mean-risk infeasible)")
-            )
+            method = "hierarchical_risk_parity" + (" (mean-risk infeasible)" if strong else "")
             model = HierarchicalRiskParity(
-                max_weights=cfg.max_weight,
-                transaction_costs=cfg.transaction_cost,
+                max_weights=max_weight,
+                transaction_costs=cfg.transaction_cost / cfg.horizon_days,
                 previous_weights=previous.to_numpy(),
             ).fit(returns)
-            weights = self._cap_sectors(pd.Series(model.weights_, index=assets), sectors)
+            weights = self._cap_sectors(pd.Series(model.weights_, index=assets), sectors, caps)
         else:
             weights = pd.Series(model.weights_, index=assets)
         weights = weights.where(weights.abs() > 1e-6, 0.0)
@@ -112,30 +132,50 @@ class PortfolioOptimizer:
             views=views,
         )
 
-    def _mean_risk(self, returns, views, active, previous, groups, sectors) -> MeanRisk | None:
+    def _views(self, returns: pd.DataFrame, active: list[TradingSignal]) -> list[str]:
+        """Absolute daily views: each name's equilibrium return plus the analyst's forecast
+        *excess* return spread over its horizon (a negative excess forecast is a return
+        below the name's equilibrium, not a loss)."""
+        cfg = self.config
+        equilibrium = EquilibriumMu(risk_aversion=cfg.risk_aversion).fit(returns).mu_
+        prior = dict(zip(returns.columns, equilibrium, strict=True))
+        return [
+            f"{s.symbol} == {prior[s.symbol] + s.expected_return / cfg.horizon_days:.10f}"
+            for s in active
+        ]
+
+    def _mean_risk(
+        self, returns, views, active, previous, sectors, max_weight, caps
+    ) -> MeanRisk | None:
+        """Black-Litterman mean-risk under the caps, or None when they leave no portfolio.
+        The one-off cost is spread over the forecasts' horizon (skfolio's objective is per
+        day), else it outweighs any daily view and the book never moves."""
         cfg = self.config
         assets = list(returns.columns)
-        per_sector = pd.Series([sectors.get(a, "Unknown") for a in assets]).value_counts()
-        attainable = float(np.minimum(cfg.max_sector_weight, cfg.max_weight * per_sector).sum())
+        groups = [[_group_name(sectors.get(a, UNKNOWN_SECTOR)) for a in assets]]
         try:
             return MeanRisk(
                 objective_function=ObjectiveFunction.MAXIMIZE_UTILITY,
-                risk_aversion=cfg.risk_aversion,
+                risk_aversion=cfg.risk_aversion / 2,
                 prior_estimator=BlackLitterman(
-                    views=views, view_confidences=[s.confidence for s in active]
+                    views=views,
+                    view_confidences=[s.confidence for s in active],
+                    prior_estimator=EmpiricalPrior(
+                        mu_estimator=EquilibriumMu(risk_aversion=cfg.risk_aversion)
+                    ),
                 ),
                 min_weights=0.0,
-                max_weights=cfg.max_weight,
-                budget=None,
-                min_budget=min(cfg.min_invested, attainable - 1e-6),
-                max_budget=1.0,
+                max_weights=max_weight,
+                budget=1.0,
                 groups=groups,
-                linear_constraints=[f"{g} <= {cfg.max_sector_weight}" for g in set(groups[0])],
-                transaction_costs=cfg.transaction_cost,
+                linear_constraints=[
+                    f"{_group_name(sector)} <= {cap}" for sector, cap in caps.items()
+                ],
+                transaction_costs=cfg.transaction_cost / cfg.horizon_days,
                 previous_weights=previous.to_numpy(),
                 add_constraints=self._turnover_limit(previous),
             ).fit(returns)
-        except Exception:  # skfolio raises when the constraints leave no feasible portfolio
+        except INFEASIBLE:
             return None
 
     def _turnover_limit(self, previous: pd.Series):
@@ -146,11 +186,16 @@ class PortfolioOptimizer:
         limit, start = self.config.max_turnover, previous.to_numpy()
         return lambda w: [cp.norm1(w - start) <= limit]
 
-    def _cap_sectors(self, weights: pd.Series, sectors: dict[str, str]) -> pd.Series:
+    @staticmethod
+    def _cap_sectors(
+        weights: pd.Series, sectors: dict[str, str], caps: dict[str, float]
+    ) -> pd.Series:
         """HRP takes no linear constraints: scale a sector over its cap down to the cap, the
         excess stays in cash (never pushed into other names, which would break their caps)."""
-        by_sector = weights.groupby(lambda s: sectors.get(s, "Unknown")).transform("sum")
-        scale = np.minimum(1.0, self.config.max_sector_weight / by_sector.replace(0, np.nan))
+        sector = weights.index.map(lambda s: sectors.get(s, UNKNOWN_SECTOR))
+        by_sector = weights.groupby(sector).transform("sum")
+        cap = pd.Series(sector.map(caps), index=weights.index, dtype=float)
+        scale = np.minimum(1.0, cap / by_sector.replace(0, np.nan))
         return weights * scale.fillna(1.0)
 
     def orders(

@@ -9,6 +9,13 @@ import numpy as np
 import pandas as pd
 
 from agents.messages import Envelope, PositionLimit, RiskAssessment, envelope
+from agents.risk_manager.budget import (
+    TRADING_DAYS,
+    RiskBudget,
+    RiskBudgetPolicy,
+    ewma_covariance,
+    set_budget,
+)
 from agents.risk_manager.measures import (
     TailRisk,
     beta_of,
@@ -16,22 +23,40 @@ from agents.risk_manager.measures import (
     monte_carlo_draws,
 )
 from agents.risk_manager.stress import StressResult, crisis_moves
+from agents.universe_limits import (
+    POSITION_MULTIPLE,
+    SECTOR_MULTIPLE,
+    UNKNOWN_SECTOR,
+    position_cap,
+    sector_caps,
+)
 
 AGENT_ID = "risk_manager_001"
 
 
 @dataclass(frozen=True)
 class RiskLimits:
-    """Limits from config. Defaults follow the design document: 5% per position and 15% per
-    sector; the loss limits are the desk's, in fractions of portfolio value."""
+    """Limits from config. The design document's 5% per position and 15% per sector are
+    floors that scale with the universe (``agents.universe_limits``); the loss limits are the
+    desk's, in fractions of portfolio value. The VaR limit is judged on the forecast (current,
+    exponentially weighted volatility with Student-t tails), not on a 500-day history that
+    learns of a crisis only after it."""
 
-    max_weight: float = 0.05
-    max_sector_weight: float = 0.15
+    max_weight: float = 0.05  # floor of the per-name cap
+    max_sector_weight: float = 0.15  # floor of the per-sector cap
+    position_multiple: float = POSITION_MULTIPLE  # a name may hold this many equal shares
+    sector_multiple: float = SECTOR_MULTIPLE  # a sector, this many equal-weight shares
     max_gross_exposure: float = 1.0
     min_effective_positions: float = 8.0  # (sum |w|)^2 / sum w^2: concentration
-    max_var_99: float = 0.04  # one-day historical VaR at 99%
+    max_var_99: float = 0.04  # one-day forecast VaR at 99%
     max_stress_loss: float = 0.45  # worst replayed crisis
     lookback_days: int = 500
+    budget: RiskBudgetPolicy = field(default_factory=RiskBudgetPolicy)
+
+
+# The 99% quantile of a Student-t with 5 degrees of freedom, scaled to unit variance: daily
+# returns' fat tails on top of the current volatility.
+STUDENT_T5_Q99_UNIT_VARIANCE = 3.36493 * (3 / 5) ** 0.5
 
 
 @dataclass(frozen=True)
@@ -42,6 +67,8 @@ class Assessment:
     stress: list[StressResult]
     sector_weights: dict[str, float]
     effective_positions: float
+    forecast_volatility: float = float("nan")  # annualised, EWMA
+    forecast_var_99: float = float("nan")  # one day, on the EWMA volatility, t tails
     veto_reasons: list[str] = field(default_factory=list)
 
     @property
@@ -65,6 +92,7 @@ class PreparedRisk:
         self.symbols = list(prices.columns)
         returns = prices.pct_change().iloc[1:].tail(limits.lookback_days)
         self._returns = returns.fillna(0.0).to_numpy()
+        self.covariance = ewma_covariance(self._returns, limits.budget.ewma_decay)
         self._simulated = monte_carlo_draws(returns)
         # The index's returns on the window's days, and which days have one (for beta).
         self._index_returns = None
@@ -73,7 +101,18 @@ class PreparedRisk:
             self._index_days = np.isfinite(aligned)
             self._index_returns = aligned[self._index_days]
         self._crises = crisis_moves(prices, index)
-        self._sectors = pd.Series([sectors.get(s, "Unknown") for s in self.symbols])
+        self._sectors = pd.Series([sectors.get(s, UNKNOWN_SECTOR) for s in self.symbols])
+        self.max_weight = position_cap(
+            len(self.symbols), limits.max_weight, limits.position_multiple
+        )
+        self.sector_caps = sector_caps(
+            self.symbols, sectors, limits.max_sector_weight, limits.sector_multiple
+        )
+
+    def budget(self, weights: pd.Series, regime: str | None, drawdown: float) -> RiskBudget:
+        """The scale the risk budget allows on ``weights`` (``agents.risk_manager.budget``)."""
+        w = weights.reindex(self.symbols).fillna(0.0).to_numpy(dtype=float)
+        return set_budget(w, self.covariance, self.limits.budget, regime=regime, drawdown=drawdown)
 
     def assess(self, weights: pd.Series) -> Assessment:
         """``weights`` by symbol (fractions of value); symbols outside the universe are an
@@ -91,6 +130,8 @@ class PreparedRisk:
             if self._index_returns is not None
             else float("nan")
         )
+        daily_vol = float(np.sqrt(max(w @ self.covariance @ w, 0.0)))
+        forecast_var_99 = STUDENT_T5_Q99_UNIT_VARIANCE * daily_vol
         stress = [crisis.result(w) for crisis in self._crises]
         held = w != 0
         sector_weights = pd.Series(w[held]).groupby(self._sectors[held].to_numpy()).sum().to_dict()
@@ -100,13 +141,12 @@ class PreparedRisk:
 
         reasons = []
         for symbol, weight in zip(self.symbols, w, strict=True):
-            if abs(weight) > limits.max_weight + 1e-9:
-                reasons.append(f"{symbol} weight {weight:.4f} > max {limits.max_weight:.4f}")
+            if abs(weight) > self.max_weight + 1e-9:
+                reasons.append(f"{symbol} weight {weight:.4f} > max {self.max_weight:.4f}")
         for sector, weight in sector_weights.items():
-            if abs(weight) > limits.max_sector_weight + 1e-9:
-                reasons.append(
-                    f"sector {sector} weight {weight:.4f} > max {limits.max_sector_weight:.4f}"
-                )
+            cap = self.sector_caps.get(sector, limits.max_sector_weight)
+            if abs(weight) > cap + 1e-9:
+                reasons.append(f"sector {sector} weight {weight:.4f} > max {cap:.4f}")
         gross = float(np.abs(w).sum())
         if gross > limits.max_gross_exposure + 1e-9:
             reasons.append(f"gross exposure {gross:.4f} > max {limits.max_gross_exposure:.4f}")
@@ -115,15 +155,27 @@ class PreparedRisk:
                 f"effective positions {effective:.1f} < min "
                 f"{limits.min_effective_positions:.1f} (concentration)"
             )
-        if historical.var_99 > limits.max_var_99:
-            reasons.append(f"1-day VaR 99% {historical.var_99:.4f} > max {limits.max_var_99:.4f}")
+        if forecast_var_99 > limits.max_var_99:
+            reasons.append(
+                f"1-day forecast VaR 99% {forecast_var_99:.4f} > max {limits.max_var_99:.4f}"
+            )
         worst = min(stress, key=lambda s: s.portfolio_return, default=None)
         if worst is not None and -worst.portfolio_return > limits.max_stress_loss:
             reasons.append(
                 f"stress '{worst.scenario}' loses {-worst.portfolio_return:.4f} > "
                 f"max {limits.max_stress_loss:.4f}"
             )
-        return Assessment(historical, monte_carlo, beta, stress, sector_weights, effective, reasons)
+        return Assessment(
+            historical,
+            monte_carlo,
+            beta,
+            stress,
+            sector_weights,
+            effective,
+            forecast_volatility=daily_vol * TRADING_DAYS**0.5,
+            forecast_var_99=forecast_var_99,
+            veto_reasons=reasons,
+        )
 
 
 class RiskManager:
@@ -143,9 +195,11 @@ class RiskManager:
         index: pd.Series | None = None,
     ) -> Assessment:
         """``weights`` by symbol (fractions of value), ``prices`` wide by date up to the
-        decision (never later), ``sectors`` by symbol, ``index`` the benchmark's prices."""
-        held = weights[weights != 0].astype(float)
-        return self.prepare(prices.reindex(columns=held.index), sectors, index).assess(held)
+        decision (never later), one column per name of the universe (the caps scale with
+        it; a column named like ``index`` is the index, not a name), ``sectors`` by symbol,
+        ``index`` the benchmark's prices."""
+        universe = [c for c in prices.columns if index is None or c != index.name]
+        return self.prepare(prices[universe], sectors, index).assess(weights.astype(float))
 
     def message(self, assessment: Assessment, weights: pd.Series, timestamp: datetime) -> Envelope:
         limits = self.limits

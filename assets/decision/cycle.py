@@ -96,8 +96,9 @@ def analyst_signals(
 def optimizer_proposal(
     market_snapshot: Snapshot, analyst_signals: list[TradingSignal], trading_desk: TradingDesk
 ) -> dg.Output[Target]:
-    """Target weights (Black-Litterman mean-risk on the signals, or risk parity when they
-    are weak), reused while the signals are unchanged."""
+    """Target weights: the optimizer's shape (Black-Litterman mean-risk on the signals, or
+    risk parity when they are weak), reused while the signals are unchanged, sized by the
+    Risk Manager's budget (volatility target, regime, drawdown)."""
     target = trading_desk.desk().propose(market_snapshot, analyst_signals)
     turnover = float((target.weights - market_snapshot.weights).abs().sum())
     return dg.Output(
@@ -109,6 +110,9 @@ def optimizer_proposal(
             "proposed_turnover": turnover,
             "names": int((target.weights > 0).sum()),
             "invested": float(target.weights.sum()),
+            "budget_scale": target.budget.scale if target.budget else 1.0,
+            "forecast_volatility": target.budget.forecast_volatility if target.budget else 0.0,
+            "budget_reasons": "; ".join(target.budget.reasons) if target.budget else "held",
         },
     )
 
@@ -126,6 +130,7 @@ def risk_assessment(
             "approved": a.approved,
             "var_95": a.historical.var_95,
             "var_99": a.historical.var_99,
+            "forecast_var_99": a.forecast_var_99,
             "es_99": a.historical.es_99,
             "monte_carlo_var_99": a.monte_carlo.var_99,
             "beta": a.beta,

@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from agents.messages import MessageType, TradingSignal
+from agents.portfolio_optimizer import optimizer as optimizer_module
 from agents.portfolio_optimizer.optimizer import OptimizerConfig, PortfolioOptimizer
+from agents.universe_limits import position_cap, sector_caps
 
 SECTORS = pd.read_csv("dbt/seeds/symbol_sectors.csv").set_index("symbol")["sector"].to_dict()
 
@@ -29,25 +31,30 @@ def _views(**expected: float) -> list[TradingSignal]:
 
 
 def _within_limits(weights: pd.Series, config: OptimizerConfig) -> None:
-    assert (weights >= -1e-9).all() and (weights <= config.max_weight + 1e-6).all()
-    sectors = weights.groupby(lambda s: SECTORS[s]).sum()
-    assert (sectors <= config.max_sector_weight + 1e-6).all()
-    assert weights.sum() <= 1 + 1e-6
+    """Long only, fully invested (a shape: the risk budget sizes it), inside the caps that
+    scale with the universe."""
+    cap = position_cap(len(weights), config.max_weight, config.position_multiple)
+    assert (weights >= -1e-9).all() and (weights <= cap + 1e-6).all()
+    caps = sector_caps(weights.index, SECTORS, config.max_sector_weight, config.sector_multiple)
+    by_sector = weights.groupby(lambda s: SECTORS[s]).sum()
+    assert all(by_sector[sector] <= caps[sector] + 1e-6 for sector in by_sector.index)
+    assert weights.sum() == pytest.approx(1.0, abs=1e-6)
 
 
-def test_views_tilt_the_mean_risk_portfolio_within_every_limit(market):
+def test_views_relative_to_equilibrium_tilt_the_fully_invested_shape_within_every_limit(market):
     _, returns = market
     optimizer = PortfolioOptimizer()
     flat = pd.Series(0.0, index=returns.columns)
     bullish = optimizer.propose(returns, _views(XOM=0.03), flat, SECTORS)
     bearish = optimizer.propose(returns, _views(XOM=-0.03), flat, SECTORS)
     assert bullish.method == bearish.method == "black_litterman_mean_risk"
-    assert bullish.weights["XOM"] > bearish.weights["XOM"]
-    assert bearish.weights["XOM"] == 0.0
+    equal_share = 1 / len(returns.columns)
+    assert bullish.weights["XOM"] > equal_share > bearish.weights["XOM"]
     for proposal in (bullish, bearish):
         _within_limits(proposal.weights, optimizer.config)
-        assert optimizer.config.min_invested - 1e-6 <= proposal.weights.sum() <= 0.85 + 1e-6
-    assert bullish.weights.sum() > bearish.weights.sum()  # a bearish view holds more cash
+    # An excess-return view is relative: a bearish call on one name leaves the others' views
+    # at equilibrium, so the rest of the book stays invested rather than going to cash.
+    assert bearish.weights.drop("XOM").gt(0).sum() >= len(returns.columns) // 2
 
 
 def test_weak_views_fall_back_to_hierarchical_risk_parity_with_sector_caps(market):
@@ -56,36 +63,53 @@ def test_weak_views_fall_back_to_hierarchical_risk_parity_with_sector_caps(marke
     weak = [TradingSignal(symbol="AAPL", signal="BUY", confidence=0.50, expected_return=0.01)]
     proposal = optimizer.propose(returns, weak, pd.Series(0.0, index=returns.columns), SECTORS)
     assert proposal.method == "hierarchical_risk_parity" and proposal.views == []
-    _within_limits(proposal.weights, optimizer.config)
+    by_sector = proposal.weights.groupby(lambda s: SECTORS[s]).sum()
+    caps = sector_caps(returns.columns, SECTORS, 0.15)
+    assert all(by_sector[s] <= caps[s] + 1e-6 for s in by_sector.index)
 
 
-def test_two_assets_fall_back_to_capped_inverse_volatility(market):
+def test_a_small_universe_gets_caps_that_can_hold_it(market):
     _, returns = market
     pair = returns[["KO", "XOM"]]
     proposal = PortfolioOptimizer().propose(pair, [], pd.Series(0.0, index=pair.columns), SECTORS)
-    assert proposal.method == "inverse_volatility (too few assets for HRP under the caps)"
-    assert (proposal.weights == 0.05).all()  # both capped; the rest stays in cash
-    # Three assets with 5% caps cannot hold HRP's full budget either.
+    assert proposal.method == "inverse_volatility (too few assets for HRP)"
+    assert proposal.weights.sum() == pytest.approx(1.0)  # caps of 100% for two names
     trio = returns[["KO", "XOM", "JPM"]]
     proposal = PortfolioOptimizer().propose(trio, [], pd.Series(0.0, index=trio.columns), SECTORS)
-    assert proposal.method.startswith("inverse_volatility") and (proposal.weights == 0.05).all()
+    assert proposal.method == "hierarchical_risk_parity"
+    # One name per sector: a sector may hold what its name may, two thirds.
+    assert proposal.weights.sum() == pytest.approx(1.0)
+    assert proposal.weights.max() <= 2 / 3 + 1e-9
+
+
+def test_only_an_infeasible_problem_falls_back_and_says_so(market, monkeypatch):
+    _, returns = market
+    # A book at 50% in one name cannot reach a 10% cap within a 0.1 turnover limit.
+    previous = pd.Series(0.0, index=returns.columns)
+    previous[["XOM", "KO"]] = [0.5, 0.5]
+    tight = PortfolioOptimizer(OptimizerConfig(max_turnover=0.1))
+    proposal = tight.propose(returns, _views(AAPL=0.03), previous, SECTORS)
+    assert proposal.method == "hierarchical_risk_parity (mean-risk infeasible)"
+
+    def broken_fit(self, X, y=None, **fit_params):
+        raise ValueError("a bug, not an infeasible problem")
+
+    monkeypatch.setattr(optimizer_module.MeanRisk, "fit", broken_fit)
+    with pytest.raises(ValueError, match="a bug"):
+        PortfolioOptimizer().propose(returns, _views(AAPL=0.03), previous * 0, SECTORS)
 
 
 def test_a_rebalance_turns_over_no_more_than_the_limit_and_costs_reduce_it(market):
     _, returns = market
     previous = pd.Series(0.0, index=returns.columns)
-    previous[["KO", "PG", "JNJ", "XOM", "CVX", "JPM", "HD", "MSFT"]] = 0.05
+    previous[["KO", "PG", "JNJ", "XOM", "CVX", "JPM", "HD", "MSFT", "WMT", "UNH"]] = 0.05
     views = _views(AAPL=0.03, AMD=0.03, XOM=-0.03, CVX=-0.03)
-    limited = PortfolioOptimizer(OptimizerConfig(max_turnover=0.2, min_invested=0.4))
+    limited = PortfolioOptimizer(OptimizerConfig(max_turnover=0.2))
     proposal = limited.propose(returns, views, previous, SECTORS)
     assert proposal.method == "black_litterman_mean_risk"
     assert proposal.turnover <= 0.2 + 1e-6
-    cheap = PortfolioOptimizer(
-        OptimizerConfig(max_turnover=2.0, transaction_cost=0.0, min_invested=0.4)
-    )
-    dear = PortfolioOptimizer(
-        OptimizerConfig(max_turnover=2.0, transaction_cost=0.05, min_invested=0.4)
-    )
+    cheap = PortfolioOptimizer(OptimizerConfig(max_turnover=2.0, transaction_cost=0.0))
+    dear = PortfolioOptimizer(OptimizerConfig(max_turnover=2.0, transaction_cost=0.05))
     assert (
         dear.propose(returns, views, previous, SECTORS).turnover
         < cheap.propose(returns, views, previous, SECTORS).turnover

@@ -39,20 +39,33 @@ def test_monte_carlo_tail_is_close_to_history_and_repeatable(prices):
 
 
 def test_a_weight_above_its_limit_is_vetoed_with_the_symbol_named(prices):
-    weights = pd.Series({"AAPL": 0.10, "KO": 0.05, "XOM": 0.05, "JPM": 0.05, "GE": 0.05})
+    # 20 names: a name may hold twice its equal share, 10%.
+    weights = pd.Series({"AAPL": 0.15, "KO": 0.05, "XOM": 0.05, "JPM": 0.05, "GE": 0.05})
     manager = RiskManager(RiskLimits(max_var_99=1.0, min_effective_positions=1))
     assessment = manager.assess(weights, prices.loc[:"2019-12-31"], SECTORS, prices["SP500"])
     assert not assessment.approved
-    assert assessment.veto_reasons == ["AAPL weight 0.1000 > max 0.0500"]
+    assert assessment.veto_reasons == ["AAPL weight 0.1500 > max 0.1000"]
+
+
+def test_the_caps_scale_with_the_universe(prices):
+    five = prices[["AAPL", "KO", "XOM", "JPM", "GE", "SP500"]].loc[:"2019-12-31"]
+    weights = pd.Series({"AAPL": 0.35, "KO": 0.2, "XOM": 0.15, "JPM": 0.15, "GE": 0.15})
+    limits = RiskLimits(max_var_99=1.0, min_effective_positions=1, max_stress_loss=1.0)
+    assessment = RiskManager(limits).assess(weights, five, SECTORS, prices["SP500"])
+    assert assessment.approved, assessment.veto_reasons  # 40% caps for five names
+    assert RiskManager(limits).prepare(five.drop(columns="SP500"), SECTORS).max_weight == 0.4
 
 
 def test_a_sector_over_its_cap_is_vetoed(prices):
-    health = {s: 0.05 for s in ("JNJ", "LLY", "MRK", "PFE")}  # 20% Health Care > 15%
-    weights = pd.Series({**health, "KO": 0.05, "XOM": 0.05, "JPM": 0.05, "HD": 0.05})
+    # Energy holds 3 of the 20 names: its cap is 1.5 x 15% = 22.5%.
+    energy = {"XOM": 0.1, "CVX": 0.1, "RRC": 0.05}
+    weights = pd.Series({**energy, "KO": 0.05, "JNJ": 0.05, "JPM": 0.05, "HD": 0.05})
     assessment = RiskManager(RiskLimits(max_var_99=1.0)).assess(
         weights, prices.loc[:"2019-12-31"], SECTORS, prices["SP500"]
     )
-    assert any(r.startswith("sector Health Care weight 0.2000") for r in assessment.veto_reasons)
+    assert any(
+        r.startswith("sector Energy weight 0.2500 > max 0.2250") for r in assessment.veto_reasons
+    ), assessment.veto_reasons
 
 
 def test_a_diversified_book_within_limits_is_approved_with_its_beta(prices):
@@ -77,6 +90,7 @@ def test_a_diversified_book_within_limits_is_approved_with_its_beta(prices):
     assert assessment.approved, assessment.veto_reasons
     assert 0.5 < assessment.beta < 1.5
     assert 0 < assessment.historical.var_95 < assessment.historical.var_99 < 0.04
+    assert 0 < assessment.forecast_var_99 < 0.04 and 0 < assessment.forecast_volatility < 0.4
     message = RiskManager().message(assessment, weights, datetime(2019, 12, 31, tzinfo=UTC))
     assert message.payload.risk_approval and message.payload.position_limits["AAPL"].current == 0.05
 
