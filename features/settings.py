@@ -70,7 +70,7 @@ class QuorumSettings(BaseModel):
     )
     replay_sessions: int = Field(default=10, ge=1)
     initial_cash: float = Field(default=1_000_000.0, gt=0, allow_inf_nan=False)
-    halt_policy: Literal["hold", "flatten"] = "hold"
+    halt_policy: Literal["hold", "flatten", "reduce"] = "hold"
     intraday_minutes: int = Field(default=30, description="Decision cycle interval.")
     alert_webhook: str | None = Field(
         default=None,

@@ -14,6 +14,12 @@ threshold (0 by default). Conflicts resolve in this order:
    over the agents who voted, so abstentions make a trade harder to pass.
 3. Ties fail. Support exactly at the threshold is no trade: doing nothing is the default.
 
+Sizes. A trade that passes is not all or nothing: it trades ``size`` of its planned quantity,
+its net support over ``full_size_support`` (clipped to [0, 1]). A trade the whole desk backs
+with at least that support trades in full; one the analyst opposes but the others carry
+trades a fraction; so every agent's vote moves the book's size, not only its yes or no.
+``full_size_support=0`` restores all-or-nothing.
+
 Adaptive weights. After a cycle, each agent's votes are scored against what the prices did
 next: accuracy = sum_i s_i * sign(d_i * r_i) / sum_i |s_i|, in [-1, 1], where d_i is the
 trade's direction and r_i the symbol's return until the next cycle. Its score is an
@@ -45,6 +51,7 @@ class ConsensusConfig:
     learning_rate: float = 2.0
     score_decay: float = 0.9  # weight of the old score: a memory of about ten cycles
     min_weight: float = 0.05
+    full_size_support: float = 0.5  # net support at which a trade goes through in full
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class Decision:
     veto: bool
     veto_reasons: list[str]
     blocked_by_veto: np.ndarray  # bool per trade
+    size: np.ndarray | None = None  # fraction of each trade's quantity (0 where refused)
 
 
 class ConsensusEngine:
@@ -84,8 +92,12 @@ class ConsensusEngine:
         passes = net > self.config.approval_threshold
         veto = bool(veto_reasons)
         blocked = passes & ~ballot.reduces_position if veto else np.zeros_like(passes)
+        approved = passes & ~blocked
+        full = self.config.full_size_support
+        size = np.clip(net / full, 0.0, 1.0) if full > 0 else np.ones(len(net))
         return Decision(
-            approved=passes & ~blocked,
+            approved=approved,
+            size=np.where(approved, size, 0.0),
             net_support=net,
             weights=weights,
             veto=veto,

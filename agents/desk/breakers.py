@@ -12,7 +12,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-HaltPolicy = Literal["hold", "flatten"]
+# On a breach the desk halts; what it does to the book first: ``hold`` keeps it as it is,
+# ``flatten`` sells everything, ``reduce`` cuts every position to ``reduce_to`` of the size
+# the risk budget allows for the book as it stands.
+HaltPolicy = Literal["hold", "flatten", "reduce"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +25,8 @@ class BreakerThresholds:
     correlation_spike: float = 0.80  # mean pairwise correlation of the held names
     model_confidence_drop: float = 0.30  # fall of the analyst's mean confidence
     correlation_window_days: int = 20
-    policy: HaltPolicy = "hold"  # on a breach: hold the book, or flatten it
+    policy: HaltPolicy = "hold"  # on a breach: hold the book, flatten it, or reduce it
+    reduce_to: float = 0.5  # the reduce policy's share of the risk budget kept
 
 
 @dataclass(frozen=True)

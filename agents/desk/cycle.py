@@ -22,7 +22,7 @@ import functools
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import numpy as np
@@ -35,7 +35,7 @@ from agents.desk.feed import MarketDataFeed
 from agents.desk.ledger import Event, EventLog
 from agents.desk.models import DeskModels
 from agents.desk.opening import SessionHook, load_features, open_session, score_agents
-from agents.desk.payloads import risk_payload, signals_payload, target_payload
+from agents.desk.payloads import budget_payload, risk_payload, signals_payload, target_payload
 from agents.desk.recording import CycleRecorder
 from agents.desk.session import FeatureReader, SessionPreparation, prepare_session
 from agents.desk.settlement import cycle_summary, fill_orders, record_orders, result_of
@@ -48,7 +48,7 @@ from agents.desk.steps import (
     Snapshot,
     Target,
 )
-from agents.desk.voting import approved_orders, ballot_for, flatten_orders
+from agents.desk.voting import approved_orders, ballot_for, flatten_orders, reduce_orders
 from agents.execution.agent import ExecutionAgent
 from agents.market_analyst.agent import MarketAnalyst
 from agents.messages import TradingSignal
@@ -190,8 +190,8 @@ class Desk:
         fingerprint = _fingerprint(snap.day, signals)
         target = snap.state.target
         if target.get("fingerprint") == fingerprint:
-            weights = pd.Series(target["weights"], dtype=float).reindex(self.symbols).fillna(0.0)
-            return Target(weights, target["method"], target["conviction"], reused=True)
+            shape = pd.Series(target["weights"], dtype=float).reindex(self.symbols).fillna(0.0)
+            return self._sized(snap, Target(shape, target["method"], target["conviction"], True))
         returns = (
             self.session(snap)
             .returns[self.symbols]
@@ -209,12 +209,21 @@ class Desk:
         version = self.models.versions.get("portfolio_optimizer")
         payload = target_payload(snap, fingerprint, proposal, weights, conviction, version)
         self.recorder.emit(snap, "target_set", payload)
-        return Target(weights, proposal.method, conviction, reused=False)
+        return self._sized(snap, Target(weights, proposal.method, conviction, reused=False))
+
+    def _sized(self, snap: Snapshot, shape: Target) -> Target:
+        """The Risk Manager's budget on the optimizer's shape: the size at which the book's
+        forecast volatility meets the target, cut in a stressed regime and in a drawdown.
+        It depends only on the session (its covariance, regime and opening drawdown), so
+        every cycle of a session sizes the same shape the same way."""
+        budget = self.session(snap).risk.budget(shape.weights, snap.regime, snap.state.drawdown)
+        self.recorder.emit(snap, "risk_budget", budget_payload(budget))
+        return replace(shape, weights=shape.weights * budget.scale, budget=budget)
 
     @_timed
     def assess(self, snap: Snapshot, target: Target) -> RiskView:
         assessment = self.session(snap).risk.assess(target.weights)
-        headroom = 1.0 - assessment.historical.var_99 / self.models.risk_limits.max_var_99
+        headroom = 1.0 - assessment.forecast_var_99 / self.models.risk_limits.max_var_99
         self.recorder.emit(snap, "risk_assessment", risk_payload(assessment))
         return RiskView(assessment, headroom)
 
@@ -279,8 +288,7 @@ class Desk:
                 "policy": policy,
                 "breaches": {b.breaker: [b.value, b.threshold] for b in breaches},
             })  # fmt: skip
-            orders = flatten_orders(snap) if policy == "flatten" else []
-            return record(snap, CycleDecision(True, reasons, orders), plan)
+            return record(snap, CycleDecision(True, reasons, self._halt_orders(snap)), plan)
         if snap.refused:
             return record(snap, CycleDecision(False, [snap.refused], []), plan)
         ballot = ballot_for(snap, signals, target, risk, plan, self.config.cost_budget)
@@ -367,6 +375,16 @@ class Desk:
         return self._session
 
     # ---- helpers ------------------------------------------------------------------------
+
+    def _halt_orders(self, snap: Snapshot) -> list:
+        """What a breach does to the book before the halt, by the breakers' policy."""
+        policy = self.config.breakers.policy
+        if policy == "flatten":
+            return flatten_orders(snap)
+        if policy == "reduce":
+            budget = self.session(snap).risk.budget(snap.weights, snap.regime, snap.state.drawdown)
+            return reduce_orders(snap, budget.scale * self.config.breakers.reduce_to)
+        return []
 
     def _analyst_signals(self, snap: Snapshot) -> list[TradingSignal]:
         """Memoised on the feature values: intraday they change once a session."""

@@ -94,6 +94,8 @@ class CycleRecorder:
             "agent_weights": consensus.weights if consensus else {},
             "net_support": dict(zip(plan.symbols, map(float, consensus.net_support), strict=True))
             if consensus else {},
+            "sizes": dict(zip(plan.symbols, map(float, consensus.size), strict=True))
+            if consensus is not None and consensus.size is not None else {},
             "votes": votes,
             "directions": dict(zip(plan.symbols, map(int, plan.direction), strict=True)),
             "prices": {s: float(snap.prices[s]) for s in plan.symbols},

@@ -43,13 +43,18 @@ def ballot_for(
 
 
 def approved_orders(plan: ExecutionPlan, consensus: Decision) -> list[Order]:
-    return [
-        Order(symbol=s, action="BUY" if d > 0 else "SELL", quantity=int(q))
-        for s, d, q, ok in zip(
-            plan.symbols, plan.direction, plan.shares, consensus.approved, strict=True
-        )
-        if ok
-    ]
+    """The approved trades at the size the consensus gave them, in whole shares."""
+    sizes = consensus.size if consensus.size is not None else consensus.approved.astype(float)
+    orders = []
+    for symbol, direction, shares, ok, size in zip(
+        plan.symbols, plan.direction, plan.shares, consensus.approved, sizes, strict=True
+    ):
+        quantity = int(shares * size)
+        if ok and quantity > 0:
+            orders.append(
+                Order(symbol=symbol, action="BUY" if direction > 0 else "SELL", quantity=quantity)
+            )
+    return orders
 
 
 def flatten_orders(snap: Snapshot) -> list[Order]:
@@ -58,4 +63,15 @@ def flatten_orders(snap: Snapshot) -> list[Order]:
         Order(symbol=s, action="SELL", quantity=int(q), urgency="HIGH")
         for s, q in sorted(snap.state.positions.items())
         if q > 0 and s in snap.prices and np.isfinite(snap.prices[s])
+    ]
+
+
+def reduce_orders(snap: Snapshot, keep: float) -> list[Order]:
+    """Sell every held name down to ``keep`` (in [0, 1]) of its shares (the breakers'
+    reduce policy); whole shares, rounded toward selling."""
+    keep = min(max(keep, 0.0), 1.0)
+    return [
+        Order(symbol=s, action="SELL", quantity=int(q - int(q * keep)), urgency="HIGH")
+        for s, q in sorted(snap.state.positions.items())
+        if q > 0 and q - int(q * keep) > 0 and s in snap.prices and np.isfinite(snap.prices[s])
     ]

@@ -81,3 +81,18 @@ def test_weights_move_toward_the_agent_whose_calls_came_true_and_stay_floored():
     assert (weights["risk_manager"] - floor) / (weights["execution_agent"] - floor) == (
         pytest.approx(3.0)
     )
+
+
+def test_votes_size_a_passed_trade_and_only_full_support_trades_it_whole():
+    engine = ConsensusEngine(ConsensusConfig(full_size_support=0.5))
+    votes = ballot([0.9, -0.5, 0.0, -0.9], [1, 1, 1, 0.5], [1, 1, 1, 0.5], [1, 1, 1, 0.5])
+    decision = engine.decide(votes, DESIGN_WEIGHTS, [])
+    # Net support 0.96, 0.4, 0.6 and -0.06: whole, 80%, whole (capped), refused.
+    assert decision.net_support == pytest.approx([0.96, 0.4, 0.6, -0.06])
+    assert decision.size == pytest.approx([1.0, 0.8, 1.0, 0.0])
+    # The analyst's vote moves the size of a trade the others carry.
+    assert decision.size[1] < decision.size[2]
+    whole = ConsensusEngine(ConsensusConfig(full_size_support=0.0)).decide(
+        votes, DESIGN_WEIGHTS, []
+    )
+    assert list(whole.size) == [1.0, 1.0, 1.0, 0.0]

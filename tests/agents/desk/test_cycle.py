@@ -274,3 +274,42 @@ def test_a_cycle_only_reads_features_stamped_before_it(desk_parts, tmp_path):
     assert snap.features_newest < at.replace(tzinfo=None)
     assert snap.history.index.max() < pd.Timestamp(snap.day)
     assert np.isfinite(snap.features.to_numpy()).any()
+
+
+def test_reduce_policy_cuts_every_position_to_a_share_of_its_risk_budget(desk_parts, tmp_path):
+    _, prices, _, _ = desk_parts
+    replay = ReplayFeed(prices, start=START)
+    times = replay.cycle_times(replay.sessions[0])
+    build = make_desk(desk_parts, tmp_path / "ledger.duckdb", feed=replay)
+    build.run_cycle(times[0])
+    held = current(build.log).positions
+    assert held
+    desk = make_desk(
+        desk_parts,
+        tmp_path / "ledger.duckdb",
+        feed=replay,
+        breakers={"policy": "reduce", "position_concentration": 0.01},
+    )
+    result = desk.run_cycle(times[1])
+    assert result.halted
+    sells = {
+        e.payload["symbol"]: e.payload
+        for e in desk.log.read(cycle_id=result.cycle_id, event_types=["order"])
+    }
+    assert set(sells) == set(held)
+    assert all(o["action"] == "SELL" and 0 < o["quantity"] < held[s] for s, o in sells.items())
+
+
+def test_the_risk_budget_sizes_the_optimizers_shape_and_is_recorded(desk_parts, tmp_path):
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    result = desk.run_cycle(desk.next_cycle_time())
+    budget = desk.log.read(cycle_id=result.cycle_id, event_types=["risk_budget"])[0].payload
+    shape = desk.log.read(cycle_id=result.cycle_id, event_types=["target_set"])[0].payload
+    policy = desk.models.risk_limits.budget
+    assert sum(shape["weights"].values()) == pytest.approx(1.0, abs=1e-6)  # a full shape
+    assert budget["gross_exposure"] == pytest.approx(budget["scale"] * 1.0, abs=1e-6)
+    assert budget["gross_exposure"] <= policy.max_gross + 1e-9
+    # Sized to the volatility target unless the gross cap binds first.
+    if "gross capped" not in " ".join(budget["reasons"]):
+        assert budget["forecast_volatility"] == pytest.approx(policy.target_volatility)
+    assert budget["forecast_volatility"] <= policy.target_volatility + 1e-9
