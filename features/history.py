@@ -24,13 +24,23 @@ class HistoricalFeatureReader:
     def __init__(self, rows: pd.DataFrame, ttl: timedelta = DAILY_TTL) -> None:
         """``rows``: symbol, event_timestamp (UTC) and the ANALYST_FEATURES columns."""
         stamps = pd.to_datetime(rows["event_timestamp"], utc=True).dt.tz_localize(None)
-        frame = rows.assign(event_timestamp=stamps).sort_values("event_timestamp")
-        self._stamps = np.array(sorted(frame["event_timestamp"].unique()))
-        self._by_stamp = {
-            stamp: group.set_index("symbol")[ANALYST_FEATURES]
-            for stamp, group in frame.groupby("event_timestamp")
-        }
+        frame = rows.assign(event_timestamp=stamps).sort_values("event_timestamp", kind="stable")
+        # One sorted array and each stamp's row range: a day's frame is cut when it is read
+        # (a backtest reads a few hundred of the ~8,000 closes; building them all took
+        # longer than the decisions).
+        self._stamps, self._starts = np.unique(
+            frame["event_timestamp"].to_numpy(), return_index=True
+        )
+        self._ends = np.append(self._starts[1:], len(frame))
+        self._symbols = frame["symbol"].to_numpy()
+        self._values = frame[ANALYST_FEATURES].to_numpy(dtype=float)
         self.ttl = ttl
+
+    def _day(self, position: int) -> pd.DataFrame:
+        rows = slice(self._starts[position], self._ends[position])
+        return pd.DataFrame(
+            self._values[rows], index=self._symbols[rows], columns=list(ANALYST_FEATURES)
+        )
 
     def read(self, symbols: Sequence[str], as_of: datetime | None = None) -> OnlineFeatures:
         """Each symbol's newest row stamped at or before ``as_of`` and within the TTL."""
@@ -46,7 +56,7 @@ class HistoricalFeatureReader:
             stamp = self._stamps[position]
             if stamp < oldest_allowed:
                 break
-            day = self._by_stamp[pd.Timestamp(stamp)].reindex(symbols)
+            day = self._day(position).reindex(symbols)
             found = day.notna().any(axis=1).to_numpy() & ~filled
             if found.any():
                 values[found] = day.to_numpy(dtype=float)[found]

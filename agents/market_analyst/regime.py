@@ -41,7 +41,9 @@ class RegimeModel:
         model = MarkovRegression(
             clean.to_numpy() * 100, k_regimes=self.k_regimes, trend="c", switching_variance=True
         )
-        filtered = model.filter(self.params_).filtered_marginal_probabilities
+        # Only the filtered probabilities are read: without cov_type="none", statsmodels also
+        # computes the parameters' covariance by numerical differentiation, 90% of the time.
+        filtered = model.filter(self.params_, cov_type="none").filtered_marginal_probabilities
         return pd.DataFrame(
             np.asarray(filtered)[:, self.order_],
             index=clean.index,
