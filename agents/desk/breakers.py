@@ -6,7 +6,7 @@ book as it stands at the start of a cycle (before any new order), from data know
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -21,7 +21,11 @@ HaltPolicy = Literal["hold", "flatten", "reduce"]
 @dataclass(frozen=True)
 class BreakerThresholds:
     daily_loss_limit: float = 0.02  # loss since the session's start, fraction of NAV
-    position_concentration: float = 0.10  # largest single position, fraction of NAV
+    # Largest single position, fraction of NAV: the design's 10%, or, when the universe's
+    # position cap is larger (a name may hold twice its equal share), half again that cap,
+    # so the breaker guards the cap instead of firing on every book that uses it.
+    position_concentration: float = 0.10
+    concentration_over_cap: float = 1.5
     correlation_spike: float = 0.80  # mean pairwise correlation of the held names
     model_confidence_drop: float = 0.30  # fall of the analyst's mean confidence
     correlation_window_days: int = 20
@@ -65,8 +69,16 @@ def mean_pairwise_correlation(returns: pd.DataFrame) -> float:
 
 
 class CircuitBreakers:
-    def __init__(self, thresholds: BreakerThresholds | None = None) -> None:
-        self.thresholds = thresholds or BreakerThresholds()
+    def __init__(
+        self, thresholds: BreakerThresholds | None = None, position_cap: float = 0.0
+    ) -> None:
+        """``position_cap``: the universe's per-name cap (``agents.universe_limits``)."""
+        thresholds = thresholds or BreakerThresholds()
+        floor = thresholds.position_concentration
+        self.thresholds = replace(
+            thresholds,
+            position_concentration=max(floor, thresholds.concentration_over_cap * position_cap),
+        )
 
     def check(self, book: BookState) -> list[Breach]:
         t = self.thresholds

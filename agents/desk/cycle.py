@@ -54,6 +54,7 @@ from agents.market_analyst.agent import MarketAnalyst
 from agents.messages import TradingSignal
 from agents.portfolio_optimizer.optimizer import PortfolioOptimizer
 from agents.risk_manager.agent import RiskManager
+from agents.universe_limits import position_cap
 
 BARS_PER_DAY = 13  # an order's schedule spans one half-hour bar
 
@@ -125,7 +126,11 @@ class Desk:
         self.analyst = MarketAnalyst(models.signal_model, models.signal_policy)
         self.optimizer = PortfolioOptimizer(models.optimizer_config)
         self.risk_manager = RiskManager(models.risk_limits)
-        self.breakers = CircuitBreakers(self.config.breakers)
+        limits = models.risk_limits
+        self.breakers = CircuitBreakers(
+            self.config.breakers,
+            position_cap(len(self.symbols), limits.max_weight, limits.position_multiple),
+        )
         self.consensus = ConsensusEngine(self.config.consensus)
         self.broker = PaperBroker(ExecutionAgent(models.execution_policy), self.config.commission)
         self._session: SessionPreparation | None = None

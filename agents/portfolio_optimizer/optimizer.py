@@ -120,6 +120,8 @@ class PortfolioOptimizer:
             weights = self._cap_sectors(pd.Series(model.weights_, index=assets), sectors, caps)
         else:
             weights = pd.Series(model.weights_, index=assets)
+            if not model.turnover_limited_ and previous.abs().sum():
+                method += " (turnover limit relaxed: the caps come first)"
         weights = weights.where(weights.abs() > 1e-6, 0.0)
         distribution = model.prior_estimator_.return_distribution_
         w = weights.to_numpy()
@@ -150,9 +152,24 @@ class PortfolioOptimizer:
         """Black-Litterman mean-risk under the caps, or None when they leave no portfolio.
         The one-off cost is spread over the forecasts' horizon (skfolio's objective is per
         day), else it outweighs any daily view and the book never moves."""
-        cfg = self.config
         assets = list(returns.columns)
         groups = [[_group_name(sectors.get(a, UNKNOWN_SECTOR)) for a in assets]]
+        # The caps are hard and the turnover limit is a preference: when a drifted book cannot
+        # reach the caps within the limit, the limit gives way before the views do.
+        limit = self._turnover_limit(previous)
+        for turnover_limit in [limit] + ([None] if limit is not None else []):
+            model = self._fit_mean_risk(
+                returns, views, active, previous, groups, max_weight, caps, turnover_limit
+            )
+            if model is not None:
+                model.turnover_limited_ = turnover_limit is not None
+                return model
+        return None
+
+    def _fit_mean_risk(
+        self, returns, views, active, previous, groups, max_weight, caps, turnover_limit
+    ) -> MeanRisk | None:
+        cfg = self.config
         try:
             return MeanRisk(
                 objective_function=ObjectiveFunction.MAXIMIZE_UTILITY,
@@ -173,7 +190,7 @@ class PortfolioOptimizer:
                 ],
                 transaction_costs=cfg.transaction_cost / cfg.horizon_days,
                 previous_weights=previous.to_numpy(),
-                add_constraints=self._turnover_limit(previous),
+                add_constraints=turnover_limit,
             ).fit(returns)
         except INFEASIBLE:
             return None

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from agents.desk.breakers import BookState, CircuitBreakers
+from agents.desk.breakers import BookState, BreakerThresholds, CircuitBreakers
 
 
 def book(**changes) -> BookState:
@@ -48,3 +49,11 @@ def test_held_names_moving_together_trip_the_correlation_spike():
 def test_a_confidence_fall_of_more_than_point_three_trips():
     assert breakers(book(mean_confidence=0.30, usual_confidence=0.55)) == []
     assert breakers(book(mean_confidence=0.20, usual_confidence=0.55)) == ["model_confidence_drop"]
+
+
+def test_the_concentration_breaker_guards_the_universes_cap_not_the_design_floor():
+    # 20 names may each hold 10%: the breaker fires at half again that, 15%.
+    scaled = CircuitBreakers(BreakerThresholds(), position_cap=0.10)
+    assert scaled.thresholds.position_concentration == pytest.approx(0.15)
+    # 500 names hold at most 5%: the design's 10% stays.
+    assert CircuitBreakers(position_cap=0.05).thresholds.position_concentration == 0.10

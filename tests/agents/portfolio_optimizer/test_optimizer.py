@@ -82,13 +82,27 @@ def test_a_small_universe_gets_caps_that_can_hold_it(market):
     assert proposal.weights.max() <= 2 / 3 + 1e-9
 
 
-def test_only_an_infeasible_problem_falls_back_and_says_so(market, monkeypatch):
+def test_a_drifted_book_reaches_the_caps_by_relaxing_the_turnover_limit(market):
     _, returns = market
-    # A book at 50% in one name cannot reach a 10% cap within a 0.1 turnover limit.
+    # A book at 50% in two names cannot reach 10% caps within a 0.1 turnover limit: the caps
+    # are hard, the limit gives way, and the method says so.
     previous = pd.Series(0.0, index=returns.columns)
     previous[["XOM", "KO"]] = [0.5, 0.5]
     tight = PortfolioOptimizer(OptimizerConfig(max_turnover=0.1))
     proposal = tight.propose(returns, _views(AAPL=0.03), previous, SECTORS)
+    assert proposal.method == (
+        "black_litterman_mean_risk (turnover limit relaxed: the caps come first)"
+    )
+    _within_limits(proposal.weights, tight.config)
+
+
+def test_only_an_infeasible_problem_falls_back_and_says_so(market, monkeypatch):
+    _, returns = market
+    flat = pd.Series(0.0, index=returns.columns)
+    # Sector caps of one name's 10% each, on fewer than ten sectors, cannot hold a full book.
+    by_name = OptimizerConfig(max_sector_weight=0.0, sector_multiple=0.01)
+    impossible = PortfolioOptimizer(by_name)
+    proposal = impossible.propose(returns, _views(AAPL=0.03), flat, SECTORS)
     assert proposal.method == "hierarchical_risk_parity (mean-risk infeasible)"
 
     def broken_fit(self, X, y=None, **fit_params):
@@ -96,7 +110,7 @@ def test_only_an_infeasible_problem_falls_back_and_says_so(market, monkeypatch):
 
     monkeypatch.setattr(optimizer_module.MeanRisk, "fit", broken_fit)
     with pytest.raises(ValueError, match="a bug"):
-        PortfolioOptimizer().propose(returns, _views(AAPL=0.03), previous * 0, SECTORS)
+        PortfolioOptimizer().propose(returns, _views(AAPL=0.03), flat, SECTORS)
 
 
 def test_a_rebalance_turns_over_no_more_than_the_limit_and_costs_reduce_it(market):
