@@ -34,6 +34,8 @@ from agents.desk.models import DeskModels
 from agents.desk.state import current
 from agents.desk.steps import CycleResult
 from agents.market_analyst.training import AnalystTraining, train_market_analyst
+from agents.portfolio_optimizer.optimizer import OptimizerConfig
+from agents.risk_manager.agent import RiskLimits
 from features.history import HistoricalFeatureReader
 
 MIN_TEST_BLOCK_DAYS = 63  # a quarter: the shortest walk-forward test block worth scoring
@@ -53,11 +55,18 @@ class WalkForward:
 
 
 @dataclass(frozen=True)
+class DeskPolicies:
+    risk_limits: RiskLimits = field(default_factory=RiskLimits)
+    optimizer_config: OptimizerConfig = field(default_factory=OptimizerConfig)
+
+
+@dataclass(frozen=True)
 class DeskRun:
     cycles: list[CycleResult]
     nav: pd.Series  # daily, closes x positions + cash, from the ledger's fills
     fills: pd.DataFrame  # the ledger's fills, one row each (``ledger_fills``)
     retrained: list[dict]  # when each model took over, and what it was trained on
+    models: list[AnalystTraining] = field(default_factory=list)  # one per retraining block
 
 
 def first_decision_day(sessions: list[date], walk: WalkForward) -> date:
@@ -132,10 +141,17 @@ def run_desk_backtest(
     *,
     index_symbol: str | None = None,
     config: DeskConfig | None = None,
+    policies: DeskPolicies | None = None,
+    trained: list[AnalystTraining] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DeskRun:
     """``prices``: long daily OHLCV; ``feature_rows``: the analyst's features per close;
-    ``training_rows``: Feast's training set (features and labels per symbol and day)."""
+    ``training_rows``: Feast's training set (features and labels per symbol and day);
+    ``policies``: the risk manager's limits and budget and the optimizer's settings (the
+    defaults when None; the ablation switches pieces off through them); ``trained``: the
+    models of an earlier run on the same data and walk (``DeskRun.models``), reused instead
+    of retraining: they depend only on the data, never on the desk's decisions."""
+    policies = policies or DeskPolicies()
     config = config or DeskConfig(feed_name="backtest")
     all_sessions = sorted(pd.to_datetime(prices["date"]).dt.date.unique())
     first = first_decision_day(all_sessions, walk)
@@ -149,7 +165,11 @@ def run_desk_backtest(
     row_days = pd.to_datetime(training_rows["event_timestamp"]).dt.tz_localize(None).dt.date
     shared = (training_rows, row_days, market_returns)
     pool = None
-    if walk.training_workers:
+    if trained is not None:
+        if len(trained) != len(starts):
+            raise ValueError(f"{len(trained)} trained models for {len(starts)} retrainings")
+        models = iter(trained)
+    elif walk.training_workers:
         # Each block's model depends only on the data, not on the desk: the next ones train
         # in other processes while this one trades. Spawned, not forked: LightGBM's OpenMP
         # runtime does not survive a fork of a process that has used it.
@@ -164,16 +184,23 @@ def run_desk_backtest(
     else:
         _share(*shared)
         models = (_train_through(t, walk) for t in throughs)
-    cycles, retrained = [], []
+    cycles, retrained, used = [], [], []
     try:
         for block, (start, result) in enumerate(zip(starts, models, strict=False)):
+            used.append(result)
             end = starts[block + 1] if block + 1 < len(starts) else None
             retrained.append(
                 {"from": str(start), "trained_through": str(result.last_date.date()),
                  "rows": int((row_days <= throughs[block]).sum())}
             )  # fmt: skip
             desk = Desk(
-                DeskModels(result.model, result.regime, sectors),
+                DeskModels(
+                    result.model,
+                    result.regime,
+                    sectors,
+                    risk_limits=policies.risk_limits,
+                    optimizer_config=policies.optimizer_config,
+                ),
                 feed,
                 reader,
                 log,
@@ -198,7 +225,7 @@ def run_desk_backtest(
     fills = ledger_fills(log)
     opening_cash = sum(e.payload["cash_cents"] for e in log.read(event_types=["account_opened"]))
     nav = daily_nav(fills, opening_cash / 100, prices, feed.sessions)
-    return DeskRun(cycles, nav, fills, retrained)
+    return DeskRun(cycles, nav, fills, retrained, used)
 
 
 def ledger_fills(log: EventLog) -> pd.DataFrame:
@@ -221,10 +248,10 @@ def ledger_fills(log: EventLog) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def daily_nav(
-    fills: pd.DataFrame, opening_cash: float, prices: pd.DataFrame, sessions: list[date]
-) -> pd.Series:
-    """Cash plus positions at each session's close, from the opening cash and the fills."""
+def daily_values(
+    fills: pd.DataFrame, prices: pd.DataFrame, sessions: list[date]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Per session's close: each position's value (signed), and the cash moved by fills."""
     closes = prices.pivot(index="date", columns="symbol", values="close")
     closes.index = pd.to_datetime(closes.index)
     days = pd.to_datetime(sessions)
@@ -236,4 +263,25 @@ def daily_nav(
         .fillna(0.0)
         .cumsum()
     )
-    return ((held * closes).sum(axis=1) + cash + opening_cash).astype(float).rename("nav")
+    return held * closes, cash
+
+
+def daily_nav(
+    fills: pd.DataFrame, opening_cash: float, prices: pd.DataFrame, sessions: list[date]
+) -> pd.Series:
+    """Cash plus positions at each session's close, from the opening cash and the fills."""
+    values, cash = daily_values(fills, prices, sessions)
+    return (values.sum(axis=1) + cash + opening_cash).astype(float).rename("nav")
+
+
+def daily_exposure(
+    fills: pd.DataFrame, prices: pd.DataFrame, sessions: list[date], nav: pd.Series
+) -> pd.DataFrame:
+    """Gross (sum of |values|) and net (sum of values) exposure as fractions of NAV at each
+    close. The desk holds no hedge yet, so its hedge exposure is zero by construction."""
+    values, _ = daily_values(fills, prices, sessions)
+    return pd.DataFrame({
+        "gross": values.abs().sum(axis=1) / nav,
+        "net": values.sum(axis=1) / nav,
+        "hedge": 0.0,
+    })  # fmt: skip

@@ -19,11 +19,14 @@ import pandas as pd
 from agents.backtest.attribution import agent_attribution
 from agents.backtest.benchmarks import buy_and_hold, monthly_targets
 from agents.backtest.desk_run import DeskRun
-from agents.backtest.metrics import TRADING_DAYS, performance
+from agents.backtest.metrics import performance
 from agents.backtest.simulation import simulate
 from agents.desk.ledger import EventLog
 
 BENCHMARKS = ("equal_weight", "inverse_volatility", "minimum_variance")
+# The design document's success metrics, out of sample and net of costs.
+DESIGN_SHARPE_ABOVE = 1.5
+DESIGN_MAX_DRAWDOWN_BELOW = 0.10
 NOTES = [
     "risk-free rate taken as 0 in Sharpe and Sortino",
     "intraday bars are synthesized (Brownian bridge through each day's real OHLC); the desk "
@@ -135,9 +138,40 @@ def summary(
         },
         "universe": universe,
         "walk_forward": walk_forward,
-        "strategies": {s.name: measure(s, holdout_start) for s in strategies},
+        "strategies": (measured := {s.name: measure(s, holdout_start) for s in strategies}),
+        "design_success": design_success(measured),
         "notes": NOTES,
     }
+
+
+def design_success(measured: dict[str, dict]) -> dict[str, dict]:
+    """Per period, the desk against the design's bar (Sharpe above 1.5, maximum drawdown
+    below 10%, net of costs), ``met`` for each and both, how far it is, and whether its
+    Sharpe is above every benchmark's on the same days."""
+    desk = measured["desk"]
+    out = {}
+    for period in ("full", "before_holdout", "holdout"):
+        if period not in desk:
+            continue
+        sharpe, drawdown = desk[period]["sharpe"], desk[period]["max_drawdown"]
+        others = {n: m[period]["sharpe"] for n, m in measured.items() if n != "desk"}
+        out[period] = {
+            "start": desk[period]["start"],
+            "end": desk[period]["end"],
+            "sharpe": sharpe,
+            "sharpe_target": DESIGN_SHARPE_ABOVE,
+            "sharpe_met": bool(sharpe > DESIGN_SHARPE_ABOVE),
+            "sharpe_short_by": max(0.0, DESIGN_SHARPE_ABOVE - sharpe),
+            "max_drawdown": drawdown,
+            "max_drawdown_target": DESIGN_MAX_DRAWDOWN_BELOW,
+            "max_drawdown_met": bool(drawdown < DESIGN_MAX_DRAWDOWN_BELOW),
+            "max_drawdown_over_by": max(0.0, drawdown - DESIGN_MAX_DRAWDOWN_BELOW),
+            "met": bool(sharpe > DESIGN_SHARPE_ABOVE and drawdown < DESIGN_MAX_DRAWDOWN_BELOW),
+            "sharpe_above_every_benchmark": bool(others)
+            and all(sharpe > v for v in others.values()),
+            "best_benchmark_sharpe": max(others.values()) if others else None,
+        }
+    return out
 
 
 def write_summary(path: Path, content: dict) -> Path:
@@ -150,39 +184,3 @@ def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-def write_html(path: Path, strategies: list[Strategy], weights: pd.DataFrame, title: str) -> Path:
-    """Equity curves, drawdowns, rolling one-year Sharpe and the agents' weights."""
-    import plotly.graph_objects as go
-
-    figures = []
-    wealth = {s.name: (1.0 + s.returns).cumprod() for s in strategies}
-    equity = go.Figure([go.Scatter(x=w.index, y=w, name=n) for n, w in wealth.items()])
-    equity.update_layout(title="Growth of 1 (net of costs)", yaxis_type="log")
-    figures.append(equity)
-    drawdown = go.Figure(
-        [go.Scatter(x=w.index, y=w / w.cummax() - 1.0, name=n) for n, w in wealth.items()]
-    )
-    drawdown.update_layout(title="Drawdown from the running peak", yaxis_tickformat=".0%")
-    figures.append(drawdown)
-    rolling = go.Figure()
-    for s in strategies:
-        r = s.returns.rolling(TRADING_DAYS)
-        sharpe = r.mean() / r.std() * np.sqrt(TRADING_DAYS)
-        rolling.add_trace(go.Scatter(x=sharpe.index, y=sharpe, name=s.name))
-    rolling.update_layout(title="Rolling one-year Sharpe (risk-free 0)")
-    figures.append(rolling)
-    if not weights.empty:
-        agents = go.Figure([go.Scatter(x=weights.index, y=weights[c], name=c) for c in weights])
-        agents.update_layout(title="Consensus weight of each agent (adapts to its record)")
-        figures.append(agents)
-    parts = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figures)
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>"
-        f"<h1>{title}</h1>{''.join(parts)}</body></html>"
-    )
-    return path

@@ -7,15 +7,22 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from agents.backtest.desk_run import WalkForward, run_desk_backtest
+from agents.backtest.ablation import ablation_table, ablation_variants, run_ablation
+from agents.backtest.desk_run import (
+    DeskPolicies,
+    WalkForward,
+    daily_exposure,
+    run_desk_backtest,
+)
 from agents.backtest.report import (
     agent_weights,
     benchmark_strategies,
     desk_strategy,
     summary,
-    write_html,
     write_summary,
 )
+from agents.backtest.tearsheet import write_tearsheet
+from agents.desk.cycle import DeskConfig
 from agents.desk.ledger import DuckDBEventLog
 from assets.features.feature_store import training_set
 from assets.resources import Backtesting, FeastStore, MarketDataSource, Warehouse
@@ -46,6 +53,12 @@ class BacktestConfig(dg.Config):
     training_workers: int = Field(
         default=1, description="Processes training the next years' models while one trades."
     )
+    ablation: bool = Field(
+        default=True,
+        description="Also run the desk with each agent's influence and each overlay switched "
+        "off in turn, on the same days, models and costs (the ablation table).",
+    )
+    ablation_workers: int = Field(default=2, description="Processes running ablation variants.")
 
 
 @dg.asset(
@@ -84,24 +97,33 @@ def backtest_report(
     ledger_path = out / "ledger.duckdb"
     ledger_path.unlink(missing_ok=True)  # a simulation's ledger: regenerated every run
     log = DuckDBEventLog(ledger_path)
+    inputs = {
+        "prices": prices,
+        "feature_rows": analyst_feature_rows(feast.exports),
+        "training_rows": pd.read_parquet(Path(feast.training_dir) / f"{FEATURE_SERVICE}.parquet"),
+        "market_returns": market.set_index(pd.to_datetime(market["date"]))["market_return_1d"],
+        "sectors": dict(zip(symbols["symbol"], symbols["sector"], strict=True)),
+        "index_symbol": index_symbol,
+    }
+    config_used, policies = DeskConfig(feed_name="backtest"), DeskPolicies()
     try:
         run = run_desk_backtest(
-            prices,
-            analyst_feature_rows(feast.exports),
-            pd.read_parquet(Path(feast.training_dir) / f"{FEATURE_SERVICE}.parquet"),
-            market.set_index(pd.to_datetime(market["date"]))["market_return_1d"],
-            dict(zip(symbols["symbol"], symbols["sector"], strict=True)),
-            log,
-            walk,
-            index_symbol=index_symbol,
-            progress=context.log.info,
-        )
+            log=log, walk=walk, config=config_used, policies=policies,
+            progress=context.log.info, **inputs,
+        )  # fmt: skip
         closes = prices.pivot(index="date", columns="symbol", values="close")
         closes.index = pd.to_datetime(closes.index)
         desk = desk_strategy(run, log, closes)
         weights = agent_weights(log)
     finally:
         log.close()
+    exposure = daily_exposure(run.fills, prices, [d.date() for d in run.nav.index], run.nav)
+    ablation = None
+    if config.ablation:
+        variants = ablation_variants(config_used, policies)
+        context.log.info(f"ablation: {len(variants)} variants on the same trained models")
+        returns = run_ablation(variants, walk, run.models, inputs, workers=config.ablation_workers)
+        ablation = ablation_table(desk.returns, variants, returns, config.holdout_start)
     assets = symbols.loc[symbols["role"] == "asset", "symbol"].tolist()
     strategies = [desk, *benchmark_strategies(closes, assets, index_symbol, run.nav.index)]
     content = summary(
@@ -110,8 +132,17 @@ def backtest_report(
         walk_forward={**walk.__dict__, "retrained": run.retrained},
         holdout_start=config.holdout_start,
     )
+    content["exposure"] = {
+        "mean_gross": float(exposure["gross"].mean()),
+        "mean_net": float(exposure["net"].mean()),
+        "mean_hedge": float(exposure["hedge"].mean()),
+    }
+    if ablation is not None:
+        content["ablation"] = ablation
     summary_path = write_summary(out / "summary.json", content)
-    html_path = write_html(out / "report.html", strategies, weights, "Quorum desk backtest")
+    html_path = write_tearsheet(
+        out / "report.html", content, strategies, exposure, weights, "Quorum desk backtest"
+    )
     run_id = backtesting.log_to_mlflow(content, [summary_path, html_path])
     full = {name: s["full"] for name, s in content["strategies"].items()}
     table = pd.DataFrame(full).T[["cagr", "volatility", "sharpe", "sortino", "max_drawdown"]]
@@ -124,6 +155,9 @@ def backtest_report(
             "period": f"{content['period']['start']}..{content['period']['end']}",
             "desk_sharpe": full["desk"]["sharpe"],
             "desk_max_drawdown": full["desk"]["max_drawdown"],
+            "design_bar_met": dg.MetadataValue.json(
+                {p: v["met"] for p, v in content["design_success"].items()}
+            ),
             "cycles": desk.extra["cycles"],
             "strategies": dg.MetadataValue.md(table.round(4).to_markdown()),
         }

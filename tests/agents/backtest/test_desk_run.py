@@ -107,6 +107,15 @@ def run(inputs: dict, path) -> tuple:
     return result, log
 
 
+def test_reused_models_give_the_same_decisions_as_training_them(inputs, tmp_path):
+    trained, trained_log = run(inputs, tmp_path / "trained.duckdb")
+    reused_log = DuckDBEventLog(tmp_path / "reused.duckdb")
+    run_desk_backtest(log=reused_log, walk=WALK, trained=trained.models, **inputs)
+    assert decisions(reused_log) == decisions(trained_log) and decisions(trained_log)
+    with pytest.raises(ValueError, match="trained models for"):
+        run_desk_backtest(log=reused_log, walk=WALK, trained=trained.models[:1], **inputs)
+
+
 def test_altering_every_price_after_a_day_changes_no_decision_up_to_it(inputs, tmp_path):
     real, real_log = run(inputs, tmp_path / "real.duckdb")
     other, other_log = run(altered_after(inputs, CUT), tmp_path / "altered.duckdb")
@@ -202,8 +211,24 @@ def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_
         assert boundary <= after < boundary + pd.Timedelta(days=15)  # the next decision day
     assert summary["universe"]["index"] == "SP500" and len(summary["universe"]["symbols"]) == 20
     html = Path(meta["report_path"].value).read_text()
-    for title in ("Growth of 1", "Drawdown", "Rolling one-year Sharpe", "Consensus weight"):
-        assert title in html
+    for title in ("Every metric", "design's success metrics", "Ablation", "Equity curves",
+                  "exposure", "deepest drawdowns", "monthly returns", "Rolling one-year Sharpe",
+                  "Consensus weight"):  # fmt: skip
+        assert title in html, title
+    assert html.index("<table") < html.index("plotly")  # a tearsheet opens with its numbers
+    design = summary["design_success"]
+    assert set(design) == {"full", "before_holdout", "holdout"}
+    for period, verdict in design.items():
+        desk_sharpe = strategies["desk"][period]["sharpe"]
+        assert verdict["sharpe"] == desk_sharpe
+        assert verdict["sharpe_met"] == (desk_sharpe > 1.5)
+        assert verdict["met"] == (verdict["sharpe_met"] and verdict["max_drawdown_met"])
+    ablation = summary["ablation"]["variants"]
+    assert {"desk", "no_market_analyst", "no_risk_manager", "no_risk_budget", "no_breakers",
+            "no_consensus_sizing"} <= set(ablation)  # fmt: skip
+    assert ablation["desk"]["full"]["sharpe"] == pytest.approx(strategies["desk"]["full"]["sharpe"])
+    assert ablation["no_risk_budget"]["full"]["sharpe"] != ablation["desk"]["full"]["sharpe"]
+    assert summary["exposure"]["mean_gross"] > 0
     client = MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
     logged = {a.path for a in client.list_artifacts(meta["mlflow_run_id"].value)}
     assert logged == {"summary.json", "report.html"}

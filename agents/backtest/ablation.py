@@ -1,0 +1,207 @@
+"""The ablation table: the desk with one agent's influence or one overlay switched off at a
+time, on the same days, data, trained models and costs, so a quant sees what each piece adds.
+
+Every variant reuses the models the full desk trained (they depend only on the data, never
+on the desk's decisions), so a variant costs only its decision cycles. Variants run in
+separate processes (spawned: LightGBM's OpenMP runtime does not survive a fork), each with
+its own throwaway ledger.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from agents.backtest.desk_run import DeskPolicies, WalkForward, run_desk_backtest
+from agents.desk.breakers import BreakerThresholds
+from agents.desk.cycle import DeskConfig
+from agents.desk.ledger import DuckDBEventLog
+from agents.market_analyst.training import AnalystTraining
+
+INF = float("inf")
+NOT_BUILT = {
+    "no_hedge": "the desk holds no hedge yet (index short not built): same as the desk",
+    "no_shorts": "the desk is long only (the long-short book is not built): same as the desk",
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    switched_off: str
+    config: DeskConfig
+    policies: DeskPolicies
+
+
+def _without_vote(config: DeskConfig, agent: str) -> DeskConfig:
+    """The consensus with ``agent``'s vote at weight zero (and no floor that would give it
+    one back through the adaptive weights)."""
+    weights = {a: (0.0 if a == agent else w) for a, w in config.consensus.base_weights.items()}
+    return replace(config, consensus=replace(config.consensus, base_weights=weights, min_weight=0))
+
+
+def ablation_variants(config: DeskConfig, policies: DeskPolicies) -> list[Variant]:
+    """One piece of the desk as configured switched off at a time (the desk itself is the
+    run they are compared with)."""
+    risk, optimizer = policies.risk_limits, policies.optimizer_config
+    no_limits = replace(
+        risk,
+        max_var_99=INF,
+        max_stress_loss=INF,
+        min_effective_positions=0.0,
+        max_weight=1.0,
+        max_sector_weight=1.0,
+        budget=replace(risk.budget, enabled=False),
+    )
+    never = BreakerThresholds(
+        daily_loss_limit=INF, position_concentration=INF, correlation_spike=INF,
+        model_confidence_drop=INF,
+    )  # fmt: skip
+    no_views = replace(optimizer, min_view_confidence=INF)
+    return [
+        Variant(
+            "no_market_analyst",
+            "the analyst's views in the optimizer and its vote",
+            _without_vote(config, "market_analyst"),
+            replace(policies, optimizer_config=no_views),
+        ),
+        Variant(
+            "no_risk_manager",
+            "the risk budget, the veto and limits, and the risk manager's vote",
+            _without_vote(config, "risk_manager"),
+            replace(policies, risk_limits=no_limits),
+        ),
+        Variant(
+            "no_optimizer_vote",
+            "the optimizer's vote (its book is the proposal itself)",
+            _without_vote(config, "portfolio_optimizer"),
+            policies,
+        ),
+        Variant(
+            "no_execution_vote",
+            "the execution agent's vote on costs",
+            _without_vote(config, "execution_agent"),
+            policies,
+        ),
+        Variant(
+            "no_risk_budget",
+            "the risk budget (volatility target, regime cut, drawdown control)",
+            config,
+            replace(
+                policies, risk_limits=replace(risk, budget=replace(risk.budget, enabled=False))
+            ),
+        ),
+        Variant(
+            "no_consensus_sizing",
+            "sizes from the votes: a passed trade goes through in full",
+            replace(config, consensus=replace(config.consensus, full_size_support=0.0)),
+            policies,
+        ),
+        Variant("no_breakers", "the circuit breakers", replace(config, breakers=never), policies),
+        *[
+            Variant(
+                f"breakers_{policy}",
+                f"the breakers' policy {config.breakers.policy} (replaced by {policy})",
+                replace(config, breakers=replace(config.breakers, policy=policy)),
+                policies,
+            )
+            for policy in ("hold", "reduce", "flatten")
+            if policy != config.breakers.policy
+        ],
+    ]
+
+
+# The data of a run, set once per process.
+_INPUTS: dict = {}
+
+
+def _share(inputs: dict) -> None:
+    _INPUTS.update(inputs)
+
+
+def _run(variant: Variant, walk: WalkForward, trained: list[AnalystTraining]) -> pd.Series:
+    """The variant's daily net returns, from its own throwaway ledger."""
+    with tempfile.TemporaryDirectory(prefix="quorum-ablation-") as folder:
+        log = DuckDBEventLog(Path(folder) / "ledger.duckdb")
+        try:
+            run = run_desk_backtest(
+                log=log,
+                walk=replace(walk, training_workers=0),
+                config=variant.config,
+                policies=variant.policies,
+                trained=trained,
+                **_INPUTS,
+            )
+        finally:
+            log.close()
+    return run.nav.pct_change().fillna(0.0)
+
+
+def run_ablation(
+    variants: list[Variant],
+    walk: WalkForward,
+    trained: list[AnalystTraining],
+    inputs: dict,
+    *,
+    workers: int = 2,
+) -> dict[str, pd.Series]:
+    """Each variant's daily net returns, by name. ``inputs``: ``run_desk_backtest``'s data
+    keywords (prices, feature_rows, training_rows, market_returns, sectors, index_symbol)."""
+    if workers <= 0:
+        _share(inputs)
+        try:
+            return {v.name: _run(v, walk, trained) for v in variants}
+        finally:
+            _INPUTS.clear()
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_share,
+        initargs=(inputs,),
+    ) as pool:
+        futures = {v.name: pool.submit(_run, v, walk, trained) for v in variants}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def ablation_table(
+    desk: pd.Series,
+    variants: list[Variant],
+    returns: dict[str, pd.Series],
+    holdout_start: str | None,
+) -> dict:
+    """Per variant and period, Sharpe, maximum drawdown, CAGR and volatility, and the desk's
+    Sharpe and drawdown minus the variant's (what the piece switched off adds)."""
+    from agents.backtest.metrics import performance
+
+    def periods(daily: pd.Series) -> dict[str, pd.Series]:
+        out = {"full": daily}
+        if holdout_start is not None:
+            cut = pd.Timestamp(holdout_start)
+            before, after = daily[daily.index < cut], daily[daily.index >= cut]
+            if len(before) > 1 and len(after) > 1:
+                out.update(before_holdout=before, holdout=after)
+        return out
+
+    keys = ("sharpe", "max_drawdown", "cagr", "volatility")
+
+    def measured(daily: pd.Series) -> dict[str, dict[str, float]]:
+        return {
+            period: {k: performance(r)[k] for k in keys} for period, r in periods(daily).items()
+        }
+
+    base = measured(desk)
+    rows = {"desk": {"switched_off": "nothing", **base}}
+    for variant in variants:
+        m = measured(returns[variant.name])
+        for period, values in m.items():
+            values["desk_sharpe_minus_this"] = base[period]["sharpe"] - values["sharpe"]
+            values["desk_drawdown_minus_this"] = (
+                base[period]["max_drawdown"] - values["max_drawdown"]
+            )
+        rows[variant.name] = {"switched_off": variant.switched_off, **m}
+    return {"variants": rows, "not_built": NOT_BUILT}
