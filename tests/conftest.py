@@ -25,6 +25,7 @@ import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from dagster_dbt import DbtCliResource  # noqa: E402
+from filelock import FileLock  # noqa: E402
 
 from assets.features.feature_store import feast_registry, online_features, training_set  # noqa: E402
 from assets.ingestion.raw_prices import raw_prices  # noqa: E402
@@ -246,10 +247,23 @@ REAL_UNIVERSE_PERIOD = ("2006-01-01", "2014-12-31")
 
 
 @pytest.fixture(scope="session")
-def real_universe(tmp_path_factory, sp500_prices) -> Workspace:
+def real_universe(tmp_path_factory, sp500_prices, worker_id, testrun_uid) -> Workspace:
     """All 20 real stocks and the index, 2006-2014, through ingest -> dbt -> Feast's training
-    set (no online store): long enough to train the signal model walk-forward."""
-    home = tmp_path_factory.mktemp("universe") / "quorum"
+    set (no online store): long enough to train the signal model walk-forward. Tests only
+    read it, so xdist's workers share one build: the first builds it under a lock, the
+    others wait for it (pytest-xdist's documented pattern for session fixtures)."""
+    if worker_id == "master":  # no xdist: this process's own
+        return _build_real_universe(tmp_path_factory.mktemp("universe") / "quorum", sp500_prices)
+    shared = tmp_path_factory.getbasetemp().parent / f"real-universe-{testrun_uid}"
+    shared.mkdir(exist_ok=True)
+    with FileLock(str(shared / "build.lock")):
+        if not (shared / "built").exists():
+            _build_real_universe(shared / "quorum", sp500_prices)
+            (shared / "built").touch()
+    return Workspace(shared / "quorum")
+
+
+def _build_real_universe(home: Path, sp500_prices: pd.DataFrame) -> Workspace:
     with pytest.MonkeyPatch.context() as env:
         space = Workspace.prepare(home, env.setenv)
         symbols = sorted(sp500_prices["symbol"].unique())
