@@ -28,6 +28,7 @@ from features.ingestion.market_data import load_market_data
 COST_PER_UNIT_TRADED = 0.001
 EWMA_WINDOW_DAYS = 250  # 0.94**250 is 2e-7: a longer window changes nothing
 DECISION_EVERY = 5
+HEDGE_FINANCING_ANNUAL = 0.005  # a what-if: 50 bp a year on the short index notional
 
 
 def regimes_by_day(index: pd.Series, first_year: int, last_year: int) -> pd.Series:
@@ -47,8 +48,15 @@ def run_overlay(
     regimes: pd.Series | None,
     policy: RiskBudgetPolicy,
     start: pd.Timestamp,
+    index_returns: pd.Series | None = None,
+    hedge_ratio: float = 0.0,
 ) -> pd.Series:
-    """Daily net returns of the equal-weight book under ``policy``, from ``start``."""
+    """Daily net returns of the equal-weight book under ``policy``, from ``start``; with
+    ``hedge_ratio`` > 0, also short the index by that share of the book's EWMA beta, paying
+    ``HEDGE_FINANCING_ANNUAL`` on the short's notional (a what-if for the hedge the desk does
+    not have yet)."""
+    if hedge_ratio:
+        returns = returns.assign(__index__=index_returns.reindex(returns.index))
     r = returns.to_numpy()
     days = returns.index
     first = int(days.searchsorted(start))
@@ -56,6 +64,8 @@ def run_overlay(
     nav, peak, out = 1.0, 1.0, []
     for t in range(first, len(days)):
         growth = float(weights @ np.nan_to_num(r[t]))
+        if hedge_ratio:  # the short's financing, per day
+            growth -= HEDGE_FINANCING_ANNUAL / 252 * abs(float(weights[-1]))
         nav *= 1 + growth
         weights = weights * (1 + np.nan_to_num(r[t])) / (1 + growth)
         peak = max(peak, nav)
@@ -63,6 +73,8 @@ def run_overlay(
         if (t - first) % DECISION_EVERY == 0:
             window = r[max(0, t - EWMA_WINDOW_DAYS) : t]  # up to the previous close
             live = np.isfinite(r[t - 1]) & np.isfinite(r[t])
+            if hedge_ratio:
+                live[-1] = False
             shape = live / live.sum()
             budget = set_budget(
                 shape,
@@ -72,6 +84,10 @@ def run_overlay(
                 drawdown=1 - nav / peak,
             )
             target = shape * budget.scale
+            if hedge_ratio:
+                covariance = ewma_covariance(window, policy.ewma_decay)
+                beta = float(covariance[-1] @ target / covariance[-1, -1])
+                target[-1] = -hedge_ratio * beta
             cost = COST_PER_UNIT_TRADED * float(np.abs(target - weights).sum())
             nav *= 1 - cost
             day_return = (1 + growth) * (1 - cost) - 1
@@ -118,9 +134,17 @@ def main() -> None:
             regimes,
         ),
     }
+    index_returns = index.pct_change() if index is not None else None
+    hedged = (
+        {f"default + index hedge x{h:g} of beta": (base, regimes, h) for h in (0.5, 1.0)}
+        if index is not None
+        else {}
+    )
     results = {}
-    for name, (policy, regime_labels) in variants.items():
-        daily = run_overlay(returns, regime_labels, policy, start)
+    for name, (policy, regime_labels, *hedge) in {**variants, **hedged}.items():
+        daily = run_overlay(
+            returns, regime_labels, policy, start, index_returns, hedge[0] if hedge else 0.0
+        )
         perf = performance(daily)
         results[name] = {k: perf[k] for k in ("cagr", "volatility", "sharpe", "max_drawdown")}
     print(json.dumps({
