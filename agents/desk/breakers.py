@@ -18,13 +18,17 @@ import pandas as pd
 HaltPolicy = Literal["hold", "flatten", "reduce"]
 
 
+DESIGN_CONCENTRATION = 0.10  # the design document's emergency limit for one position
+
+
 @dataclass(frozen=True)
 class BreakerThresholds:
     daily_loss_limit: float = 0.02  # loss since the session's start, fraction of NAV
-    # Largest single position, fraction of NAV: the design's 10%, or, when the universe's
-    # position cap is larger (a name may hold twice its equal share), half again that cap,
-    # so the breaker guards the cap instead of firing on every book that uses it.
-    position_concentration: float = 0.10
+    # Largest single position, fraction of NAV. None: the design's 10%, or, when the
+    # universe's position cap is larger (a name may hold twice its equal share), half again
+    # that cap, so the breaker guards the cap instead of firing on every book that uses it.
+    # A number given here is used as it is.
+    position_concentration: float | None = None
     concentration_over_cap: float = 1.5
     correlation_spike: float = 0.80  # mean pairwise correlation of the held names
     model_confidence_drop: float = 0.30  # fall of the analyst's mean confidence
@@ -74,11 +78,12 @@ class CircuitBreakers:
     ) -> None:
         """``position_cap``: the universe's per-name cap (``agents.universe_limits``)."""
         thresholds = thresholds or BreakerThresholds()
-        floor = thresholds.position_concentration
-        self.thresholds = replace(
-            thresholds,
-            position_concentration=max(floor, thresholds.concentration_over_cap * position_cap),
-        )
+        if thresholds.position_concentration is None:
+            scaled = thresholds.concentration_over_cap * position_cap
+            thresholds = replace(
+                thresholds, position_concentration=max(DESIGN_CONCENTRATION, scaled)
+            )
+        self.thresholds = thresholds
 
     def check(self, book: BookState) -> list[Breach]:
         t = self.thresholds

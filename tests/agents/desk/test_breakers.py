@@ -57,3 +57,6 @@ def test_the_concentration_breaker_guards_the_universes_cap_not_the_design_floor
     assert scaled.thresholds.position_concentration == pytest.approx(0.15)
     # 500 names hold at most 5%: the design's 10% stays.
     assert CircuitBreakers(position_cap=0.05).thresholds.position_concentration == 0.10
+    # A limit set by hand is kept as it is.
+    explicit = CircuitBreakers(BreakerThresholds(position_concentration=0.01), position_cap=0.1)
+    assert explicit.thresholds.position_concentration == 0.01

@@ -40,7 +40,10 @@ def test_risk_parity_walk_forward_holds_each_year_out_of_sample(sp500_prices):
     returns = prices.loc["2010":"2016"].pct_change().iloc[1:]
     walk = walk_forward_hrp(returns, SECTORS, train_days=504)
     assert walk["year"].tolist() == [2013, 2014, 2015, 2016]  # 2010-11: 503 days < 504
-    assert (walk["forecast_vol"] > 0).all() and (walk["invested"] <= 0.85 + 1e-6).all()
+    # A shape: HRP invests everything its caps hold (sector caps scale with the universe,
+    # so they cut little); the risk budget, not the optimizer, sizes the book.
+    assert (walk["forecast_vol"] > 0).all()
+    assert (walk["invested"] <= 1 + 1e-6).all() and (walk["invested"] > 0.85).all()
     assert 0.5 < walk["vol_ratio"].median() < 2.0
     assert set(summary(walk)) == {
         "oos_years",
