@@ -105,6 +105,9 @@ class PreparedRisk:
         self.max_weight = position_cap(
             len(self.symbols), limits.max_weight, limits.position_multiple
         )
+        # A book at its caps holds at least 1 / cap effective names: the concentration limit
+        # never asks for more than the caps allow (the design's 8 is kept from 16 names up).
+        self.min_effective_positions = min(limits.min_effective_positions, 1 / self.max_weight)
         self.sector_caps = sector_caps(
             self.symbols, sectors, limits.max_sector_weight, limits.sector_multiple
         )
@@ -150,10 +153,10 @@ class PreparedRisk:
         gross = float(np.abs(w).sum())
         if gross > limits.max_gross_exposure + 1e-9:
             reasons.append(f"gross exposure {gross:.4f} > max {limits.max_gross_exposure:.4f}")
-        if effective < limits.min_effective_positions:
+        if effective < self.min_effective_positions:
             reasons.append(
                 f"effective positions {effective:.1f} < min "
-                f"{limits.min_effective_positions:.1f} (concentration)"
+                f"{self.min_effective_positions:.1f} (concentration)"
             )
         if forecast_var_99 > limits.max_var_99:
             reasons.append(

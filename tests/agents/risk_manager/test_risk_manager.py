@@ -116,3 +116,13 @@ def test_crisis_replay_holds_the_weights_through_the_real_2008_prices(prices):
         RiskLimits(max_var_99=1.0, min_effective_positions=1, max_weight=1.0, max_sector_weight=1.0)
     ).assess(weights, prices, SECTORS, prices["SP500"])
     assert any("stress '2008 financial crisis'" in r for r in vetoed.veto_reasons)
+
+
+def test_the_concentration_limit_never_asks_for_more_names_than_the_caps_allow(prices):
+    twelve = prices.drop(columns="SP500").columns[:12]
+    limits = RiskLimits()
+    small = RiskManager(limits).prepare(prices[list(twelve)].loc[:"2019-12-31"], SECTORS)
+    assert small.max_weight == pytest.approx(1 / 6)
+    assert small.min_effective_positions == pytest.approx(6.0)  # 1 / cap, below the design's 8
+    full = RiskManager(limits).prepare(prices.drop(columns="SP500").loc[:"2019-12-31"], SECTORS)
+    assert full.min_effective_positions == limits.min_effective_positions == 8.0
