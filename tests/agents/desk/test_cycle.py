@@ -194,7 +194,9 @@ def test_a_three_percent_intraday_loss_halts_trading_until_a_person_clears_it(de
     assert baselines and baselines[0].payload["reason"] == "halt cleared"
 
 
-def test_flatten_policy_sells_the_whole_book_on_a_breach(desk_parts, tmp_path):
+def breach_after_building_a_book(desk_parts, tmp_path, policy: str) -> tuple[dict, list]:
+    """A first cycle builds a book; the next, under a 1% concentration limit that any
+    position breaches, halts with ``policy``. Returns the book held and the halt's orders."""
     _, prices, _, _ = desk_parts
     replay = ReplayFeed(prices, start=START)
     times = replay.cycle_times(replay.sessions[0])
@@ -202,16 +204,19 @@ def test_flatten_policy_sells_the_whole_book_on_a_breach(desk_parts, tmp_path):
     build.run_cycle(times[0])
     held = current(build.log).positions
     assert held
-    # A 1% concentration limit: any position breaches it at the next cycle.
     desk = make_desk(
         desk_parts,
         tmp_path / "ledger.duckdb",
         feed=replay,
-        breakers={"policy": "flatten", "position_concentration": 0.01},
+        breakers={"policy": policy, "position_concentration": 0.01},
     )
     result = desk.run_cycle(times[1])
     assert result.halted
-    sells = [e.payload for e in desk.log.read(cycle_id=result.cycle_id, event_types=["order"])]
+    return held, [e.payload for e in desk.log.read(cycle_id=result.cycle_id, event_types=["order"])]
+
+
+def test_flatten_policy_sells_the_whole_book_on_a_breach(desk_parts, tmp_path):
+    held, sells = breach_after_building_a_book(desk_parts, tmp_path, "flatten")
     assert {o["symbol"]: o["quantity"] for o in sells} == held
     assert all(o["action"] == "SELL" for o in sells)
 
@@ -277,25 +282,8 @@ def test_a_cycle_only_reads_features_stamped_before_it(desk_parts, tmp_path):
 
 
 def test_reduce_policy_cuts_every_position_to_a_share_of_its_risk_budget(desk_parts, tmp_path):
-    _, prices, _, _ = desk_parts
-    replay = ReplayFeed(prices, start=START)
-    times = replay.cycle_times(replay.sessions[0])
-    build = make_desk(desk_parts, tmp_path / "ledger.duckdb", feed=replay)
-    build.run_cycle(times[0])
-    held = current(build.log).positions
-    assert held
-    desk = make_desk(
-        desk_parts,
-        tmp_path / "ledger.duckdb",
-        feed=replay,
-        breakers={"policy": "reduce", "position_concentration": 0.01},
-    )
-    result = desk.run_cycle(times[1])
-    assert result.halted
-    sells = {
-        e.payload["symbol"]: e.payload
-        for e in desk.log.read(cycle_id=result.cycle_id, event_types=["order"])
-    }
+    held, orders = breach_after_building_a_book(desk_parts, tmp_path, "reduce")
+    sells = {o["symbol"]: o for o in orders}
     assert set(sells) == set(held)
     assert all(o["action"] == "SELL" and 0 < o["quantity"] < held[s] for s, o in sells.items())
 
