@@ -32,6 +32,7 @@ from agents.consensus.engine import ConsensusConfig, ConsensusEngine
 from agents.desk.breakers import BookState, BreakerThresholds, CircuitBreakers
 from agents.desk.broker import Commission, PaperBroker
 from agents.desk.feed import MarketDataFeed
+from agents.desk.hedging import hedge_order
 from agents.desk.ledger import Event, EventLog
 from agents.desk.models import DeskModels
 from agents.desk.opening import SessionHook, load_features, open_session, score_agents
@@ -54,6 +55,7 @@ from agents.market_analyst.agent import MarketAnalyst
 from agents.messages import TradingSignal
 from agents.portfolio_optimizer.optimizer import PortfolioOptimizer
 from agents.risk_manager.agent import RiskManager
+from agents.risk_manager.budget import RiskBudget
 from agents.universe_limits import position_cap
 
 BARS_PER_DAY = 13  # an order's schedule spans one half-hour bar
@@ -94,6 +96,26 @@ def cycle_id_for(feed_name: str, at: datetime) -> str:
     return f"{feed_name}-{at:%Y%m%dT%H%MZ}"
 
 
+def hedge_instrument_of(
+    models: DeskModels, feed_symbols: list[str], index_symbol: str | None
+) -> str | None:
+    """The instrument the hedge trades: the one the policy names, else the data's index;
+    None when the hedge is off or the data have neither. A named instrument the data do not
+    hold is an error, not a silent unhedged book."""
+    policy = models.risk_limits.hedge
+    if not policy.enabled:
+        return None
+    if policy.instrument is None:
+        return index_symbol
+    if policy.instrument not in feed_symbols:
+        raise ValueError(
+            f"hedge instrument {policy.instrument!r} is not in the market data "
+            f"({len(feed_symbols)} symbols: {', '.join(feed_symbols[:10])}...); "
+            "name one of them or switch the hedge off"
+        )
+    return policy.instrument
+
+
 def _fingerprint(day: date, signals: list[TradingSignal]) -> str:
     text = "|".join(
         f"{s.symbol}:{s.signal}:{s.confidence:.6f}:{s.expected_return:.8f}" for s in signals
@@ -122,7 +144,8 @@ class Desk:
         self.recorder = CycleRecorder(log)
         self.config = config or DeskConfig()
         self.index_symbol = index_symbol
-        self.symbols = [s for s in feed.symbols if s != index_symbol]
+        self.hedge_instrument = hedge_instrument_of(models, feed.symbols, index_symbol)
+        self.symbols = [s for s in feed.symbols if s not in (index_symbol, self.hedge_instrument)]
         self.analyst = MarketAnalyst(models.signal_model, models.signal_policy)
         self.optimizer = PortfolioOptimizer(models.optimizer_config)
         self.risk_manager = RiskManager(models.risk_limits)
@@ -150,7 +173,8 @@ class Desk:
         state = current(self.log, excluding_cycle=cycle_id, start=held)
         snap = Snapshot(cycle_id, at, day, self.symbols, state)
         bar = self.feed.bar(at)
-        snap.prices = pd.Series(bar.open, index=self.feed.symbols).reindex(self.symbols)
+        snap.marks = pd.Series(bar.open, index=self.feed.symbols)
+        snap.prices = snap.marks.reindex(self.symbols)
         snap.history = self.feed.history(day)
         if done:
             snap.completed = done[0].payload
@@ -165,7 +189,8 @@ class Desk:
             cash = round(self.config.initial_cash * 100)
             self.recorder.record(snap, [Event("account/opened", "account", "account_opened", at,
                                               {"cash_cents": cash})])  # fmt: skip
-        open_session(snap, self.recorder, self.on_session_open)
+        financing = self.models.risk_limits.hedge.financing_annual
+        open_session(snap, self.recorder, self.on_session_open, financing)
         score_agents(snap, self.recorder, self.consensus)
         load_features(snap, self.reader, self.on_session_open, self.config.min_feature_coverage)
         snap.regime = self.session(snap).regime
@@ -221,7 +246,7 @@ class Desk:
         forecast volatility meets the target, cut in a stressed regime and in a drawdown.
         It depends only on the session (its covariance, regime and opening drawdown), so
         every cycle of a session sizes the same shape the same way."""
-        budget = self.session(snap).risk.budget(shape.weights, snap.regime, snap.state.drawdown)
+        budget = self._budget(snap, shape.weights)
         self.recorder.emit(snap, "risk_budget", budget_payload(budget))
         return replace(shape, weights=shape.weights * budget.scale, budget=budget)
 
@@ -300,7 +325,13 @@ class Desk:
         weights = self.consensus.weights(state.agent_weights)
         consensus = self.consensus.decide(ballot, weights, risk.assessment.veto_reasons)
         orders = approved_orders(plan, consensus)
-        decision = CycleDecision(False, list(risk.assessment.veto_reasons), orders, consensus)
+        hedge, model = None, self.session(snap).hedge
+        if model is not None:
+            hedge, order = hedge_order(snap, model, orders)
+            self.recorder.emit(snap, "hedge", hedge.payload())
+            orders = [*orders, order] if order is not None else orders
+        reasons = list(risk.assessment.veto_reasons)
+        decision = CycleDecision(False, reasons, orders, consensus, hedge)
         return record(snap, decision, plan, ballot)
 
     def submit(self, snap: Snapshot, decision: CycleDecision) -> CycleResult:
@@ -317,7 +348,7 @@ class Desk:
             snap, orders, {f["order_id"] for f in earlier}, bar, self.feed.symbols,
             self.session(snap).impact, self.broker, self.recorder,
         )  # fmt: skip
-        closes = pd.Series(bar.close, index=self.feed.symbols).reindex(self.symbols)
+        closes = pd.Series(bar.close, index=self.feed.symbols)
         latency_ms = snap.compute_seconds * 1000 + _since(submit_started)
         summary = cycle_summary(
             snap, decision, orders, [e.payload for e in fills] + earlier, closes,
@@ -376,10 +407,26 @@ class Desk:
                 self.index_symbol,
                 self.models,
                 self.risk_manager,
+                self.hedge_instrument,
             )
         return self._session
 
     # ---- helpers ------------------------------------------------------------------------
+
+    def _budget(self, snap: Snapshot, weights: pd.Series) -> RiskBudget:
+        """The session's risk budget for ``weights``, forecast on the hedged book when the
+        hedge is inside the budget."""
+        session = self.session(snap)
+        covariance = None
+        if session.hedge is not None and session.hedge.policy.inside_budget:
+            covariance = session.hedge.hedged_covariance(
+                session.risk.covariance, session.risk.symbols
+            )
+        budget = session.risk.budget(weights, snap.regime, snap.state.drawdown, covariance)
+        if covariance is not None:
+            hedged = f"forecast with the {session.hedge.policy.beta_ratio:g} x beta hedge"
+            budget = replace(budget, reasons=[hedged, *budget.reasons])
+        return budget
 
     def _halt_orders(self, snap: Snapshot) -> list:
         """What a breach does to the book before the halt, by the breakers' policy."""
@@ -387,7 +434,7 @@ class Desk:
         if policy == "flatten":
             return flatten_orders(snap)
         if policy == "reduce":
-            budget = self.session(snap).risk.budget(snap.weights, snap.regime, snap.state.drawdown)
+            budget = self._budget(snap, snap.weights)
             return reduce_orders(snap, budget.scale * self.config.breakers.reduce_to)
         return []
 

@@ -47,3 +47,10 @@ def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
         execution_policy=replace(ExecutionPolicy(), half_spread=execution.half_spread),
         versions=versions,
     )
+
+
+def with_hedge(models: DeskModels, enabled: bool, instrument: str | None) -> DeskModels:
+    """The models with the Risk Manager's hedge switched on or off, and its instrument."""
+    limits = models.risk_limits
+    hedge = replace(limits.hedge, enabled=enabled, instrument=instrument)
+    return replace(models, risk_limits=replace(limits, hedge=hedge))

@@ -10,6 +10,7 @@ from datetime import date
 import numpy as np
 
 from agents.consensus.engine import ConsensusEngine
+from agents.desk.financing import financing_payload
 from agents.desk.recording import CycleRecorder
 from agents.desk.session import FeatureRead, FeatureReader, read_features
 from agents.desk.steps import Snapshot
@@ -30,15 +31,26 @@ def publish_session_features(snap: Snapshot, hook: SessionHook, when: str) -> bo
     return True
 
 
-def open_session(snap: Snapshot, recorder: CycleRecorder, hook: SessionHook | None) -> None:
+def open_session(
+    snap: Snapshot,
+    recorder: CycleRecorder,
+    hook: SessionHook | None,
+    short_financing_annual: float = 0.0,
+) -> None:
     """The daily loss limit's baseline: NAV at the previous close when a session opens,
     and NAV now after a person clears a halt (the loss behind it is acknowledged).
     A session whose features could not be published is not opened: the next cycle
-    tries again, and takes the same baseline (the previous close's)."""
+    tries again, and takes the same baseline (the previous close's). Opening a session
+    first books the financing of any short over the closes since the last opened session."""
     state = snap.state
     if state.day != str(snap.day):
         if hook is not None and not publish_session_features(snap, hook, "at session open"):
             return
+        financing = financing_payload(
+            state.positions, snap.history, state.day, snap.day, short_financing_annual
+        )
+        if financing is not None:
+            recorder.emit(snap, "financing", financing)
         closes = snap.history.ffill().iloc[-1].reindex(list(state.positions)).to_dict()
         nav = state.nav_cents(closes) if state.positions else state.cash_cents
         recorder.emit(snap, "loss_baseline", {
@@ -46,7 +58,7 @@ def open_session(snap: Snapshot, recorder: CycleRecorder, hook: SessionHook | No
         })  # fmt: skip
     elif state.rebase_pending:
         recorder.emit(snap, "loss_baseline", {
-            "day": str(snap.day), "nav_cents": state.nav_cents(snap.prices.to_dict()),
+            "day": str(snap.day), "nav_cents": state.nav_cents(snap.marks.to_dict()),
             "reason": "halt cleared",
         })  # fmt: skip
 

@@ -17,6 +17,7 @@ import pandas as pd
 from agents.desk.models import DeskModels
 from agents.execution.impact import ImpactModel
 from agents.risk_manager.agent import PreparedRisk, RiskManager
+from agents.risk_manager.hedge import HedgeModel
 
 IMPACT_VOLATILITY_DAYS = 64  # closes behind each name's impact calibration
 IMPACT_VOLUME_DAYS = 63
@@ -36,6 +37,7 @@ class SessionPreparation:
     regime: str | None  # the regime model's label at the previous close (None: no index)
     impact: dict[str, ImpactModel]  # per symbol, calibrated on recent volatility and volume
     returns: pd.DataFrame  # daily returns of the universe up to the previous close
+    hedge: HedgeModel | None = None  # the hedge instrument's beta model (None: no hedge)
 
 
 def prepare_session(
@@ -46,29 +48,36 @@ def prepare_session(
     index_symbol: str | None,
     models: DeskModels,
     risk_manager: RiskManager,
+    hedge_instrument: str | None = None,
 ) -> SessionPreparation:
-    """``history`` and ``volumes``: daily closes and volumes before the session (wide)."""
+    """``history`` and ``volumes``: daily closes and volumes before the session (wide);
+    ``hedge_instrument``: a column of both, traded only by the hedge."""
     index = history.get(index_symbol) if index_symbol is not None else None
     regime = None
     if models.regime_model is not None and index is not None:
         regime = str(models.regime_model.label(index.pct_change().iloc[1:]).iloc[-1])
     returns = history.pct_change(fill_method=None).iloc[1:]
-    recent = history[symbols].tail(IMPACT_VOLATILITY_DAYS)
-    recent_volumes = volumes[symbols].tail(IMPACT_VOLUME_DAYS)
+    traded = [*symbols, hedge_instrument] if hedge_instrument is not None else symbols
+    recent = history[traded].tail(IMPACT_VOLATILITY_DAYS)
+    recent_volumes = volumes[traded].tail(IMPACT_VOLUME_DAYS)
     impact = {
         s: ImpactModel.calibrate(
             recent[s].pct_change().dropna(),
             recent_volumes[s].to_numpy(),
             price=float(recent[s].dropna().iloc[-1]),
         )
-        for s in symbols
+        for s in traded
     }
+    hedge = None
+    if hedge_instrument is not None:
+        hedge = HedgeModel(models.risk_limits.hedge, hedge_instrument, returns[traded])
     return SessionPreparation(
         day=day,
         risk=risk_manager.prepare(history[symbols], models.sectors, index),
         regime=regime,
         impact=impact,
         returns=returns,
+        hedge=hedge,
     )
 
 

@@ -29,7 +29,7 @@ def record_orders(
             f"{snap.cycle_id}/{o.symbol}": {
                 "order_id": f"{snap.cycle_id}/{o.symbol}",
                 **o.model_dump(),
-                "decision_price": float(snap.prices[o.symbol]),
+                "decision_price": float(snap.marks[o.symbol]),
             }
             for o in decision.orders
         }

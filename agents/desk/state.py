@@ -19,6 +19,7 @@ class DeskState:
     cash_cents: int = 0
     positions: dict[str, int] = field(default_factory=dict)  # shares
     commissions_cents: int = 0
+    financing_cents: int = 0  # paid on shorts (``agents.desk.financing``), positive
     halted: bool = False
     halt_reasons: list[str] = field(default_factory=list)
     agent_weights: dict[str, float] = field(default_factory=dict)  # empty: the defaults
@@ -52,6 +53,9 @@ class DeskState:
                     self.positions.pop(symbol, None)
                 self.cash_cents += p["cash_delta_cents"]
                 self.commissions_cents += p["commission_cents"]
+            case "financing":
+                self.cash_cents += p["cash_delta_cents"]
+                self.financing_cents -= p["cash_delta_cents"]
             case "halt":
                 self.halted, self.halt_reasons = True, list(p["reasons"])
             case "halt_cleared":

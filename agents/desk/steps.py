@@ -15,6 +15,7 @@ from agents.desk.state import DeskState
 from agents.messages import Order
 from agents.risk_manager.agent import Assessment
 from agents.risk_manager.budget import RiskBudget
+from agents.risk_manager.hedge import HedgeTarget
 
 
 @dataclass
@@ -28,7 +29,8 @@ class Snapshot:
     features: pd.DataFrame | None = None
     features_newest: datetime | None = None
     feature_coverage: float = 0.0
-    prices: pd.Series | None = None  # decision prices: the price at ``at``
+    prices: pd.Series | None = None  # decision prices of the names: the price at ``at``
+    marks: pd.Series | None = None  # the price at ``at`` of everything the feed has (hedge too)
     history: pd.DataFrame | None = None  # daily closes before the session
     regime: str | None = None
     refused: str | None = None
@@ -41,7 +43,13 @@ class Snapshot:
     # are computed once.
     @cached_property
     def nav(self) -> float:
-        return self.state.nav_cents(self.prices.to_dict()) / 100
+        marks = self.prices if self.marks is None else self.marks
+        return self.state.nav_cents(marks.to_dict()) / 100
+
+    def held_weight(self, symbol: str) -> float:
+        """A position outside the names (the hedge), signed, as a fraction of NAV."""
+        quantity = self.state.positions.get(symbol, 0)
+        return quantity * float(self.marks[symbol]) / self.nav if quantity else 0.0
 
     @cached_property
     def weights(self) -> pd.Series:
@@ -79,6 +87,7 @@ class CycleDecision:
     reasons: list[str]
     orders: list[Order]
     consensus: Decision | None = None
+    hedge: HedgeTarget | None = None  # the Risk Manager's hedge for the book the orders leave
 
 
 @dataclass(frozen=True)

@@ -58,20 +58,20 @@ def approved_orders(plan: ExecutionPlan, consensus: Decision) -> list[Order]:
 
 
 def flatten_orders(snap: Snapshot) -> list[Order]:
-    """Sell every held name (the breakers' flatten policy)."""
-    return [
-        Order(symbol=s, action="SELL", quantity=int(q), urgency="HIGH")
-        for s, q in sorted(snap.state.positions.items())
-        if q > 0 and s in snap.prices and np.isfinite(snap.prices[s])
-    ]
+    """Close every position: sell the names, buy back a short hedge (the breakers' flatten
+    policy)."""
+    return reduce_orders(snap, 0.0)
 
 
 def reduce_orders(snap: Snapshot, keep: float) -> list[Order]:
-    """Sell every held name down to ``keep`` (in [0, 1]) of its shares (the breakers'
-    reduce policy); whole shares, rounded toward selling."""
+    """Cut every position to ``keep`` (in [0, 1]) of its shares, shorts too (the breakers'
+    reduce policy); whole shares, rounded toward closing."""
     keep = min(max(keep, 0.0), 1.0)
-    return [
-        Order(symbol=s, action="SELL", quantity=int(q - int(q * keep)), urgency="HIGH")
-        for s, q in sorted(snap.state.positions.items())
-        if q > 0 and q - int(q * keep) > 0 and s in snap.prices and np.isfinite(snap.prices[s])
-    ]
+    orders = []
+    for symbol, held in sorted(snap.state.positions.items()):
+        price = snap.marks.get(symbol, np.nan) if snap.marks is not None else np.nan
+        close = abs(held) - int(abs(held) * keep)
+        if held and close > 0 and np.isfinite(price):
+            action = "SELL" if held > 0 else "BUY"
+            orders.append(Order(symbol=symbol, action=action, quantity=close, urgency="HIGH"))
+    return orders

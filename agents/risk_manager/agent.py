@@ -16,6 +16,7 @@ from agents.risk_manager.budget import (
     ewma_covariance,
     set_budget,
 )
+from agents.risk_manager.hedge import HedgePolicy
 from agents.risk_manager.measures import (
     TailRisk,
     beta_of,
@@ -52,6 +53,7 @@ class RiskLimits:
     max_stress_loss: float = 0.45  # worst replayed crisis
     lookback_days: int = 500
     budget: RiskBudgetPolicy = field(default_factory=RiskBudgetPolicy)
+    hedge: HedgePolicy = field(default_factory=HedgePolicy)
 
 
 # The 99% quantile of a Student-t with 5 degrees of freedom, scaled to unit variance: daily
@@ -112,10 +114,19 @@ class PreparedRisk:
             self.symbols, sectors, limits.max_sector_weight, limits.sector_multiple
         )
 
-    def budget(self, weights: pd.Series, regime: str | None, drawdown: float) -> RiskBudget:
-        """The scale the risk budget allows on ``weights`` (``agents.risk_manager.budget``)."""
+    def budget(
+        self,
+        weights: pd.Series,
+        regime: str | None,
+        drawdown: float,
+        covariance: np.ndarray | None = None,
+    ) -> RiskBudget:
+        """The scale the risk budget allows on ``weights`` (``agents.risk_manager.budget``);
+        ``covariance``: the names' covariance to forecast with, when not the session's own
+        (a hedged book's, ``HedgeModel.hedged_covariance``)."""
         w = weights.reindex(self.symbols).fillna(0.0).to_numpy(dtype=float)
-        return set_budget(w, self.covariance, self.limits.budget, regime=regime, drawdown=drawdown)
+        covariance = self.covariance if covariance is None else covariance
+        return set_budget(w, covariance, self.limits.budget, regime=regime, drawdown=drawdown)
 
     def assess(self, weights: pd.Series) -> Assessment:
         """``weights`` by symbol (fractions of value); symbols outside the universe are an

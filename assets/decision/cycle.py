@@ -186,6 +186,7 @@ def consensus_decision(
             "vetoed": bool(consensus and consensus.veto),
             "blocked_by_veto": int(consensus.blocked_by_veto.sum()) if consensus else 0,
             "agent_weights": dg.MetadataValue.json(consensus.weights if consensus else {}),
+            "hedge": dg.MetadataValue.json(decision.hedge.payload() if decision.hedge else {}),
         },
     )
 

@@ -3,63 +3,16 @@
 
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from agents.desk.breakers import BreakerThresholds
 from agents.desk.controls import NotHalted, clear_halt
-from agents.desk.cycle import Desk, DeskConfig
 from agents.desk.feed import Bar, ReplayFeed
-from agents.desk.ledger import DuckDBEventLog
-from agents.desk.models import DeskModels
 from agents.desk.state import current, rebuild
-from agents.market_analyst.signal_model import SignalModel
-from agents.portfolio_optimizer.optimizer import OptimizerConfig
-from agents.risk_manager.agent import RiskLimits
 from features.definitions import ANALYST_FEATURES
-from features.store import OnlineFeatureReader, SessionPublisher
-
-SECTORS = pd.read_csv("dbt/seeds/symbol_sectors.csv").set_index("symbol")["sector"].to_dict()
-START = "2022-11-01"
-
-
-@pytest.fixture(scope="module")
-def desk_parts(replay_online_store):
-    """Models fitted on the daily graph's training set (in sample: these tests are about the
-    desk's mechanics, not the model's skill) and the graph's prices and feature store."""
-    space, store = replay_online_store
-    training = pd.read_parquet(space.root / "training" / "market_analyst_v1.parquet")
-    training = training.dropna(subset=["forward_excess_return_5d"])
-    X, y = training[ANALYST_FEATURES], training["forward_excess_return_5d"]
-    model = SignalModel(n_estimators=30, min_child_samples=50).fit(X, y)
-    model.calibrate(model.predict(X), y.to_numpy())
-    # Three stocks cannot meet the desk's 5% / 8-name limits; these are scaled to three.
-    models = DeskModels(
-        signal_model=model,
-        regime_model=None,
-        sectors=SECTORS,
-        risk_limits=RiskLimits(max_weight=0.4, max_sector_weight=0.5, min_effective_positions=1),
-        optimizer_config=OptimizerConfig(max_weight=0.4, max_sector_weight=0.5),
-    )
-    prices = space.query("select * from staging.stg_prices order by date, symbol")
-    return models, prices, store, space.exports
-
-
-def make_desk(desk_parts, ledger: Path, feed=None, **config) -> Desk:
-    models, prices, store, exports = desk_parts
-    breakers = BreakerThresholds(**{"position_concentration": 0.5, **config.pop("breakers", {})})
-    return Desk(
-        models,
-        feed or ReplayFeed(prices, start=START),
-        OnlineFeatureReader(store, "market_analyst_v1"),
-        DuckDBEventLog(ledger),
-        DeskConfig(breakers=breakers, **config),
-        index_symbol="SP500",
-        on_session_open=SessionPublisher(store, exports).publish,
-    )
+from tests.support.desk import START, make_desk
 
 
 def orders_in(log) -> list[str]:
@@ -129,7 +82,10 @@ def test_positions_and_cash_rebuilt_from_the_log_agree_to_the_cent(desk_parts, t
         for f in fills
     )
     commissions = sum(f["commission_cents"] for f in fills)
-    assert live.cash_cents == round(desk.config.initial_cash * 100) + traded - commissions
+    financing = sum(e.payload["cash_delta_cents"] for e in desk.log.read(event_types=["financing"]))
+    assert live.cash_cents == (
+        round(desk.config.initial_cash * 100) + traded - commissions + financing
+    )
     assert live.agent_weights and abs(sum(live.agent_weights.values()) - 1) < 1e-9
 
 
@@ -215,10 +171,10 @@ def breach_after_building_a_book(desk_parts, tmp_path, policy: str) -> tuple[dic
     return held, [e.payload for e in desk.log.read(cycle_id=result.cycle_id, event_types=["order"])]
 
 
-def test_flatten_policy_sells_the_whole_book_on_a_breach(desk_parts, tmp_path):
-    held, sells = breach_after_building_a_book(desk_parts, tmp_path, "flatten")
-    assert {o["symbol"]: o["quantity"] for o in sells} == held
-    assert all(o["action"] == "SELL" for o in sells)
+def test_flatten_policy_closes_the_whole_book_and_its_hedge_on_a_breach(desk_parts, tmp_path):
+    held, orders = breach_after_building_a_book(desk_parts, tmp_path, "flatten")
+    side = {"SELL": 1, "BUY": -1}
+    assert {o["symbol"]: side[o["action"]] * o["quantity"] for o in orders} == held
 
 
 class DownReader:
@@ -283,9 +239,11 @@ def test_a_cycle_only_reads_features_stamped_before_it(desk_parts, tmp_path):
 
 def test_reduce_policy_cuts_every_position_to_a_share_of_its_risk_budget(desk_parts, tmp_path):
     held, orders = breach_after_building_a_book(desk_parts, tmp_path, "reduce")
-    sells = {o["symbol"]: o for o in orders}
-    assert set(sells) == set(held)
-    assert all(o["action"] == "SELL" and 0 < o["quantity"] < held[s] for s, o in sells.items())
+    closing = {o["symbol"]: o for o in orders}
+    assert set(closing) == set(held)
+    for symbol, order in closing.items():  # longs are sold, the short hedge bought back
+        assert order["action"] == ("SELL" if held[symbol] > 0 else "BUY")
+        assert 0 < order["quantity"] < abs(held[symbol])
 
 
 def test_the_risk_budget_sizes_the_optimizers_shape_and_is_recorded(desk_parts, tmp_path):
