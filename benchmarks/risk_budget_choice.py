@@ -50,11 +50,13 @@ def run_overlay(
     start: pd.Timestamp,
     index_returns: pd.Series | None = None,
     hedge_ratio: float = 0.0,
+    hedge_in_budget: bool = False,
 ) -> pd.Series:
     """Daily net returns of the equal-weight book under ``policy``, from ``start``; with
     ``hedge_ratio`` > 0, also short the index by that share of the book's EWMA beta, paying
-    ``HEDGE_FINANCING_ANNUAL`` on the short's notional (a what-if for the hedge the desk does
-    not have yet)."""
+    ``HEDGE_FINANCING_ANNUAL`` on the short's notional. ``hedge_in_budget``: the volatility
+    target is met by the hedged book (long leg and short together) instead of the long leg
+    alone, the long leg still capped at ``max_gross``."""
     if hedge_ratio:
         returns = returns.assign(__index__=index_returns.reindex(returns.index))
     r = returns.to_numpy()
@@ -76,16 +78,20 @@ def run_overlay(
             if hedge_ratio:
                 live[-1] = False
             shape = live / live.sum()
+            covariance = ewma_covariance(window, policy.ewma_decay)
+            if hedge_ratio and hedge_in_budget:  # the budget sizes the hedged shape
+                shape[-1] = -hedge_ratio * float(covariance[-1] @ shape / covariance[-1, -1])
             budget = set_budget(
                 shape,
-                ewma_covariance(window, policy.ewma_decay),
-                policy,
+                covariance,
+                replace(policy, max_gross=policy.max_gross + abs(shape[-1]))
+                if hedge_ratio and hedge_in_budget
+                else policy,
                 regime=None if regimes is None else regimes.get(days[t - 1]),
                 drawdown=1 - nav / peak,
             )
             target = shape * budget.scale
-            if hedge_ratio:
-                covariance = ewma_covariance(window, policy.ewma_decay)
+            if hedge_ratio and not hedge_in_budget:
                 beta = float(covariance[-1] @ target / covariance[-1, -1])
                 target[-1] = -hedge_ratio * beta
             cost = COST_PER_UNIT_TRADED * float(np.abs(target - weights).sum())
@@ -136,15 +142,22 @@ def main() -> None:
     }
     index_returns = index.pct_change() if index is not None else None
     hedged = (
-        {f"default + index hedge x{h:g} of beta": (base, regimes, h) for h in (0.5, 1.0)}
+        {
+            **{
+                f"default + index hedge x{h:g} of beta": (base, regimes, h, False)
+                for h in (0.25, 0.5, 0.75, 1.0)
+            },
+            **{
+                f"default + index hedge x{h:g} of beta, inside the budget": (base, regimes, h, True)
+                for h in (0.5, 0.75, 1.0)
+            },
+        }
         if index is not None
         else {}
     )
     results = {}
     for name, (policy, regime_labels, *hedge) in {**variants, **hedged}.items():
-        daily = run_overlay(
-            returns, regime_labels, policy, start, index_returns, hedge[0] if hedge else 0.0
-        )
+        daily = run_overlay(returns, regime_labels, policy, start, index_returns, *hedge)
         perf = performance(daily)
         results[name] = {k: perf[k] for k in ("cagr", "volatility", "sharpe", "max_drawdown")}
     print(json.dumps({

@@ -71,6 +71,15 @@ class QuorumSettings(BaseModel):
     replay_sessions: int = Field(default=10, ge=1)
     initial_cash: float = Field(default=1_000_000.0, gt=0, allow_inf_nan=False)
     halt_policy: Literal["hold", "flatten", "reduce"] = "hold"
+    hedge: bool = Field(
+        default=True,
+        description="The Risk Manager's index hedge: a short sized from the book's beta.",
+    )
+    hedge_instrument: str | None = Field(
+        default=None,
+        description="The symbol the hedge shorts (a column of the market data); default: "
+        "the data's index. Without either, the desk runs unhedged.",
+    )
     intraday_minutes: int = Field(default=30, description="Decision cycle interval.")
     alert_webhook: str | None = Field(
         default=None,

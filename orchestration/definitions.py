@@ -83,6 +83,8 @@ def resources_for(settings: QuorumSettings, dbt: DbtCliResource) -> dict[str, ob
             replay_sessions=settings.replay_sessions,
             initial_cash=settings.initial_cash,
             halt_policy=settings.halt_policy,
+            hedge=settings.hedge,
+            hedge_instrument=settings.hedge_instrument,
         ),
         "ledger": ledger,
         "model_monitoring": ModelMonitoring(

@@ -25,7 +25,6 @@ from agents.market_analyst.training import AnalystTraining
 
 INF = float("inf")
 NOT_BUILT = {
-    "no_hedge": "the desk holds no hedge yet (index short not built): same as the desk",
     "no_shorts": "the desk is long only (the long-short book is not built): same as the desk",
 }
 
@@ -57,6 +56,7 @@ def ablation_variants(config: DeskConfig, policies: DeskPolicies) -> list[Varian
         max_weight=1.0,
         max_sector_weight=1.0,
         budget=replace(risk.budget, enabled=False),
+        hedge=replace(risk.hedge, enabled=False),
     )
     never = BreakerThresholds(
         daily_loss_limit=INF, position_concentration=INF, correlation_spike=INF,
@@ -72,7 +72,7 @@ def ablation_variants(config: DeskConfig, policies: DeskPolicies) -> list[Varian
         ),
         Variant(
             "no_risk_manager",
-            "the risk budget, the veto and limits, and the risk manager's vote",
+            "the risk budget, the hedge, the veto and limits, and the risk manager's vote",
             _without_vote(config, "risk_manager"),
             replace(policies, risk_limits=no_limits),
         ),
@@ -95,6 +95,12 @@ def ablation_variants(config: DeskConfig, policies: DeskPolicies) -> list[Varian
             replace(
                 policies, risk_limits=replace(risk, budget=replace(risk.budget, enabled=False))
             ),
+        ),
+        Variant(
+            "no_hedge",
+            "the index hedge (and its financing)",
+            config,
+            replace(policies, risk_limits=replace(risk, hedge=replace(risk.hedge, enabled=False))),
         ),
         Variant(
             "no_consensus_sizing",

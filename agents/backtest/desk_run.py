@@ -63,10 +63,13 @@ class DeskPolicies:
 @dataclass(frozen=True)
 class DeskRun:
     cycles: list[CycleResult]
-    nav: pd.Series  # daily, closes x positions + cash, from the ledger's fills
+    nav: pd.Series  # daily, closes x positions + cash, from the ledger's fills and financing
     fills: pd.DataFrame  # the ledger's fills, one row each (``ledger_fills``)
     retrained: list[dict]  # when each model took over, and what it was trained on
     models: list[AnalystTraining] = field(default_factory=list)  # one per retraining block
+    values: pd.DataFrame | None = None  # each position's signed value at each close
+    financing: pd.DataFrame | None = None  # the shorts' financing (``ledger_financing``)
+    hedge_instrument: str | None = None  # the symbol the hedge trades (None: no hedge)
 
 
 def first_decision_day(sessions: list[date], walk: WalkForward) -> date:
@@ -184,7 +187,7 @@ def run_desk_backtest(
     else:
         _share(*shared)
         models = (_train_through(t, walk) for t in throughs)
-    cycles, retrained, used = [], [], []
+    cycles, retrained, used, hedge_instrument = [], [], [], None
     try:
         for block, (start, result) in enumerate(zip(starts, models, strict=False)):
             used.append(result)
@@ -207,6 +210,7 @@ def run_desk_backtest(
                 config,
                 index_symbol=index_symbol,
             )
+            hedge_instrument = desk.hedge_instrument
             for day in (d for d in decisions if d >= start and (end is None or d < end)):
                 if current(log).halted:
                     clear_halt(
@@ -222,10 +226,11 @@ def run_desk_backtest(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         _SHARED.clear()
-    fills = ledger_fills(log)
+    fills, financing = ledger_fills(log), ledger_financing(log)
     opening_cash = sum(e.payload["cash_cents"] for e in log.read(event_types=["account_opened"]))
-    nav = daily_nav(fills, opening_cash / 100, prices, feed.sessions)
-    return DeskRun(cycles, nav, fills, retrained, used)
+    values, cash = daily_values(fills, prices, feed.sessions, financing)
+    nav = (values.sum(axis=1) + cash + opening_cash / 100).astype(float).rename("nav")
+    return DeskRun(cycles, nav, fills, retrained, used, values, financing, hedge_instrument)
 
 
 def ledger_fills(log: EventLog) -> pd.DataFrame:
@@ -248,15 +253,31 @@ def ledger_fills(log: EventLog) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def ledger_financing(log: EventLog) -> pd.DataFrame:
+    """Every financing charge in the ledger: the session it was booked and the cash paid."""
+    rows = [
+        {"day": pd.Timestamp(e.market_time.date()), "cash": e.payload["cash_delta_cents"] / 100}
+        for e in log.read(event_types=["financing"])
+    ]
+    return pd.DataFrame(rows, columns=["day", "cash"])
+
+
 def daily_values(
-    fills: pd.DataFrame, prices: pd.DataFrame, sessions: list[date]
+    fills: pd.DataFrame,
+    prices: pd.DataFrame,
+    sessions: list[date],
+    financing: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """Per session's close: each position's value (signed), and the cash moved by fills."""
+    """Per session's close: each position's value (signed), and the cash moved by fills and
+    financing since the account opened."""
     closes = prices.pivot(index="date", columns="symbol", values="close")
     closes.index = pd.to_datetime(closes.index)
     days = pd.to_datetime(sessions)
     closes = closes.ffill().reindex(days).fillna(0.0)
-    cash = fills.groupby("day")["cash"].sum().reindex(days, fill_value=0.0).cumsum()
+    flows = fills[["day", "cash"]]
+    if financing is not None and len(financing):
+        flows = pd.concat([flows, financing[["day", "cash"]]])
+    cash = flows.groupby("day")["cash"].sum().reindex(days, fill_value=0.0).cumsum()
     held = (
         fills.pivot_table(index="day", columns="symbol", values="shares", aggfunc="sum")
         .reindex(index=days, columns=closes.columns, fill_value=0.0)
@@ -266,22 +287,20 @@ def daily_values(
     return held * closes, cash
 
 
-def daily_nav(
-    fills: pd.DataFrame, opening_cash: float, prices: pd.DataFrame, sessions: list[date]
-) -> pd.Series:
-    """Cash plus positions at each session's close, from the opening cash and the fills."""
-    values, cash = daily_values(fills, prices, sessions)
-    return (values.sum(axis=1) + cash + opening_cash).astype(float).rename("nav")
-
-
-def daily_exposure(
-    fills: pd.DataFrame, prices: pd.DataFrame, sessions: list[date], nav: pd.Series
-) -> pd.DataFrame:
-    """Gross (sum of |values|) and net (sum of values) exposure as fractions of NAV at each
-    close. The desk holds no hedge yet, so its hedge exposure is zero by construction."""
-    values, _ = daily_values(fills, prices, sessions)
+def daily_exposure(run: DeskRun) -> pd.DataFrame:
+    """At each close, as fractions of NAV: the names' gross (sum of |values|) and net (sum
+    of values) exposure, the hedge's (signed: negative when short), and the whole book's
+    net exposure with the hedge."""
+    values = run.values
+    hedge = (
+        values[run.hedge_instrument]
+        if run.hedge_instrument in values.columns
+        else pd.Series(0.0, index=values.index)
+    )
+    names = values.drop(columns=[run.hedge_instrument], errors="ignore")
     return pd.DataFrame({
-        "gross": values.abs().sum(axis=1) / nav,
-        "net": values.sum(axis=1) / nav,
-        "hedge": 0.0,
+        "gross": names.abs().sum(axis=1) / run.nav,
+        "net": names.sum(axis=1) / run.nav,
+        "hedge": hedge / run.nav,
+        "net_with_hedge": (names.sum(axis=1) + hedge) / run.nav,
     })  # fmt: skip

@@ -1,6 +1,7 @@
 """``backtest_report``: the desk walked forward with its benchmarks, as JSON, HTML and an
 MLflow run. Domain logic lives in ``agents.backtest``; this is the glue."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -59,6 +60,10 @@ class BacktestConfig(dg.Config):
         "off in turn, on the same days, models and costs (the ablation table).",
     )
     ablation_workers: int = Field(default=2, description="Processes running ablation variants.")
+    hedge: bool = Field(default=True, description="The Risk Manager's index hedge.")
+    hedge_instrument: str | None = Field(
+        default=None, description="The symbol the hedge shorts; default: the data's index."
+    )
 
 
 @dg.asset(
@@ -106,6 +111,9 @@ def backtest_report(
         "index_symbol": index_symbol,
     }
     config_used, policies = DeskConfig(feed_name="backtest"), DeskPolicies()
+    limits = policies.risk_limits
+    hedge = replace(limits.hedge, enabled=config.hedge, instrument=config.hedge_instrument)
+    policies = replace(policies, risk_limits=replace(limits, hedge=hedge))
     try:
         run = run_desk_backtest(
             log=log, walk=walk, config=config_used, policies=policies,
@@ -117,7 +125,7 @@ def backtest_report(
         weights = agent_weights(log)
     finally:
         log.close()
-    exposure = daily_exposure(run.fills, prices, [d.date() for d in run.nav.index], run.nav)
+    exposure = daily_exposure(run)
     ablation = None
     if config.ablation:
         variants = ablation_variants(config_used, policies)
@@ -136,6 +144,8 @@ def backtest_report(
         "mean_gross": float(exposure["gross"].mean()),
         "mean_net": float(exposure["net"].mean()),
         "mean_hedge": float(exposure["hedge"].mean()),
+        "mean_net_with_hedge": float(exposure["net_with_hedge"].mean()),
+        "hedge_instrument": run.hedge_instrument,
     }
     if ablation is not None:
         content["ablation"] = ablation
