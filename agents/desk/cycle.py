@@ -252,7 +252,13 @@ class Desk:
 
     @_timed
     def assess(self, snap: Snapshot, target: Target) -> RiskView:
-        assessment = self.session(snap).risk.assess(target.weights)
+        session = self.session(snap)
+        hedged = None
+        if session.hedge is not None:
+            hedged = session.hedge.book(
+                target.weights, session.risk.covariance, session.risk.symbols
+            )
+        assessment = session.risk.assess(target.weights, hedged)
         headroom = 1.0 - assessment.forecast_var_99 / self.models.risk_limits.max_var_99
         self.recorder.emit(snap, "risk_assessment", risk_payload(assessment))
         return RiskView(assessment, headroom)

@@ -78,6 +78,7 @@ def risk_payload(assessment: Assessment) -> dict[str, Any]:
         "effective_positions": assessment.effective_positions,
         "sector_weights": assessment.sector_weights,
         "worst_stress": None if worst is None else [worst.scenario, worst.portfolio_return],
+        "hedge_weight": assessment.hedge_weight,
     }
 
 

@@ -18,6 +18,7 @@ from agents.desk.models import DeskModels
 from agents.execution.impact import ImpactModel
 from agents.risk_manager.agent import PreparedRisk, RiskManager
 from agents.risk_manager.hedge import HedgeModel
+from agents.risk_manager.stress import crisis_moves
 
 IMPACT_VOLATILITY_DAYS = 64  # closes behind each name's impact calibration
 IMPACT_VOLUME_DAYS = 63
@@ -70,7 +71,13 @@ def prepare_session(
     }
     hedge = None
     if hedge_instrument is not None:
-        hedge = HedgeModel(models.risk_limits.hedge, hedge_instrument, returns[traded])
+        crises = crisis_moves(history[[hedge_instrument]])
+        hedge = HedgeModel(
+            models.risk_limits.hedge,
+            hedge_instrument,
+            returns[traded],
+            {c.scenario: float(c.moves[0]) for c in crises},
+        )
     return SessionPreparation(
         day=day,
         risk=risk_manager.prepare(history[symbols], models.sectors, index),

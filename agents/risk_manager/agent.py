@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -16,7 +16,7 @@ from agents.risk_manager.budget import (
     ewma_covariance,
     set_budget,
 )
-from agents.risk_manager.hedge import HedgePolicy
+from agents.risk_manager.hedge import HedgedBook, HedgePolicy
 from agents.risk_manager.measures import (
     TailRisk,
     beta_of,
@@ -71,6 +71,7 @@ class Assessment:
     effective_positions: float
     forecast_volatility: float = float("nan")  # annualised, EWMA
     forecast_var_99: float = float("nan")  # one day, on the EWMA volatility, t tails
+    hedge_weight: float = 0.0  # the hedge the book was judged with (signed)
     veto_reasons: list[str] = field(default_factory=list)
 
     @property
@@ -128,9 +129,11 @@ class PreparedRisk:
         covariance = self.covariance if covariance is None else covariance
         return set_budget(w, covariance, self.limits.budget, regime=regime, drawdown=drawdown)
 
-    def assess(self, weights: pd.Series) -> Assessment:
+    def assess(self, weights: pd.Series, hedge: HedgedBook | None = None) -> Assessment:
         """``weights`` by symbol (fractions of value); symbols outside the universe are an
-        error, not a silent zero."""
+        error, not a silent zero. With ``hedge``, the forecast VaR and the crisis replays
+        judge the book with the hedge it carries (a short that gains when the market falls);
+        the caps and the gross limit apply to the names."""
         limits = self.limits
         unknown = set(weights.index) - set(self.symbols)
         if unknown:
@@ -144,9 +147,19 @@ class PreparedRisk:
             if self._index_returns is not None
             else float("nan")
         )
-        daily_vol = float(np.sqrt(max(w @ self.covariance @ w, 0.0)))
+        covariance = self.covariance if hedge is None else hedge.covariance
+        daily_vol = float(np.sqrt(max(w @ covariance @ w, 0.0)))
         forecast_var_99 = STUDENT_T5_Q99_UNIT_VARIANCE * daily_vol
         stress = [crisis.result(w) for crisis in self._crises]
+        if hedge is not None and hedge.weight:
+            stress = [
+                replace(
+                    s,
+                    portfolio_return=s.portfolio_return
+                    + hedge.weight * hedge.crisis_moves.get(s.scenario, s.index_return),
+                )
+                for s in stress
+            ]
         held = w != 0
         sector_weights = pd.Series(w[held]).groupby(self._sectors[held].to_numpy()).sum().to_dict()
         # Effective number of names, (sum |w|)^2 / sum w^2: scale-free, so a book that is
@@ -188,6 +201,7 @@ class PreparedRisk:
             effective,
             forecast_volatility=daily_vol * TRADING_DAYS**0.5,
             forecast_var_99=forecast_var_99,
+            hedge_weight=hedge.weight if hedge is not None else 0.0,
             veto_reasons=reasons,
         )
 

@@ -68,17 +68,33 @@ class HedgeTarget:
         }
 
 
+@dataclass(frozen=True)
+class HedgedBook:
+    """What the Risk Manager's limits judge a book on when it carries the hedge."""
+
+    weight: float  # the hedge the book would carry, signed fraction of NAV
+    covariance: np.ndarray  # the names' daily covariance with that hedge in (hedged_covariance)
+    crisis_moves: dict[str, float]  # the instrument's move over each crisis window
+
+
 class HedgeModel:
     """A session's hedge model: the names' and the instrument's EWMA covariance up to the
     previous close. Sizing a hedge for a book is then a few dot products."""
 
-    def __init__(self, policy: HedgePolicy, instrument: str, returns: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        policy: HedgePolicy,
+        instrument: str,
+        returns: pd.DataFrame,
+        crisis_moves: dict[str, float] | None = None,
+    ) -> None:
         """``returns``: daily returns up to the previous close, one column per name and one
-        for ``instrument``."""
+        for ``instrument``; ``crisis_moves``: the instrument's move in each stress window."""
         if instrument not in returns.columns:
             raise ValueError(f"hedge instrument {instrument!r} has no returns in the history")
         self.policy = policy
         self.instrument = instrument
+        self.crisis_moves = dict(crisis_moves or {})
         self.symbols = [c for c in returns.columns if c != instrument]
         window = returns[[*self.symbols, instrument]].tail(BETA_WINDOW_DAYS).to_numpy()
         covariance = ewma_covariance(window, policy.ewma_decay)
@@ -117,6 +133,12 @@ class HedgeModel:
             hedged_volatility=self._volatility(w, weight),
             reasons=reasons,
         )
+
+    def book(self, weights: pd.Series, covariance: np.ndarray, symbols: list[str]) -> HedgedBook:
+        """The book ``weights`` with the hedge the policy gives it (no band: the hedge it
+        would carry), for the limits to judge."""
+        weight = self.target(weights, current_weight=0.0).weight
+        return HedgedBook(weight, self.hedged_covariance(covariance, symbols), self.crisis_moves)
 
     def hedged_covariance(self, covariance: np.ndarray, symbols: list[str]) -> np.ndarray:
         """The names' daily covariance (aligned with ``self.symbols``) of a book that carries

@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 
 from agents.desk.financing import financing_payload
+from agents.risk_manager.agent import PreparedRisk, RiskLimits
 from agents.risk_manager.budget import ewma_covariance
 from agents.risk_manager.hedge import HedgeModel, HedgePolicy
+from agents.risk_manager.stress import crisis_moves
 
 
 def returns_with_betas(betas: dict[str, float], days: int = 400) -> pd.DataFrame:
@@ -42,6 +44,30 @@ def test_the_hedged_covariance_forecasts_the_book_with_its_hedge():
     target = model.target(book, 0.0)
     assert np.sqrt(w @ hedged @ w * 252) == pytest.approx(target.hedged_volatility)
     assert np.sqrt(w @ names @ w * 252) == pytest.approx(target.unhedged_volatility)
+
+
+def test_the_limits_judge_a_hedged_book_with_its_hedge():
+    returns = returns_with_betas({"A": 1.2, "B": 0.9}, days=1200)
+    returns.index = pd.bdate_range("2005-06-01", periods=len(returns))
+    prices = (1 + returns).cumprod() * 100
+    risk = PreparedRisk(RiskLimits(), prices[["A", "B"]], {}, index=prices["IDX"])
+    model = HedgeModel(
+        HedgePolicy(),
+        "IDX",
+        returns,
+        {c.scenario: float(c.moves[0]) for c in crisis_moves(prices[["IDX"]])},
+    )
+    book = pd.Series({"A": 0.5, "B": 0.5})
+    alone = risk.assess(book)
+    hedged = risk.assess(book, model.book(book, risk.covariance, risk.symbols))
+    assert hedged.hedge_weight < 0
+    assert hedged.forecast_var_99 < alone.forecast_var_99
+    crisis = {s.scenario: s.portfolio_return for s in alone.stress}
+    assert crisis  # the synthetic history spans 2008
+    for s in hedged.stress:  # the short gives back part of each crisis' fall
+        assert s.portfolio_return == pytest.approx(
+            crisis[s.scenario] + hedged.hedge_weight * model.crisis_moves[s.scenario]
+        )
 
 
 def test_a_hedge_inside_the_band_is_not_traded():
