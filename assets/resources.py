@@ -16,7 +16,7 @@ from agents.desk.breakers import BreakerThresholds
 from agents.desk.cycle import Desk, DeskConfig
 from agents.desk.feed import ReplayFeed
 from agents.desk.ledger import EventLog, open_event_log
-from agents.desk.models import load_desk_models, with_hedge
+from agents.desk.models import load_desk_models, with_hedge, with_long_short
 from features.definitions import ANALYST_SERVICE
 from features.ingestion import price_store
 from features.ingestion.market_data import MarketData, load_market_data
@@ -103,6 +103,7 @@ class TradingDesk(dg.ConfigurableResource):
     replay_sessions: int = 10
     initial_cash: float = 1_000_000.0
     halt_policy: str = "hold"
+    max_short: float = 0.0
     hedge: bool = True
     hedge_instrument: str | None = None
 
@@ -115,6 +116,7 @@ class TradingDesk(dg.ConfigurableResource):
     def _build(self) -> Desk:
         self.mlflow_tracking.configure()
         models = with_hedge(load_desk_models(), self.hedge, self.hedge_instrument)
+        models = with_long_short(models, self.max_short)
         with self.warehouse.connect(read_only=True) as con:
             market = read_staged_market(con)
         prices = market.prices

@@ -71,6 +71,12 @@ class QuorumSettings(BaseModel):
     replay_sessions: int = Field(default=10, ge=1)
     initial_cash: float = Field(default=1_000_000.0, gt=0, allow_inf_nan=False)
     halt_policy: Literal["hold", "flatten", "reduce"] = "hold"
+    max_short: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="A long-short book: the shape's shorts sum to at most this (0.3: a 130/30 "
+        "book); 0 keeps the names long only.",
+    )
     hedge: bool = Field(
         default=True,
         description="The Risk Manager's index hedge: a short sized from the book's beta.",

@@ -83,6 +83,7 @@ def resources_for(settings: QuorumSettings, dbt: DbtCliResource) -> dict[str, ob
             replay_sessions=settings.replay_sessions,
             initial_cash=settings.initial_cash,
             halt_policy=settings.halt_policy,
+            max_short=settings.max_short,
             hedge=settings.hedge,
             hedge_instrument=settings.hedge_instrument,
         ),

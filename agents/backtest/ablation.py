@@ -21,12 +21,11 @@ from agents.backtest.desk_run import DeskPolicies, WalkForward, run_desk_backtes
 from agents.desk.breakers import BreakerThresholds
 from agents.desk.cycle import DeskConfig
 from agents.desk.ledger import DuckDBEventLog
+from agents.desk.models import long_short_limits
 from agents.market_analyst.training import AnalystTraining
 
 INF = float("inf")
-NOT_BUILT = {
-    "no_shorts": "the desk is long only (the long-short book is not built): same as the desk",
-}
+LONG_SHORT_OPTION = 0.3  # the long-short book a long-only desk is compared with: 130/30
 
 
 @dataclass(frozen=True)
@@ -108,6 +107,7 @@ def ablation_variants(config: DeskConfig, policies: DeskPolicies) -> list[Varian
             replace(config, consensus=replace(config.consensus, full_size_support=0.0)),
             policies,
         ),
+        _shorts_variant(config, policies),
         Variant("no_breakers", "the circuit breakers", replace(config, breakers=never), policies),
         *[
             Variant(
@@ -120,6 +120,24 @@ def ablation_variants(config: DeskConfig, policies: DeskPolicies) -> list[Varian
             if policy != config.breakers.policy
         ],
     ]
+
+
+def _shorts_variant(config: DeskConfig, policies: DeskPolicies) -> Variant:
+    """A long-short desk without its shorts; a long-only desk with the 130/30 option on (what
+    the option would have done, on the same days)."""
+    short = policies.optimizer_config.max_short
+    limits, optimizer = long_short_limits(
+        policies.risk_limits, policies.optimizer_config, 0.0 if short else LONG_SHORT_OPTION
+    )
+    if short:
+        return Variant("no_shorts", f"the shorts (max {short:g}): long only", config,
+                       DeskPolicies(limits, optimizer))  # fmt: skip
+    return Variant(
+        "long_short_130_30",
+        "long only (replaced by a 130/30 book: shorts to 0.3, gross 1.6, net at most 1)",
+        config,
+        DeskPolicies(limits, optimizer),
+    )
 
 
 # The data of a run, set once per process.
@@ -210,4 +228,4 @@ def ablation_table(
                 base[period]["max_drawdown"] - values["max_drawdown"]
             )
         rows[variant.name] = {"switched_off": variant.switched_off, **m}
-    return {"variants": rows, "not_built": NOT_BUILT}
+    return {"variants": rows}

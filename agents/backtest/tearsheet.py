@@ -109,13 +109,10 @@ def ablation_html(ablation: dict | None) -> str:
                 f"<td>{m['cagr']:.2%}</td><td>{m['volatility']:.2%}</td>"
                 f"<td>{_fmt(delta, '{:+.2f}')}</td></tr>"
             )
-    missing = "".join(
-        f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in ablation["not_built"].items()
-    )
     return (
         "<table><tr><th class=l>Variant</th><th class=l>Switched off</th><th class=l>Period</th>"
         "<th>Sharpe</th><th>Max DD</th><th>CAGR</th><th>Volatility</th>"
-        f"<th>Desk Sharpe minus this</th></tr>{''.join(rows)}</table><ul>{missing}</ul>"
+        f"<th>Desk Sharpe minus this</th></tr>{''.join(rows)}</table>"
     )
 
 

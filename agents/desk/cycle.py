@@ -189,7 +189,7 @@ class Desk:
             cash = round(self.config.initial_cash * 100)
             self.recorder.record(snap, [Event("account/opened", "account", "account_opened", at,
                                               {"cash_cents": cash})])  # fmt: skip
-        financing = self.models.risk_limits.hedge.financing_annual
+        financing = self.models.risk_limits.short_financing_annual
         open_session(snap, self.recorder, self.on_session_open, financing)
         score_agents(snap, self.recorder, self.consensus)
         load_features(snap, self.reader, self.on_session_open, self.config.min_feature_coverage)
@@ -269,8 +269,8 @@ class Desk:
         prices = snap.prices
         held = pd.Series(snap.state.positions, dtype=float).reindex(self.symbols).fillna(0.0)
         shares = (change.abs() // prices).fillna(0.0)
-        selling = change < 0
-        shares = shares.where(~selling, np.minimum(shares, held))  # long only: never short
+        if not self.models.optimizer_config.max_short:  # long only: never sell below zero
+            shares = shares.where(change >= 0, np.minimum(shares, held))
         tradable = (shares > 0) & (change.abs() >= self.models.optimizer_config.min_trade_usd)
         symbols = list(shares.index[tradable])
         impact = self.session(snap).impact

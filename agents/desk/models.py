@@ -49,6 +49,34 @@ def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
     )
 
 
+def long_short_limits(
+    limits: RiskLimits, optimizer: OptimizerConfig, max_short: float
+) -> tuple[RiskLimits, OptimizerConfig]:
+    """A long-short book, 1 + s long and s short (s = ``max_short``: 0.3 is a 130/30 book):
+    the optimizer may short up to s of its shape, the gross limit and the budget's gross cap
+    allow 1 + 2s, the net stays at most 1. ``max_short`` 0 is the long-only book."""
+    if max_short < 0:
+        raise ValueError(f"max_short must be >= 0 (got {max_short})")
+    gross = 1.0 + 2 * max_short
+    return (
+        replace(
+            limits,
+            max_gross_exposure=gross,
+            max_net_exposure=1.0,
+            budget=replace(limits.budget, max_gross=gross),
+        ),
+        replace(optimizer, max_short=max_short),
+    )
+
+
+def with_long_short(models: DeskModels, max_short: float) -> DeskModels:
+    """The models with the long-short book of ``long_short_limits`` (0: as registered)."""
+    if not max_short:
+        return models
+    limits, optimizer = long_short_limits(models.risk_limits, models.optimizer_config, max_short)
+    return replace(models, risk_limits=limits, optimizer_config=optimizer)
+
+
 def with_hedge(models: DeskModels, enabled: bool, instrument: str | None) -> DeskModels:
     """The models with the Risk Manager's hedge switched on or off, and its instrument."""
     limits = models.risk_limits

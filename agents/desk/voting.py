@@ -23,9 +23,10 @@ def ballot_for(
     plan: ExecutionPlan,
     cost_budget: float,
 ) -> Ballot:
-    """Each agent's support for each planned trade (a sale of a held name reduces risk)."""
+    """Each agent's support for each planned trade (a sale of a long, or a purchase that
+    covers a short, reduces risk)."""
     reduces = np.array([
-        snap.weights[s] > 0 and d < 0 for s, d in zip(plan.symbols, plan.direction, strict=True)
+        snap.weights[s] * d < 0 for s, d in zip(plan.symbols, plan.direction, strict=True)
     ], dtype=bool)  # fmt: skip
     return Ballot(
         symbols=plan.symbols,

@@ -56,6 +56,9 @@ class OptimizerConfig:
     horizon_days: int = 5  # the analyst's forecasts are over this many days
     min_view_confidence: float = 0.51  # below this mean confidence, views are too weak
     min_trade_usd: float = 1_000.0
+    # A long-short shape: the sum of its short weights at most this (0.3: a 130/30 book), each
+    # short at most the per-name cap, sectors capped both ways. 0: long only (the default).
+    max_short: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -181,19 +184,26 @@ class PortfolioOptimizer:
                         mu_estimator=EquilibriumMu(risk_aversion=cfg.risk_aversion)
                     ),
                 ),
-                min_weights=0.0,
+                min_weights=-max_weight if cfg.max_short > 0 else 0.0,
                 max_weights=max_weight,
                 budget=1.0,
+                max_short=cfg.max_short if cfg.max_short > 0 else None,
                 groups=groups,
-                linear_constraints=[
-                    f"{_group_name(sector)} <= {cap}" for sector, cap in caps.items()
-                ],
+                linear_constraints=self._sector_constraints(caps),
                 transaction_costs=cfg.transaction_cost / cfg.horizon_days,
                 previous_weights=previous.to_numpy(),
                 add_constraints=turnover_limit,
             ).fit(returns)
         except INFEASIBLE:
             return None
+
+    def _sector_constraints(self, caps: dict[str, float]) -> list[str]:
+        """Each sector's net weight at most its cap; a long-short book's also at least minus
+        its cap."""
+        upper = [f"{_group_name(sector)} <= {cap}" for sector, cap in caps.items()]
+        if not self.config.max_short:
+            return upper
+        return upper + [f"{_group_name(sector)} >= {-cap}" for sector, cap in caps.items()]
 
     def _turnover_limit(self, previous: pd.Series):
         """Total turnover sum|w - w_prev| <= max_turnover (skfolio's own max_turnover bounds

@@ -14,9 +14,9 @@ sheds part of the market's own moves.
   budget's gross cap on the names.
 - It is re-traded only when it is off its target by more than ``rebalance_band`` of NAV, so a
   beta that drifts a little does not churn it.
-- A short pays ``financing_annual`` on its notional at every close it is held (the borrow fee
-  and financing spread of an index short through a future or an ETF), booked in the ledger
-  as a ``financing`` event (``agents.desk.financing``).
+- The short pays the Risk Manager's ``short_financing_annual`` on its notional at every close
+  it is held (the borrow fee and financing spread of an index short through a future or an
+  ETF), booked in the ledger as a ``financing`` event (``agents.desk.financing``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ class HedgePolicy:
     instrument: str | None = None  # None: the data's index, when it has one
     beta_ratio: float = 0.75  # the share of the book's beta the hedge takes out
     rebalance_band: float = 0.01  # of NAV: a smaller gap to the target is not traded
-    financing_annual: float = 0.005  # paid on a short's notional, every close it is held
     # The risk budget sizes the hedged book (names and hedge together) to its volatility
     # target, instead of the names alone with the hedge on top.
     inside_budget: bool = True

@@ -25,6 +25,7 @@ from agents.backtest.report import (
 from agents.backtest.tearsheet import write_tearsheet
 from agents.desk.cycle import DeskConfig
 from agents.desk.ledger import DuckDBEventLog
+from agents.desk.models import long_short_limits
 from assets.features.feature_store import training_set
 from assets.resources import Backtesting, FeastStore, MarketDataSource, Warehouse
 from features.definitions import ANALYST_SERVICE
@@ -63,6 +64,12 @@ class BacktestConfig(dg.Config):
     hedge: bool = Field(default=True, description="The Risk Manager's index hedge.")
     hedge_instrument: str | None = Field(
         default=None, description="The symbol the hedge shorts; default: the data's index."
+    )
+    max_short: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="A long-short book: the shape's shorts sum to at most this (0.3: 130/30); "
+        "0 keeps the book long only.",
     )
 
 
@@ -113,7 +120,10 @@ def backtest_report(
     config_used, policies = DeskConfig(feed_name="backtest"), DeskPolicies()
     limits = policies.risk_limits
     hedge = replace(limits.hedge, enabled=config.hedge, instrument=config.hedge_instrument)
-    policies = replace(policies, risk_limits=replace(limits, hedge=hedge))
+    limits, optimizer = long_short_limits(
+        replace(limits, hedge=hedge), policies.optimizer_config, config.max_short
+    )
+    policies = DeskPolicies(risk_limits=limits, optimizer_config=optimizer)
     try:
         run = run_desk_backtest(
             log=log, walk=walk, config=config_used, policies=policies,

@@ -66,7 +66,7 @@ def test_the_hedges_pnl_and_financing_reconcile_with_the_ledger_to_the_cent(desk
         (closes.index >= pd.Timestamp(days[0])) & (closes.index < pd.Timestamp(days[1]))
     ]
     assert len(held_closes) == 3 == charge["shorts"][INDEX]["closes"]
-    rate = desk.models.risk_limits.hedge.financing_annual
+    rate = desk.models.risk_limits.short_financing_annual
     owed_cents = round(-shares * held_closes.sum() * rate / TRADING_DAYS * 100)
     assert charge["cash_delta_cents"] == -owed_cents != 0
 

@@ -146,3 +146,21 @@ def test_orders_move_the_book_to_target_in_whole_shares(market):
             assert orders[symbol].action == "BUY"
             assert orders[symbol].quantity == int(weight * 1_000_000 // last[symbol])
     assert message.payload.deadline > now
+
+
+def test_a_long_short_shape_shorts_a_bearish_name_within_its_limits(market):
+    _, returns = market
+    config = OptimizerConfig(max_short=0.3)
+    optimizer = PortfolioOptimizer(config)
+    flat = pd.Series(0.0, index=returns.columns)
+    proposal = optimizer.propose(returns, _views(XOM=-0.05, AAPL=0.03), flat, SECTORS)
+    weights = proposal.weights
+    assert proposal.method == "black_litterman_mean_risk"
+    assert weights["XOM"] < 0  # long only, the best it could do was hold none
+    cap = position_cap(len(weights), config.max_weight, config.position_multiple)
+    assert (weights.abs() <= cap + 1e-6).all()
+    assert -weights[weights < 0].sum() <= config.max_short + 1e-6
+    assert weights.sum() == pytest.approx(1.0, abs=1e-6)  # net fully invested, 1 + s long
+    caps = sector_caps(weights.index, SECTORS, config.max_sector_weight, config.sector_multiple)
+    by_sector = weights.groupby(lambda s: SECTORS[s]).sum()
+    assert all(abs(by_sector[s]) <= caps[s] + 1e-6 for s in by_sector.index)
