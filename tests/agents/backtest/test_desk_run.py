@@ -1,17 +1,12 @@
 """The desk walked forward over real history: no decision sees the future, and the book's
 value is the ledger's projection."""
 
-import json
 from datetime import date
-from itertools import pairwise
-from pathlib import Path
 
-import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
 
 from agents.backtest.desk_run import (
     WalkForward,
@@ -21,14 +16,6 @@ from agents.backtest.desk_run import (
 )
 from agents.desk.ledger import DuckDBEventLog
 from agents.desk.state import current
-from assets.backtest.report import backtest_report
-from assets.resources import (
-    Backtesting,
-    FeastStore,
-    MarketDataSource,
-    MlflowTracking,
-    Warehouse,
-)
 from features.definitions import ANALYST_FEATURES
 from features.training import LABEL_COLUMNS
 from features.vectors import analyst_feature_rows
@@ -107,8 +94,16 @@ def run(inputs: dict, path) -> tuple:
     return result, log
 
 
-def test_reused_models_give_the_same_decisions_as_training_them(inputs, tmp_path):
-    trained, trained_log = run(inputs, tmp_path / "trained.duckdb")
+@pytest.fixture(scope="module")
+def walked(inputs, tmp_path_factory):
+    """The walk on the real data, once for the module: its result and its ledger."""
+    result, log = run(inputs, tmp_path_factory.mktemp("walked") / "ledger.duckdb")
+    yield result, log
+    log.close()
+
+
+def test_reused_models_give_the_same_decisions_as_training_them(inputs, walked, tmp_path):
+    trained, trained_log = walked
     reused_log = DuckDBEventLog(tmp_path / "reused.duckdb")
     run_desk_backtest(log=reused_log, walk=WALK, trained=trained.models, **inputs)
     assert decisions(reused_log) == decisions(trained_log) and decisions(trained_log)
@@ -116,8 +111,8 @@ def test_reused_models_give_the_same_decisions_as_training_them(inputs, tmp_path
         run_desk_backtest(log=reused_log, walk=WALK, trained=trained.models[:1], **inputs)
 
 
-def test_altering_every_price_after_a_day_changes_no_decision_up_to_it(inputs, tmp_path):
-    real, real_log = run(inputs, tmp_path / "real.duckdb")
+def test_altering_every_price_after_a_day_changes_no_decision_up_to_it(inputs, walked, tmp_path):
+    real, real_log = walked
     other, other_log = run(altered_after(inputs, CUT), tmp_path / "altered.duckdb")
     try:
         before = decisions(real_log, CUT + pd.Timedelta(hours=23))
@@ -128,114 +123,27 @@ def test_altering_every_price_after_a_day_changes_no_decision_up_to_it(inputs, t
         assert real.retrained == other.retrained
         pd.testing.assert_series_equal(real.nav.loc[:CUT], other.nav.loc[:CUT])
     finally:
-        real_log.close()
         other_log.close()
 
 
-def test_each_model_is_trained_only_on_labels_known_at_its_first_decision(inputs, tmp_path):
-    result, log = run(inputs, tmp_path / "ledger.duckdb")
-    try:
-        sessions = sorted(pd.to_datetime(inputs["prices"]["date"]).dt.date.unique())
-        assert len(result.retrained) == 2
-        for block in result.retrained:
-            start = date.fromisoformat(block["from"])
-            known = trained_through(sessions, start, WALK.horizon_days)
-            assert date.fromisoformat(block["trained_through"]) <= known
-            # the label of the newest row closes before the session it first trades
-            assert sessions.index(known) + WALK.horizon_days < sessions.index(start)
-        # The daily book is the ledger's projection: its last value is the desk's own state.
-        state = current(log)
-        closes = inputs["prices"].pivot(index="date", columns="symbol", values="close")
-        closes.index = pd.to_datetime(closes.index)
-        last = closes.ffill().loc[: result.nav.index[-1]].iloc[-1]
-        assert state.positions, "the desk held nothing"
-        assert result.nav.iloc[-1] == pytest.approx(state.nav_cents(last.to_dict()) / 100, abs=0.01)
-        assert len(result.cycles) == len(range(0, len(result.nav), WALK.decision_every))
-    finally:
-        log.close()
-
-
-def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_universe, tmp_path):
-    space = real_universe
-    tracking = MlflowTracking(
-        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
-        artifact_location=str(tmp_path / "artifacts"),
-    )
-    config = {
-        "first_day": "2013-06-03",
-        "last_day": "2014-06-30",
-        "holdout_start": "2014-01-01",
-        "retrain_months": 6,
-        "decision_every": 10,
-        "n_estimators": 30,
-        "min_train_days": 500,
-    }
-    result = dg.materialize(
-        [backtest_report],
-        resources={
-            "warehouse": Warehouse(path=str(space.warehouse)),
-            "feast": FeastStore(
-                exports_dir=str(space.exports), training_dir=str(space.root / "training")
-            ),
-            "market_data": MarketDataSource(spec=f"csv:{space.root / 'prices.csv'}"),
-            "backtesting": Backtesting(
-                reports_dir=str(tmp_path / "reports"), mlflow_tracking=tracking
-            ),
-        },
-        run_config={"ops": {"backtest_report": {"config": config}}},
-    )
-    meta = result.asset_materializations_for_node("backtest_report")[0].metadata
-    summary = json.loads(Path(meta["summary"].value).read_text())
-    strategies = summary["strategies"]
-    assert set(strategies) == {
-        "desk", "index_buy_and_hold", "equal_weight", "inverse_volatility", "minimum_variance"
-    }  # fmt: skip
-    for measured in strategies.values():
-        assert (measured["full"]["start"], measured["full"]["end"]) == ("2013-06-03", "2014-06-30")
-        assert measured["holdout"]["start"] == "2014-01-02"
-        for key in ("cagr", "volatility", "sharpe", "sortino", "calmar", "max_drawdown",
-                    "hit_rate", "annual_turnover", "annual_cost_drag"):  # fmt: skip
-            assert np.isfinite(measured["full"][key]), key
-    sessions = summary["period"]["sessions"]
-    assert strategies["desk"]["cycles"] == len(range(0, sessions, config["decision_every"]))
-    assert strategies["desk"]["orders"] > 0
-    attribution = strategies["desk"]["attribution"]
-    assert attribution["trades_scored"] > 0
-    assert set(attribution) >= {"market_analyst", "risk_manager", "portfolio_optimizer",
-                                "execution_agent", "risk_veto"}  # fmt: skip
-    assert strategies["desk"]["full"]["annual_cost_drag"] > 0
-    starts = [pd.Timestamp(r["from"]) for r in summary["walk_forward"]["retrained"]]
-    assert starts[0] == pd.Timestamp("2013-06-03") and len(starts) == 3  # every 6 months
-    for before, after in pairwise(starts):
-        boundary = before + pd.DateOffset(months=6)
-        assert boundary <= after < boundary + pd.Timedelta(days=15)  # the next decision day
-    assert summary["universe"]["index"] == "SP500" and len(summary["universe"]["symbols"]) == 20
-    html = Path(meta["report_path"].value).read_text()
-    for title in ("Every metric", "design's success metrics", "Ablation", "Equity curves",
-                  "exposure", "deepest drawdowns", "monthly returns", "Rolling one-year Sharpe",
-                  "Consensus weight"):  # fmt: skip
-        assert title in html, title
-    assert html.index("<table") < html.index("plotly")  # a tearsheet opens with its numbers
-    design = summary["design_success"]
-    assert set(design) == {"full", "before_holdout", "holdout"}
-    for period, verdict in design.items():
-        desk_sharpe = strategies["desk"][period]["sharpe"]
-        assert verdict["sharpe"] == desk_sharpe
-        assert verdict["sharpe_met"] == (desk_sharpe > 1.5)
-        assert verdict["met"] == (verdict["sharpe_met"] and verdict["max_drawdown_met"])
-    ablation = summary["ablation"]["variants"]
-    assert {"desk", "no_market_analyst", "no_risk_manager", "no_risk_budget", "no_breakers",
-            "no_consensus_sizing"} <= set(ablation)  # fmt: skip
-    assert ablation["desk"]["full"]["sharpe"] == pytest.approx(strategies["desk"]["full"]["sharpe"])
-    assert ablation["no_risk_budget"]["full"]["sharpe"] != ablation["desk"]["full"]["sharpe"]
-    assert summary["exposure"]["mean_gross"] > 0
-    client = MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
-    logged = {a.path for a in client.list_artifacts(meta["mlflow_run_id"].value)}
-    assert logged == {"summary.json", "report.html"}
-    run = client.get_run(meta["mlflow_run_id"].value)
-    assert run.data.metrics["desk.full.sharpe"] == pytest.approx(
-        strategies["desk"]["full"]["sharpe"]
-    )
+def test_each_model_is_trained_only_on_labels_known_at_its_first_decision(inputs, walked):
+    result, log = walked
+    sessions = sorted(pd.to_datetime(inputs["prices"]["date"]).dt.date.unique())
+    assert len(result.retrained) == 2
+    for block in result.retrained:
+        start = date.fromisoformat(block["from"])
+        known = trained_through(sessions, start, WALK.horizon_days)
+        assert date.fromisoformat(block["trained_through"]) <= known
+        # the label of the newest row closes before the session it first trades
+        assert sessions.index(known) + WALK.horizon_days < sessions.index(start)
+    # The daily book is the ledger's projection: its last value is the desk's own state.
+    state = current(log)
+    closes = inputs["prices"].pivot(index="date", columns="symbol", values="close")
+    closes.index = pd.to_datetime(closes.index)
+    last = closes.ffill().loc[: result.nav.index[-1]].iloc[-1]
+    assert state.positions, "the desk held nothing"
+    assert result.nav.iloc[-1] == pytest.approx(state.nav_cents(last.to_dict()) / 100, abs=0.01)
+    assert len(result.cycles) == len(range(0, len(result.nav), WALK.decision_every))
 
 
 def test_the_first_decision_follows_the_data_for_a_universe_that_starts_late(inputs, tmp_path):
