@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from agents.backtest.desk_run import DeskPolicies, WalkForward, run_desk_backtest
+from agents.backtest.metrics import performance, period_masks
 from agents.desk.breakers import BreakerThresholds
 from agents.desk.cycle import DeskConfig
 from agents.desk.ledger import DuckDBEventLog
@@ -200,22 +201,12 @@ def ablation_table(
 ) -> dict:
     """Per variant and period, Sharpe, maximum drawdown, CAGR and volatility, and the desk's
     Sharpe and drawdown minus the variant's (what the piece switched off adds)."""
-    from agents.backtest.metrics import performance
-
-    def periods(daily: pd.Series) -> dict[str, pd.Series]:
-        out = {"full": daily}
-        if holdout_start is not None:
-            cut = pd.Timestamp(holdout_start)
-            before, after = daily[daily.index < cut], daily[daily.index >= cut]
-            if len(before) > 1 and len(after) > 1:
-                out.update(before_holdout=before, holdout=after)
-        return out
-
     keys = ("sharpe", "max_drawdown", "cagr", "volatility")
 
     def measured(daily: pd.Series) -> dict[str, dict[str, float]]:
         return {
-            period: {k: performance(r)[k] for k in keys} for period, r in periods(daily).items()
+            period: {k: v for k, v in performance(daily[mask]).items() if k in keys}
+            for period, mask in period_masks(daily.index, holdout_start).items()
         }
 
     base = measured(desk)

@@ -12,6 +12,17 @@ from skfolio import measures
 TRADING_DAYS = 252
 
 
+def period_masks(index: pd.DatetimeIndex, holdout_start: str | None) -> dict[str, np.ndarray]:
+    """The days of each reported period: ``full``, and when ``holdout_start`` falls inside
+    with more than a day on each side, ``before_holdout`` and ``holdout``."""
+    out = {"full": np.ones(len(index), dtype=bool)}
+    if holdout_start is not None:
+        after = np.asarray(index >= pd.Timestamp(holdout_start))
+        if (~after).sum() > 1 and after.sum() > 1:
+            out.update(before_holdout=~after, holdout=after)
+    return out
+
+
 def drawdown_dates(returns: pd.Series) -> dict[str, str | None]:
     """The maximum drawdown's peak, trough and recovery days (None if not recovered)."""
     wealth = (1.0 + returns).cumprod()

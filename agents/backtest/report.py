@@ -19,7 +19,7 @@ import pandas as pd
 from agents.backtest.attribution import agent_attribution
 from agents.backtest.benchmarks import buy_and_hold, monthly_targets
 from agents.backtest.desk_run import DeskRun
-from agents.backtest.metrics import performance
+from agents.backtest.metrics import performance, period_masks
 from agents.backtest.simulation import simulate
 from agents.desk.ledger import EventLog
 
@@ -97,19 +97,12 @@ def measure(strategy: Strategy, holdout_start: str | None) -> dict:
     """Metrics over the whole period and, when it falls inside, before and after
     ``holdout_start``."""
 
-    def window(mask: np.ndarray) -> dict:
-        return performance(
-            strategy.returns[mask], turnover=strategy.turnover[mask], costs=strategy.costs[mask]
-        )
-
-    index = strategy.returns.index
-    out = {"full": window(np.ones(len(index), dtype=bool)), **strategy.extra}
-    if holdout_start is not None:
-        cut = pd.Timestamp(holdout_start)
-        if (index < cut).sum() > 1 and (index >= cut).sum() > 1:
-            out["before_holdout"] = window(np.asarray(index < cut))
-            out["holdout"] = window(np.asarray(index >= cut))
-    return out
+    s = strategy
+    out = {
+        period: performance(s.returns[mask], turnover=s.turnover[mask], costs=s.costs[mask])
+        for period, mask in period_masks(s.returns.index, holdout_start).items()
+    }
+    return {"full": out.pop("full"), **s.extra, **out}
 
 
 def agent_weights(log: EventLog) -> pd.DataFrame:
