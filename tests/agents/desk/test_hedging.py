@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from agents.backtest.desk_run import daily_values, ledger_fills, ledger_financing
+from agents.desk.cycle import hedge_instrument_of
 from agents.desk.feed import ReplayFeed
 from agents.desk.state import current, rebuild
 from agents.risk_manager.budget import TRADING_DAYS
@@ -104,3 +105,11 @@ def test_a_named_hedge_instrument_the_data_lack_is_refused_by_name(desk_parts, t
     models = with_hedge(desk_parts, instrument="ES_FUTURE")
     with pytest.raises(ValueError, match="hedge instrument 'ES_FUTURE' is not in the market data"):
         make_desk(desk_parts, tmp_path / "ledger.duckdb", models=models)
+
+
+def test_data_without_an_index_or_a_named_instrument_run_unhedged(desk_parts):
+    models = desk_parts[0]
+    assert hedge_instrument_of(models, ["AAPL", "XOM"], index_symbol=None) is None
+    assert hedge_instrument_of(models, ["AAPL", "SP500"], index_symbol="SP500") == "SP500"
+    named = with_hedge(desk_parts, instrument="XOM")
+    assert hedge_instrument_of(named, ["AAPL", "XOM"], index_symbol=None) == "XOM"
