@@ -32,7 +32,7 @@ from agents.consensus.engine import ConsensusConfig, ConsensusEngine
 from agents.desk.breakers import BookState, BreakerThresholds, CircuitBreakers
 from agents.desk.broker import Commission, PaperBroker
 from agents.desk.feed import MarketDataFeed
-from agents.desk.hedging import hedge_order
+from agents.desk.hedging import hedge_instrument_of, hedge_order
 from agents.desk.ledger import Event, EventLog
 from agents.desk.models import DeskModels
 from agents.desk.opening import SessionHook, load_features, open_session, score_agents
@@ -94,26 +94,6 @@ def _since(started: float) -> float:
 
 def cycle_id_for(feed_name: str, at: datetime) -> str:
     return f"{feed_name}-{at:%Y%m%dT%H%MZ}"
-
-
-def hedge_instrument_of(
-    models: DeskModels, feed_symbols: list[str], index_symbol: str | None
-) -> str | None:
-    """The instrument the hedge trades: the one the policy names, else the data's index;
-    None when the hedge is off or the data have neither. A named instrument the data do not
-    hold is an error, not a silent unhedged book."""
-    policy = models.risk_limits.hedge
-    if not policy.enabled:
-        return None
-    if policy.instrument is None:
-        return index_symbol
-    if policy.instrument not in feed_symbols:
-        raise ValueError(
-            f"hedge instrument {policy.instrument!r} is not in the market data "
-            f"({len(feed_symbols)} symbols: {', '.join(feed_symbols[:10])}...); "
-            "name one of them or switch the hedge off"
-        )
-    return policy.instrument
 
 
 def _fingerprint(day: date, signals: list[TradingSignal]) -> str:

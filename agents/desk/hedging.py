@@ -8,9 +8,30 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from agents.desk.models import DeskModels
 from agents.desk.steps import Snapshot
 from agents.messages import Order
 from agents.risk_manager.hedge import HedgeModel, HedgeTarget
+
+
+def hedge_instrument_of(
+    models: DeskModels, feed_symbols: list[str], index_symbol: str | None
+) -> str | None:
+    """The instrument the hedge trades: the one the policy names, else the data's index;
+    None when the hedge is off or the data have neither. A named instrument the data do not
+    hold is an error, not a silent unhedged book."""
+    policy = models.risk_limits.hedge
+    if not policy.enabled:
+        return None
+    if policy.instrument is None:
+        return index_symbol
+    if policy.instrument not in feed_symbols:
+        raise ValueError(
+            f"hedge instrument {policy.instrument!r} is not in the market data "
+            f"({len(feed_symbols)} symbols: {', '.join(feed_symbols[:10])}...); "
+            "name one of them or switch the hedge off"
+        )
+    return policy.instrument
 
 
 def book_after(snap: Snapshot, orders: list[Order]) -> pd.Series:

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from agents.backtest.desk_run import daily_values, ledger_fills, ledger_financing
-from agents.desk.cycle import hedge_instrument_of
 from agents.desk.feed import ReplayFeed
+from agents.desk.hedging import hedge_instrument_of
 from agents.desk.state import current, rebuild
 from agents.risk_manager.budget import TRADING_DAYS
 from tests.support.desk import START, make_desk
