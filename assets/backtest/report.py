@@ -156,6 +156,7 @@ def backtest_report(
         "mean_hedge": float(exposure["hedge"].mean()),
         "mean_net_with_hedge": float(exposure["net_with_hedge"].mean()),
         "hedge_instrument": run.hedge_instrument,
+        "short_financing_usd": float(-run.financing["cash"].sum()),
     }
     if ablation is not None:
         content["ablation"] = ablation

@@ -91,6 +91,7 @@ def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_
     exposure = summary["exposure"]
     assert exposure["mean_gross"] > 0 and exposure["hedge_instrument"] == "SP500"
     assert exposure["mean_hedge"] < 0  # the Risk Manager's index short
+    assert exposure["short_financing_usd"] > 0  # ...and what holding it cost
     assert exposure["mean_net_with_hedge"] < exposure["mean_net"]
     assert {"no_hedge", "long_short_130_30"} <= set(ablation)
     assert ablation["no_hedge"]["full"]["volatility"] != ablation["desk"]["full"]["volatility"]
