@@ -77,8 +77,11 @@ def with_long_short(models: DeskModels, max_short: float) -> DeskModels:
     return replace(models, risk_limits=limits, optimizer_config=optimizer)
 
 
+def hedged_limits(limits: RiskLimits, enabled: bool, instrument: str | None) -> RiskLimits:
+    """The limits with the Risk Manager's hedge switched on or off, and its instrument."""
+    return replace(limits, hedge=replace(limits.hedge, enabled=enabled, instrument=instrument))
+
+
 def with_hedge(models: DeskModels, enabled: bool, instrument: str | None) -> DeskModels:
-    """The models with the Risk Manager's hedge switched on or off, and its instrument."""
-    limits = models.risk_limits
-    hedge = replace(limits.hedge, enabled=enabled, instrument=instrument)
-    return replace(models, risk_limits=replace(limits, hedge=hedge))
+    """The models with the hedge of ``hedged_limits``."""
+    return replace(models, risk_limits=hedged_limits(models.risk_limits, enabled, instrument))

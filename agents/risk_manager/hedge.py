@@ -21,7 +21,7 @@ sheds part of the market's own moves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -55,16 +55,7 @@ class HedgeTarget:
     reasons: list[str] = field(default_factory=list)
 
     def payload(self) -> dict:
-        return {
-            "instrument": self.instrument,
-            "book_beta": self.book_beta,
-            "weight": self.weight,
-            "current_weight": self.current_weight,
-            "trade": self.trade,
-            "unhedged_volatility": self.unhedged_volatility,
-            "hedged_volatility": self.hedged_volatility,
-            "reasons": self.reasons,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

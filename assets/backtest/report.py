@@ -1,7 +1,6 @@
 """``backtest_report``: the desk walked forward with its benchmarks, as JSON, HTML and an
 MLflow run. Domain logic lives in ``agents.backtest``; this is the glue."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -25,7 +24,7 @@ from agents.backtest.report import (
 from agents.backtest.tearsheet import write_tearsheet
 from agents.desk.cycle import DeskConfig
 from agents.desk.ledger import DuckDBEventLog
-from agents.desk.models import long_short_limits
+from agents.desk.models import hedged_limits, long_short_limits
 from assets.features.feature_store import training_set
 from assets.resources import Backtesting, FeastStore, MarketDataSource, Warehouse
 from features.definitions import ANALYST_SERVICE
@@ -118,11 +117,8 @@ def backtest_report(
         "index_symbol": index_symbol,
     }
     config_used, policies = DeskConfig(feed_name="backtest"), DeskPolicies()
-    limits = policies.risk_limits
-    hedge = replace(limits.hedge, enabled=config.hedge, instrument=config.hedge_instrument)
-    limits, optimizer = long_short_limits(
-        replace(limits, hedge=hedge), policies.optimizer_config, config.max_short
-    )
+    limits = hedged_limits(policies.risk_limits, config.hedge, config.hedge_instrument)
+    limits, optimizer = long_short_limits(limits, policies.optimizer_config, config.max_short)
     policies = DeskPolicies(risk_limits=limits, optimizer_config=optimizer)
     try:
         run = run_desk_backtest(
