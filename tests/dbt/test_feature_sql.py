@@ -4,24 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.definitions import PRICE_VOLUME_FEATURES, TECHNICAL_FEATURES, VOLATILITY_FEATURES
 from tests.conftest import Workspace, price_slice, write_prices
 
 SYMBOLS = ["AAPL", "KO", "JPM", "XOM", "MSFT", "SP500"]
 START, END = "2015-01-01", "2019-12-31"
-FEATURES = [
-    "rsi_14",
-    "macd_pct",
-    "macd_hist_pct",
-    "bollinger_pct_b_20",
-    "realized_vol_21d",
-    "realized_vol_63d",
-    "momentum_1m",
-    "momentum_3m",
-    "momentum_6m",
-    "momentum_12m",
-    "dist_sma_50",
-    "dist_sma_200",
-]
+# Every per-symbol feature the analyst is served (Alpha158-style ones included).
+FEATURES = [*TECHNICAL_FEATURES, *VOLATILITY_FEATURES]
 
 
 def features(workspace: Workspace) -> pd.DataFrame:
@@ -31,6 +20,21 @@ def features(workspace: Workspace) -> pd.DataFrame:
 @pytest.fixture
 def real_slice(sp500_prices) -> pd.DataFrame:
     return price_slice(sp500_prices, SYMBOLS, START, END)
+
+
+def with_bars(closes: pd.DataFrame, seed: int = 11) -> pd.DataFrame:
+    """Real closes with an open, high, low and volume around them (the embedded data have
+    closes only), so the k-bar and volume features are computed, not missing."""
+    rng = np.random.default_rng(seed)
+    out = closes.copy()
+    n = len(out)
+    out["open"] = out["close"] * (1 + rng.normal(0, 0.005, n))
+    top = np.maximum(out["open"], out["close"])
+    bottom = np.minimum(out["open"], out["close"])
+    out["high"] = top * (1 + rng.uniform(0, 0.01, n))
+    out["low"] = bottom * (1 - rng.uniform(0, 0.01, n))
+    out["volume"] = rng.integers(100_000, 5_000_000, n).astype(float)
+    return out
 
 
 def test_indicators_match_their_textbook_definitions_in_pandas(workspace, real_slice, tmp_path):
@@ -56,6 +60,14 @@ def test_indicators_match_their_textbook_definitions_in_pandas(workspace, real_s
         "realized_vol_21d": log_return.rolling(21).std() * np.sqrt(252),
         "momentum_12m": close.shift(21) / close.shift(252) - 1,
         "dist_sma_200": close / close.rolling(200).mean() - 1,
+        # Alpha158-style close-only factors
+        "return_5d": close / close.shift(5) - 1,
+        "close_to_ma_5d": close / close.rolling(5).mean() - 1,
+        "close_quantile_high_20d": close.rolling(20).quantile(0.8) / close - 1,
+        "up_day_share_20d": (log_return > 0).astype(float).rolling(20).mean(),
+        "trend_r2_20d": close.rolling(20).corr(pd.Series(np.arange(len(close)))) ** 2,
+        "close_position_20d": (close - close.rolling(20).min())
+        / (close.rolling(20).max() - close.rolling(20).min()),
     }
     # Past the warm-up the EMA-based ones agree to the truncation of the 200-row window.
     for name, values in expected.items():
@@ -75,9 +87,13 @@ def test_no_feature_on_day_t_changes_when_every_later_price_is_altered(
 ):
     cut = pd.Timestamp("2018-06-29")
     rng = np.random.default_rng(7)
+    real_slice = with_bars(real_slice)
     altered = real_slice.copy()
     later = altered["date"] > cut
-    altered.loc[later, "close"] *= rng.uniform(0.5, 1.5, later.sum())
+    move = rng.uniform(0.5, 1.5, later.sum())
+    for column in ("open", "high", "low", "close"):
+        altered.loc[later, column] *= move
+    altered.loc[later, "volume"] *= rng.uniform(0.2, 5.0, later.sum())
 
     built = {}
     for name, frame in (("true", real_slice), ("altered", altered)):
@@ -96,7 +112,9 @@ def test_no_feature_on_day_t_changes_when_every_later_price_is_altered(
     )
     # ...and the alteration did reach the features after the cut, so the test can fail.
     after = {k: v[v["date"] > cut] for k, v in built.items()}
-    assert not np.allclose(after["true"]["rsi_14"], after["altered"]["rsi_14"], equal_nan=True)
+    for name in ("rsi_14", *PRICE_VOLUME_FEATURES):
+        assert after["true"][name].notna().any(), name  # computed, not missing throughout
+        assert not np.allclose(after["true"][name], after["altered"][name], equal_nan=True), name
 
 
 def test_incremental_build_equals_a_full_refresh(tmp_path, real_slice, monkeypatch):

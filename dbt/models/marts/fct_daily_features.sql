@@ -16,6 +16,12 @@
     'realized_vol_21d', 'realized_vol_63d',
     'momentum_1m', 'momentum_3m', 'momentum_6m', 'momentum_12m',
     'dist_sma_50', 'dist_sma_200', 'volume_zscore_21d',
+    'return_1d', 'kbar_body', 'kbar_range', 'kbar_upper_shadow', 'kbar_lower_shadow',
+    'kbar_close_position', 'close_position_20d', 'close_quantile_high_20d',
+    'close_quantile_low_20d', 'corr_close_volume_20d', 'corr_return_volume_change_20d',
+    'return_5d', 'close_to_ma_5d', 'close_to_ma_10d', 'close_to_ma_20d', 'volatility_5d',
+    'trend_slope_20d', 'trend_r2_20d', 'up_day_share_20d', 'days_since_high_20d',
+    'days_since_low_20d', 'max_return_21d', 'return_skew_63d',
 ] %}
 
 with daily as (
@@ -61,9 +67,17 @@ moves as (
         date,
         sector,
         day_index,
+        open,
+        high,
+        low,
         close,
         log_return,
+        simple_return,
         volume,
+        -- ln(1 + volume): a zero-volume day stays finite; the change is Alpha158's CORD input
+        ln(1 + volume) as log_volume,
+        ln(1 + volume) - lag(ln(1 + volume)) over (partition by symbol order by day_index)
+            as log_volume_change,
         greatest(close - previous_close, 0) as gain,
         greatest(previous_close - close, 0) as loss
     from scoped
@@ -100,6 +114,26 @@ windows as (
         avg(volume) over last_21 as avg_volume_21,
         stddev_samp(volume) over last_21 as sd_volume_21,
         count(volume) over last_21 as n_volume_21,
+        -- qlib Alpha158-style price-volume windows (RSV20, QTLU20, QTLD20, CORR20, CORD20);
+        -- a file of closes only has no high or low: the range is then the closes' range.
+        min(coalesce(low, close)) over last_20 as low_20,
+        max(coalesce(high, close)) over last_20 as high_20,
+        avg(close) over last_5 as ma_5,
+        avg(close) over last_10 as ma_10,
+        stddev_samp(log_return) over last_5 as sd_log_return_5,
+        regr_slope(close, day_index) over last_20 as slope_20,
+        regr_r2(close, day_index) over last_20 as r2_20,
+        avg(case when log_return > 0 then 1.0 when log_return <= 0 then 0.0 end) over last_20
+            as up_share_20,
+        arg_max(day_index, close) over last_20 as high_day_20,
+        arg_min(day_index, close) over last_20 as low_day_20,
+        max(simple_return) over last_21 as max_return_21,
+        skewness(log_return) over last_63 as skew_63,
+        lag(close, 5) over by_symbol as close_5d_ago,
+        quantile_cont(close, 0.8) over last_20 as close_q80_20,
+        quantile_cont(close, 0.2) over last_20 as close_q20_20,
+        corr(close, log_volume) over last_20 as corr_close_volume_20,
+        corr(simple_return, log_volume_change) over last_20 as corr_return_volume_20,
         lag(close, 21) over by_symbol as close_21d_ago,
         lag(close, 63) over by_symbol as close_63d_ago,
         lag(close, 126) over by_symbol as close_126d_ago,
@@ -107,6 +141,8 @@ windows as (
     from with_signal
     window
         by_symbol as (partition by symbol order by day_index),
+        last_5 as (partition by symbol order by day_index rows between 4 preceding and current row),
+        last_10 as (partition by symbol order by day_index rows between 9 preceding and current row),
         last_20 as (partition by symbol order by day_index rows between 19 preceding and current row),
         last_21 as (partition by symbol order by day_index rows between 20 preceding and current row),
         last_50 as (partition by symbol order by day_index rows between 49 preceding and current row),
@@ -140,7 +176,38 @@ features as materialized (
         case when day_index >= 49 then close / sma_50 - 1 end as dist_sma_50,
         case when day_index >= 199 then close / sma_200 - 1 end as dist_sma_200,
         case when n_volume_21 = 21 and sd_volume_21 > 0
-            then (volume - avg_volume_21) / sd_volume_21 end as volume_zscore_21d
+            then (volume - avg_volume_21) / sd_volume_21 end as volume_zscore_21d,
+        simple_return as return_1d,
+        -- k-bar shapes (Alpha158's KMID, KLEN, KUP, KLOW, KSFT): the day's candle relative
+        -- to its open; a bar with no range has no close position.
+        case when open > 0 then close / open - 1 end as kbar_body,
+        case when open > 0 then (high - low) / open end as kbar_range,
+        case when open > 0 then (high - greatest(open, close)) / open end as kbar_upper_shadow,
+        case when open > 0 then (least(open, close) - low) / open end as kbar_lower_shadow,
+        case when high > low then (2 * close - high - low) / (high - low) end
+            as kbar_close_position,
+        case when day_index >= 19 and high_20 > low_20
+            then (close - low_20) / (high_20 - low_20) end as close_position_20d,
+        case when day_index >= 19 then close_q80_20 / close - 1 end as close_quantile_high_20d,
+        case when day_index >= 19 then close_q20_20 / close - 1 end as close_quantile_low_20d,
+        case when day_index >= 19 then corr_close_volume_20 end as corr_close_volume_20d,
+        case when day_index >= 20 then corr_return_volume_20 end
+            as corr_return_volume_change_20d,
+        -- close-only factors (Alpha158's ROC5, MA5/10/20, STD5, BETA20, RSQR20, CNTP20,
+        -- IMAX20, IMIN20) and the lottery (MAX) and skewness effects
+        close / close_5d_ago - 1 as return_5d,
+        case when day_index >= 4 then close / ma_5 - 1 end as close_to_ma_5d,
+        case when day_index >= 9 then close / ma_10 - 1 end as close_to_ma_10d,
+        case when day_index >= 19 then close / sma_20 - 1 end as close_to_ma_20d,
+        case when day_index >= 5 then sd_log_return_5 * sqrt(252) end as volatility_5d,
+        case when day_index >= 19 then slope_20 / close end as trend_slope_20d,
+        case when day_index >= 19 then r2_20 end as trend_r2_20d,
+        case when day_index >= 20 then up_share_20 end as up_day_share_20d,
+        case when day_index >= 19 then (day_index - high_day_20) / 19.0 end
+            as days_since_high_20d,
+        case when day_index >= 19 then (day_index - low_day_20) / 19.0 end as days_since_low_20d,
+        case when day_index >= 21 then max_return_21 end as max_return_21d,
+        case when n_log_return_63 = 63 then skew_63 end as return_skew_63d
     from windows
 ),
 
