@@ -17,7 +17,7 @@ from features.settings import REPO_ROOT, SettingsError, current_settings
 
 DAILY_TTL = timedelta(days=5)
 
-TECHNICAL_FEATURES = [
+INDICATOR_FEATURES = [
     "rsi_14",
     "macd_pct",
     "macd_hist_pct",
@@ -30,6 +30,37 @@ TECHNICAL_FEATURES = [
     "dist_sma_200",
     "volume_zscore_21d",
 ]
+# Price-volume factors in the spirit of qlib's Alpha158 (k-bar shapes, position in the
+# 20-day range, rolling quantiles, price-volume correlations, moving-average ratios, trend
+# slope and fit, up-day share, days since the high and low), computed in dbt like the rest.
+# The k-bar and volume factors need open, high, low and volume: on a file of closes only
+# (the embedded S&P 500 data) they are missing, and the models treat them as such.
+PRICE_VOLUME_FEATURES = [
+    "return_1d",
+    "kbar_body",
+    "kbar_range",
+    "kbar_upper_shadow",
+    "kbar_lower_shadow",
+    "kbar_close_position",
+    "close_position_20d",
+    "close_quantile_high_20d",
+    "close_quantile_low_20d",
+    "corr_close_volume_20d",
+    "corr_return_volume_change_20d",
+    "return_5d",
+    "close_to_ma_5d",
+    "close_to_ma_10d",
+    "close_to_ma_20d",
+    "volatility_5d",
+    "trend_slope_20d",
+    "trend_r2_20d",
+    "up_day_share_20d",
+    "days_since_high_20d",
+    "days_since_low_20d",
+    "max_return_21d",
+    "return_skew_63d",
+]
+TECHNICAL_FEATURES = [*INDICATOR_FEATURES, *PRICE_VOLUME_FEATURES]
 VOLATILITY_FEATURES = ["realized_vol_21d", "realized_vol_63d"]
 MARKET_FEATURES = [
     "market_return_1d",
@@ -48,20 +79,39 @@ def ranked(names: list[str]) -> list[str]:
 
 
 # The market analyst's features in its service's order. The online read path serves them
-# packed into one Array(Float64) per symbol (view market_analyst_v1_vector): one value to
+# packed into one Array(Float64) per symbol (view ANALYST_VECTOR_VIEW): one value to
 # read and parse per symbol instead of one per feature, ~15x faster for 500 symbols.
 ANALYST_FEATURES = [
     *ranked(TECHNICAL_FEATURES),
     *ranked(VOLATILITY_FEATURES),
     *MARKET_FEATURES,
 ]
+# The sequence models' inputs: the last SEQUENCE_DAYS closes of a few per-symbol features,
+# served beside the features (lag 0 is today's value, lag k the value k of the symbol's own
+# trading days earlier), so a decision reads its whole window in the same online read.
+SEQUENCE_FEATURES = [
+    "return_1d",
+    "return_1d_rank",
+    "close_to_ma_5d_rank",
+    "close_to_ma_20d_rank",
+    "close_position_20d_rank",
+    "volatility_5d_rank",
+    "kbar_body_rank",
+    "volume_zscore_21d_rank",
+]
+SEQUENCE_DAYS = 20
+SEQUENCE_COLUMNS = [
+    f"{name}_lag{lag}" for lag in range(SEQUENCE_DAYS - 1, -1, -1) for name in SEQUENCE_FEATURES
+]
+# What the analyst is served per symbol: the features, then the windows (oldest day first).
+ANALYST_INPUTS = [*ANALYST_FEATURES, *SEQUENCE_COLUMNS]
 # One name per agent's feature service: a model records the exact service it was trained on.
-ANALYST_SERVICE = "market_analyst_v1"
+ANALYST_SERVICE = "market_analyst_v2"
 RISK_SERVICE = "risk_manager_v1"
 OPTIMIZER_SERVICE = "portfolio_optimizer_v1"
 EXECUTION_SERVICE = "execution_v1"
 ANALYST_VECTOR_VIEW = f"{ANALYST_SERVICE}_vector"
-PACKED_SERVICES = {ANALYST_SERVICE: (ANALYST_VECTOR_VIEW, ANALYST_FEATURES)}
+PACKED_SERVICES = {ANALYST_SERVICE: (ANALYST_VECTOR_VIEW, ANALYST_INPUTS)}
 
 
 @dataclass(frozen=True)
@@ -108,7 +158,7 @@ def build_definitions(exports: Path) -> FeastDefinitions:
         name="analyst_vectors",
         path=str(exports / "analyst_vectors.parquet"),
         timestamp_field="event_timestamp",
-        description="market_analyst_v1's features packed per symbol (features/vectors.py).",
+        description="The analyst's inputs packed per symbol (features/vectors.py).",
     )
     # The intraday cycle pushes bar-level values here, straight into the online store.
     technical_push = PushSource(name="technical_push", batch_source=daily_features_source)
@@ -155,11 +205,11 @@ def build_definitions(exports: Path) -> FeastDefinitions:
         schema=[Field(name="values", dtype=Array(Float64))],
         source=analyst_vector_push,
         online=True,
-        description="market_analyst_v1's features packed in ANALYST_FEATURES order; NaN = missing.",
+        description="The analyst's inputs packed in ANALYST_INPUTS order; NaN = missing.",
     )
 
     # Feature services: one per agent that consumes features, versioned.
-    market_analyst_v1 = FeatureService(
+    analyst_service = FeatureService(
         name=ANALYST_SERVICE,
         features=[
             technical_indicators,
@@ -200,7 +250,7 @@ def build_definitions(exports: Path) -> FeastDefinitions:
             analyst_vector_push,
         ],
         feature_views=[technical_indicators, volatility_risk, market_context, analyst_vector],
-        feature_services=[market_analyst_v1, risk_manager_v1, portfolio_optimizer_v1, execution_v1],
+        feature_services=[analyst_service, risk_manager_v1, portfolio_optimizer_v1, execution_v1],
     )
 
 

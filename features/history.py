@@ -14,15 +14,15 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from features.definitions import ANALYST_FEATURES, DAILY_TTL
+from features.definitions import ANALYST_INPUTS, DAILY_TTL
 from features.store import OnlineFeatures
 
 
 class HistoricalFeatureReader:
-    features = ANALYST_FEATURES
+    features = ANALYST_INPUTS
 
     def __init__(self, rows: pd.DataFrame, ttl: timedelta = DAILY_TTL) -> None:
-        """``rows``: symbol, event_timestamp (UTC) and the ANALYST_FEATURES columns."""
+        """``rows``: symbol, event_timestamp (UTC) and the ANALYST_INPUTS columns."""
         stamps = pd.to_datetime(rows["event_timestamp"], utc=True).dt.tz_localize(None)
         frame = rows.assign(event_timestamp=stamps).sort_values("event_timestamp", kind="stable")
         # One sorted array and each stamp's row range: a day's frame is cut when it is read
@@ -33,13 +33,13 @@ class HistoricalFeatureReader:
         )
         self._ends = np.append(self._starts[1:], len(frame))
         self._symbols = frame["symbol"].to_numpy()
-        self._values = frame[ANALYST_FEATURES].to_numpy(dtype=float)
+        self._values = frame[ANALYST_INPUTS].to_numpy(dtype=float)
         self.ttl = ttl
 
     def _day(self, position: int) -> pd.DataFrame:
         rows = slice(self._starts[position], self._ends[position])
         return pd.DataFrame(
-            self._values[rows], index=self._symbols[rows], columns=list(ANALYST_FEATURES)
+            self._values[rows], index=self._symbols[rows], columns=list(ANALYST_INPUTS)
         )
 
     def read(self, symbols: Sequence[str], as_of: datetime | None = None) -> OnlineFeatures:

@@ -19,7 +19,7 @@ from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
 
 from features.definitions import (
-    ANALYST_FEATURES,
+    ANALYST_INPUTS,
     PACKED_SERVICES,
     FeastDefinitions,
     build_definitions,
@@ -83,11 +83,11 @@ def materialize_online(store: FeatureStore, end: datetime) -> dict[str, tuple[da
 def push_intraday(store: FeatureStore, rows: pd.DataFrame) -> None:
     """Write bar-level values straight into the online store, no materialization.
 
-    ``rows``: symbol, event_timestamp and every ANALYST_FEATURES column. Both the named
+    ``rows``: symbol, event_timestamp and every ANALYST_INPUTS column. Both the named
     technical view and the packed analyst vector get the same values, so the fast read path
     and get_online_features never disagree.
     """
-    missing = [c for c in ("symbol", "event_timestamp", *ANALYST_FEATURES) if c not in rows]
+    missing = [c for c in ("symbol", "event_timestamp", *ANALYST_INPUTS) if c not in rows]
     if missing:
         raise ValueError(f"push_intraday: rows lack columns {missing}")
     technical = store.get_feature_view("technical_indicators")
@@ -97,7 +97,7 @@ def push_intraday(store: FeatureStore, rows: pd.DataFrame) -> None:
         {
             "symbol": rows["symbol"].to_numpy(),
             "event_timestamp": rows["event_timestamp"].to_numpy(),
-            "values": list(rows[ANALYST_FEATURES].to_numpy(dtype=np.float64, na_value=np.nan)),
+            "values": list(rows[ANALYST_INPUTS].to_numpy(dtype=np.float64, na_value=np.nan)),
         }
     )
     store.push("analyst_vector_push", packed, to=PushMode.ONLINE)

@@ -7,31 +7,35 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.definitions import ANALYST_FEATURES, MARKET_FEATURES
+from features.definitions import ANALYST_INPUTS, MARKET_FEATURES
+from features.sequences import with_sequence_windows
 
 
 def analyst_feature_rows(exports: Path) -> pd.DataFrame:
-    """symbol, event_timestamp (UTC) and every ANALYST_FEATURES column, one row per symbol
+    """symbol, event_timestamp (UTC) and every ANALYST_INPUTS column, one row per symbol
     and close: the values the analyst is served, as the dbt exports hold them."""
     daily = pd.read_parquet(exports / "fct_daily_features.parquet")
     market = pd.read_parquet(exports / "fct_market_features.parquet")
-    rows = daily.merge(
-        market[["event_timestamp", *MARKET_FEATURES]], on="event_timestamp", how="left"
-    )
+    rows = _joined(daily, market)
     rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
     return rows
 
 
+def _joined(daily: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:
+    joined = daily.merge(
+        market[["event_timestamp", *MARKET_FEATURES]], on="event_timestamp", how="left"
+    )
+    return with_sequence_windows(joined)
+
+
 def pack_analyst_vectors(daily: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:
-    """(symbol, event_timestamp, values) with values in ANALYST_FEATURES order, NaN = missing.
+    """(symbol, event_timestamp, values) with values in ANALYST_INPUTS order, NaN = missing.
 
     Market features are the same for every symbol on a day; they are joined by time so one
     read per symbol returns the whole service.
     """
-    joined = daily.merge(
-        market[["event_timestamp", *MARKET_FEATURES]], on="event_timestamp", how="left"
-    )
-    matrix = joined[ANALYST_FEATURES].to_numpy(dtype=np.float64, na_value=np.nan)
+    joined = _joined(daily, market)
+    matrix = joined[ANALYST_INPUTS].to_numpy(dtype=np.float64, na_value=np.nan)
     return pd.DataFrame(
         {
             "symbol": joined["symbol"].to_numpy(),

@@ -7,9 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.definitions import ANALYST_FEATURES, TECHNICAL_FEATURES
+from features.definitions import (
+    ANALYST_FEATURES,
+    ANALYST_INPUTS,
+    SEQUENCE_COLUMNS,
+    TECHNICAL_FEATURES,
+)
+from features.sequences import with_sequence_windows
 from features.store import OnlineFeatureReader, push_intraday
 from features.training import build_training_set, label_rows
+from features.vectors import analyst_feature_rows
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +41,10 @@ def test_daily_graph_materializes_registry_online_store_and_training_set(built):
         "technical_indicators",
         "volatility_risk",
         "market_context",
-        "market_analyst_v1_vector",
+        "market_analyst_v2_vector",
     }
     assert {s.name for s in store.list_feature_services()} >= {
-        "market_analyst_v1",
+        "market_analyst_v2",
         "risk_manager_v1",
         "portfolio_optimizer_v1",
         "execution_v1",
@@ -60,7 +67,7 @@ def test_training_rows_take_the_newest_feature_at_or_before_their_own_time(built
             ],
         }
     )
-    joined = build_training_set(store, "market_analyst_v1", rows)
+    joined = build_training_set(store, "market_analyst_v2", rows)
     assert joined.loc[0, "rsi_14"] == pytest.approx(day["rsi_14"])
     assert joined.loc[1, "rsi_14"] == pytest.approx(next_day["rsi_14"])
     assert day["rsi_14"] != next_day["rsi_14"]  # so the assertion above can fail
@@ -69,7 +76,7 @@ def test_training_rows_take_the_newest_feature_at_or_before_their_own_time(built
 def test_labels_never_see_features_stamped_after_them(built):
     space, _, store = built
     labels = label_rows(space.exports).sample(200, random_state=3)
-    joined = build_training_set(store, "market_analyst_v1", labels)
+    joined = build_training_set(store, "market_analyst_v2", labels)
     features = pd.read_parquet(space.exports / "fct_daily_features.parquet")
     features["event_timestamp"] = features["event_timestamp"].dt.tz_localize("UTC")  # as Feast
     # Every label row sits on a feature timestamp: the join must return that row's values,
@@ -91,10 +98,10 @@ def test_features_older_than_the_ttl_are_missing_offline_and_online(built):
             "event_timestamp": [newest + pd.Timedelta(days=4), newest + pd.Timedelta(days=6)],
         }
     )
-    joined = build_training_set(store, "market_analyst_v1", rows)
+    joined = build_training_set(store, "market_analyst_v2", rows)
     assert not np.isnan(joined.loc[0, "rsi_14"])  # within the 5-day TTL
     assert pd.isna(joined.loc[1, "rsi_14"])  # beyond it
-    reader = OnlineFeatureReader(store, "market_analyst_v1")
+    reader = OnlineFeatureReader(store, "market_analyst_v2")
     fresh = reader.read(
         ["JNJ"], as_of=newest.to_pydatetime().replace(tzinfo=None) + timedelta(days=4)
     )
@@ -111,17 +118,27 @@ def test_online_values_equal_offline_values_for_the_same_symbol_and_time(built):
     symbols = ["AAPL", "JNJ", "CVX"]
     offline = build_training_set(
         store,
-        "market_analyst_v1",
+        "market_analyst_v2",
         pd.DataFrame({"symbol": symbols, "market_id": "market", "event_timestamp": newest}),
     )
     offline = offline.set_index("symbol").loc[symbols, ANALYST_FEATURES].to_numpy(dtype=float)
-    reader = OnlineFeatureReader(store, "market_analyst_v1")
+    reader = OnlineFeatureReader(store, "market_analyst_v2")
     online = reader.read(symbols, as_of=newest.to_pydatetime().replace(tzinfo=None))
-    assert online.features == ANALYST_FEATURES
-    np.testing.assert_allclose(online.values, offline, equal_nan=True)
+    assert online.features == ANALYST_INPUTS
+    served = online.values[:, : len(ANALYST_FEATURES)]
+    np.testing.assert_allclose(served, offline, equal_nan=True)
+    # the served windows are the ones training builds from the same rows
+    windows = with_sequence_windows(analyst_feature_rows(space.exports))
+    windows = windows[windows["event_timestamp"] == newest].set_index("symbol")
+    np.testing.assert_allclose(
+        online.values[:, len(ANALYST_FEATURES) :],
+        windows.loc[symbols, SEQUENCE_COLUMNS].to_numpy(dtype=float),
+        equal_nan=True,
+    )
+    assert np.isfinite(online.values[:, len(ANALYST_FEATURES) :]).any()
     plain = (
         store.get_online_features(
-            features=store.get_feature_service("market_analyst_v1"),
+            features=store.get_feature_service("market_analyst_v2"),
             entity_rows=[{"symbol": s, "market_id": "market"} for s in symbols],
         )
         .to_df()
@@ -129,16 +146,16 @@ def test_online_values_equal_offline_values_for_the_same_symbol_and_time(built):
         .loc[symbols, ANALYST_FEATURES]
         .to_numpy(dtype=float)
     )
-    np.testing.assert_allclose(online.values, plain, equal_nan=True)
+    np.testing.assert_allclose(served, plain, equal_nan=True)
 
 
 def test_intraday_push_reaches_both_read_paths_without_materialization(built):
     space, _, store = built
-    reader = OnlineFeatureReader(store, "market_analyst_v1")
+    reader = OnlineFeatureReader(store, "market_analyst_v2")
     features = pd.read_parquet(space.exports / "fct_daily_features.parquet")
     bar_time = features["event_timestamp"].max() + pd.Timedelta(hours=14)  # next day, 11:00 ET
     before = reader.read(["CVX"], as_of=bar_time.to_pydatetime().replace(tzinfo=None))
-    bar = pd.DataFrame(before.values, columns=ANALYST_FEATURES).assign(
+    bar = pd.DataFrame(before.values, columns=ANALYST_INPUTS).assign(
         symbol="CVX", event_timestamp=bar_time
     )
     bar["rsi_14"] = 12.5  # a bar-level value no daily row has

@@ -57,7 +57,7 @@ def test_production_profile_serves_the_same_features_from_redis_and_postgres(
         views = con.execute(
             "select feature_view_name from feature_views where project_id = %s", [project]
         ).fetchall()
-    assert {v for (v,) in views} >= {"technical_indicators", "market_analyst_v1_vector"}
+    assert {v for (v,) in views} >= {"technical_indicators", "market_analyst_v2_vector"}
     # ...the online values in Redis, under this project's keys only.
     client = redis.Redis.from_url(redis_server.url)
     ours = [k for k in client.scan_iter(count=1000) if project.encode() in k]
