@@ -61,6 +61,9 @@ lock:
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
 		--no-header --no-annotate -o requirements.lock
+	# torch's CPU build (the machine's local wheel) needs none of the CUDA wheels PyPI's
+	# metadata lists for Linux; pinned, pip would download them (several GB).
+	sed -i -E '/^(nvidia-|triton==|cuda-)/d' requirements.lock
 
 clean:
 	rm -rf $(QUORUM_HOME) dbt/target dbt/logs

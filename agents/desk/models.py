@@ -9,15 +9,15 @@ from mlflow import MlflowClient
 from agents import model_registry
 from agents.execution.agent import ExecutionPolicy
 from agents.market_analyst.agent import SignalPolicy
+from agents.market_analyst.ensemble import SignalEnsemble
 from agents.market_analyst.regime import RegimeModel
-from agents.market_analyst.signal_model import SignalModel
 from agents.portfolio_optimizer.optimizer import OptimizerConfig
 from agents.risk_manager.agent import RiskLimits
 
 
 @dataclass(frozen=True)
 class DeskModels:
-    signal_model: SignalModel
+    signal_model: SignalEnsemble
     regime_model: RegimeModel | None
     sectors: dict[str, str]
     signal_policy: SignalPolicy = field(default_factory=SignalPolicy)

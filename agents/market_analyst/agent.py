@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from agents.market_analyst.signal_model import SignalModel
+from agents.market_analyst.ensemble import SignalEnsemble
 from agents.messages import Envelope, TradingSignal, envelope
 
 AGENT_ID = "market_analyst_001"
@@ -28,7 +28,7 @@ class SignalPolicy:
 
 
 class MarketAnalyst:
-    def __init__(self, model: SignalModel, policy: SignalPolicy | None = None) -> None:
+    def __init__(self, model: SignalEnsemble, policy: SignalPolicy | None = None) -> None:
         self.model = model
         self.policy = policy or SignalPolicy()
 

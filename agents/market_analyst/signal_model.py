@@ -28,7 +28,7 @@ FEATURE_FAMILIES = {
 
 
 class SignalModel(RegressorMixin, BaseEstimator):
-    """Gradient-boosted trees on the market_analyst_v1 features.
+    """Gradient-boosted trees on the market_analyst_v2 features.
 
     Parameters
     ----------

@@ -1,4 +1,10 @@
-"""Training the Market Analyst walk-forward, with out-of-sample scores per fold."""
+"""Training the Market Analyst walk-forward, with out-of-sample scores per fold.
+
+Every member (LightGBM, and the sequence models when asked for) is trained on the same
+purged and embargoed folds and scored on the same test blocks; the ensemble's forecast on a
+block weights the members by their rank IC on the blocks before it, so its out-of-sample
+score uses no weight chosen on the block it is scored on.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,112 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from agents.market_analyst.ensemble import SignalEnsemble, weights_from_rank_ic
 from agents.market_analyst.evaluation import forecast_metrics
 from agents.market_analyst.regime import RegimeModel
 from agents.market_analyst.signal_model import SignalModel
 from agents.market_analyst.walk_forward import PurgedWalkForward
-from features.definitions import ANALYST_FEATURES
+from features.definitions import ANALYST_FEATURES, ANALYST_INPUTS
+from features.sequences import with_sequence_windows
+
+LIGHTGBM = "lightgbm"
+SEQUENCE_MEMBERS = ("lstm", "transformer", "cnn")
+
+
+def new_member(name: str, params: dict):
+    """An unfitted member: ``lightgbm`` or one of the sequence architectures."""
+    if name == LIGHTGBM:
+        return SignalModel(**params)
+    if name in SEQUENCE_MEMBERS:
+        # PyTorch loads only when a sequence member is asked for.
+        from agents.market_analyst.sequence_models import SequenceRegressor
+
+        return SequenceRegressor(architecture=name, **params)
+    raise ValueError(f"unknown analyst member {name!r}: use {LIGHTGBM} or {SEQUENCE_MEMBERS}")
+
+
+def _inputs_of(name: str, X: pd.DataFrame) -> pd.DataFrame:
+    """LightGBM reads the features; the sequence models read the windows."""
+    return X[ANALYST_FEATURES] if name == LIGHTGBM else X
+
+
+def labelled_rows(training_set: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Rows with a ``label``, their ``date`` and their windows, in date order."""
+    # windows before the label filter: a window looks back over rows whatever their label
+    data = with_sequence_windows(training_set).dropna(subset=[label])
+    data["date"] = pd.to_datetime(data["event_timestamp"]).dt.tz_localize(None).dt.normalize()
+    return data.sort_values(["date", "symbol"], ignore_index=True)
+
+
+def walk_forward(
+    data: pd.DataFrame,
+    label: str,
+    members: dict[str, dict],
+    splitter: PurgedWalkForward,
+    target: str | None = None,
+    recent_folds: dict[str, int] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Out-of-sample forecasts of every member and of the ensemble, fold by fold, and their
+    metrics against ``label``: (out_of_sample, ensemble folds, member folds). ``data``:
+    labelled rows with ``date`` and the ANALYST_INPUTS, sorted by date; the members fit
+    ``target`` (``label`` when None). ``recent_folds[member] = k``: that member is trained
+    and scored on the last k folds only (a daily run's budget); before, it has no forecast
+    and no weight."""
+    recent_folds = recent_folds or {}
+    X, y = data[ANALYST_INPUTS], data[target or label]
+    oos, rows, member_rows = [], [], []
+    for fold in splitter.split(data["date"]):
+        train_X, train_y = X.iloc[fold.train_index], y.iloc[fold.train_index]
+        test = data.iloc[fold.test_index]
+        scored = pd.DataFrame(
+            {
+                "date": test["date"].to_numpy(),
+                "symbol": test["symbol"].to_numpy(),
+                "realized": test[label].to_numpy(),
+                "realized_1d": test["forward_excess_return_1d"].to_numpy(),
+                "fold": fold.number,
+            }
+        )
+        period = {
+            "fold": fold.number,
+            "train_rows": len(fold.train_index),
+            "test_start": fold.test_start,
+            "test_end": fold.test_end,
+        }
+        # the ensemble's weights on this block: members' rank IC on the earlier blocks only
+        earlier = pd.DataFrame(member_rows, columns=["member", "rank_ic"])
+        evidence = earlier.groupby("member")["rank_ic"].mean()
+        present = [
+            name
+            for name in members
+            if fold.number >= splitter.n_splits - recent_folds.get(name, splitter.n_splits)
+        ]
+        weights = weights_from_rank_ic(evidence.reindex(present).to_dict())
+        for name in present:
+            model = new_member(name, members[name]).fit(_inputs_of(name, train_X), train_y)
+            scored[f"prediction_{name}"] = model.predict(X.iloc[fold.test_index])
+            metrics = forecast_metrics(scored, prediction=f"prediction_{name}")
+            member_rows.append({"member": name, **period, **metrics})
+        scored["prediction"] = sum(w * scored[f"prediction_{m}"] for m, w in weights.items())
+        oos.append(scored)
+        rows.append(
+            {
+                **period,
+                **forecast_metrics(scored),
+                **{f"weight_{m}": weights.get(m, 0.0) for m in members},
+            }
+        )
+    return pd.concat(oos, ignore_index=True), pd.DataFrame(rows), pd.DataFrame(member_rows)
 
 
 @dataclass(frozen=True)
 class AnalystTraining:
-    model: SignalModel  # fitted on every labelled row, calibrated on out-of-sample forecasts
+    model: SignalEnsemble  # members fitted on every labelled row; calibrated out of sample
     regime: RegimeModel
-    folds: pd.DataFrame  # one row of out-of-sample metrics per fold
-    out_of_sample: pd.DataFrame  # date, symbol, prediction, realized, realized_1d, fold
+    folds: pd.DataFrame  # the ensemble's out-of-sample metrics, one row per fold
+    member_folds: pd.DataFrame  # every member's out-of-sample metrics per fold
+    out_of_sample: pd.DataFrame  # date, symbol, prediction, each member's, realized, fold
+    member_params: dict[str, dict]
     label: str
     min_train_days: int
     first_date: pd.Timestamp
@@ -37,14 +136,17 @@ def train_market_analyst(
     n_splits: int = 5,
     min_train_days: int = 1260,
     model_params: dict | None = None,
+    members: dict[str, dict] | None = None,
+    recent_folds: dict[str, int] | None = None,
 ) -> AnalystTraining:
     """Walk-forward: each fold trains on the past (purged and embargoed by the label horizon)
-    and is scored on the next block only. The deployed model is then fitted on all rows."""
+    and is scored on the next block only. The deployed members are then fitted on all rows.
+
+    ``members``: name -> parameters (``lightgbm``, ``lstm``, ``transformer``, ``cnn``);
+    None trains LightGBM alone with ``model_params``. ``recent_folds``: see ``walk_forward``."""
+    members = members or {LIGHTGBM: dict(model_params or {})}
     label = f"forward_excess_return_{horizon_days}d"
-    data = training_set.dropna(subset=[label]).copy()
-    data["date"] = pd.to_datetime(data["event_timestamp"]).dt.tz_localize(None).dt.normalize()
-    data = data.sort_values(["date", "symbol"], ignore_index=True)
-    X, y = data[ANALYST_FEATURES], data[label]
+    data = labelled_rows(training_set, label)
     # A short history (a user's file of two years) still trains: the first window shrinks to
     # half the history, and the run records the window it used.
     min_train_days = min(min_train_days, data["date"].nunique() // 2)
@@ -54,40 +156,26 @@ def train_market_analyst(
         purge_days=horizon_days,
         embargo_days=horizon_days,
     )
-    params = model_params or {}
-    oos, rows = [], []
-    for fold in splitter.split(data["date"]):
-        model = SignalModel(**params).fit(X.iloc[fold.train_index], y.iloc[fold.train_index])
-        test = data.iloc[fold.test_index]
-        scored = pd.DataFrame(
-            {
-                "date": test["date"].to_numpy(),
-                "symbol": test["symbol"].to_numpy(),
-                "prediction": model.predict(X.iloc[fold.test_index]),
-                "realized": test[label].to_numpy(),
-                "realized_1d": test["forward_excess_return_1d"].to_numpy(),
-                "fold": fold.number,
-            }
-        )
-        oos.append(scored)
-        rows.append(
-            {
-                "fold": fold.number,
-                "train_rows": len(fold.train_index),
-                "test_start": fold.test_start,
-                "test_end": fold.test_end,
-                **forecast_metrics(scored),
-            }
-        )
-    out_of_sample = pd.concat(oos, ignore_index=True)
-    final = SignalModel(**params).fit(X, y)
+    out_of_sample, folds, member_folds = walk_forward(
+        data, label, members, splitter, recent_folds=recent_folds
+    )
+    deployed_weights = weights_from_rank_ic(
+        member_folds.groupby("member")["rank_ic"].mean().reindex(list(members)).to_dict()
+    )
+    X, y = data[ANALYST_INPUTS], data[label]
+    final = SignalEnsemble(
+        {name: new_member(name, p).fit(_inputs_of(name, X), y) for name, p in members.items()},
+        deployed_weights,
+    )
     final.calibrate(out_of_sample["prediction"].to_numpy(), out_of_sample["realized"].to_numpy())
     training_days = market_returns[market_returns.index <= data["date"].max()]
     return AnalystTraining(
         model=final,
         regime=RegimeModel().fit(training_days),
-        folds=pd.DataFrame(rows),
+        folds=folds,
+        member_folds=member_folds,
         out_of_sample=out_of_sample,
+        member_params={name: dict(params) for name, params in members.items()},
         label=label,
         min_train_days=min_train_days,
         first_date=data["date"].min(),
