@@ -39,10 +39,12 @@ from assets.training.desk_models import (
     risk_manager_model,
 )
 from assets.training.market_analyst import market_analyst_model
+from assets.training.market_analyst_search import market_analyst_search
 from assets.transform.dbt_models import build_dbt_assets, prepared_dbt_project
 from features.settings import QuorumSettings, load_settings
 from orchestration import instance
 from orchestration.jobs import (
+    analyst_search,
     clear_halt,
     daily_pipeline,
     decision_cycle,
@@ -109,6 +111,7 @@ def build_definitions(settings: QuorumSettings) -> dg.Definitions:
             online_features,
             training_set,
             market_analyst_model,
+            market_analyst_search,
             risk_manager_model,
             portfolio_optimizer_model,
             execution_model,
@@ -124,7 +127,15 @@ def build_definitions(settings: QuorumSettings) -> dg.Definitions:
             backtest_report,
         ],
         asset_checks=[desk_alerts],
-        jobs=[daily_pipeline, decision_cycle, paper_day, clear_halt, promote_model, retrain_models],
+        jobs=[
+            daily_pipeline,
+            decision_cycle,
+            paper_day,
+            clear_halt,
+            promote_model,
+            retrain_models,
+            analyst_search,
+        ],
         schedules=[intraday_rebalance_schedule(settings.intraday_minutes), daily_batch],
         sensors=[feature_drift_sensor, run_failure_alert],
         resources=resources_for(settings, DbtCliResource(project_dir=project)),

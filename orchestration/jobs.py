@@ -133,6 +133,13 @@ def promote_model():
     promote_model_op()
 
 
+analyst_search = dg.define_asset_job(
+    name="analyst_search",
+    description="Optuna search of the analyst members' hyper-parameters on 1990-2018 "
+    "(nested MLflow runs); the daily run then trains with the best recorded parameters.",
+    selection=dg.AssetSelection.assets("market_analyst_search"),
+)
+
 retrain_models = dg.define_asset_job(
     name="retrain_models",
     description="Retrain the challengers on the current features and run the drift report "
