@@ -7,6 +7,7 @@ bootstrapped to champion, and says so in its tags. Models are loaded by alias, n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,10 +51,16 @@ def log_and_register(
     output_example: Any,
     artifacts: dict[str, str] | None = None,
     version_tags: dict[str, str] | None = None,
+    log_members: Callable[[], dict[str, str]] | None = None,
+    pip_requirements: list[str] | None = None,
 ) -> RegisteredVersion:
     """One MLflow run: params, out-of-sample metrics, tags, the model with its signature and
     input example; registered, aliased challenger (and champion if it is the first).
-    ``version_tags`` go on the model version (what the promotion gate reads)."""
+    ``version_tags`` go on the model version (what the promotion gate reads).
+    ``log_members`` logs a composite model's members as nested runs inside this one and
+    returns their run ids by member, recorded as ``member_run.<member>`` tags.
+    ``pip_requirements``: the model's packages, stated instead of inferred (MLflow infers
+    them by loading the model in a subprocess: seconds per model)."""
     name = model_name(agent)
     with mlflow.start_run(run_name=f"train-{agent}") as run:
         mlflow.log_params(params)
@@ -67,7 +74,15 @@ def log_and_register(
             registered_model_name=name,
             signature=infer_signature(input_example, output_example),
             input_example=input_example,
+            pip_requirements=pip_requirements,
         )
+        if log_members is not None:
+            member_runs = log_members()
+            mlflow.set_tags({f"member_run.{m}": run_id for m, run_id in member_runs.items()})
+            version_tags = {
+                **(version_tags or {}),
+                **{f"member_run.{m}": run_id for m, run_id in member_runs.items()},
+            }
     client = MlflowClient()
     version = str(info.registered_model_version)
     for key, value in (version_tags or {}).items():
@@ -84,6 +99,13 @@ def log_and_register(
         )
         aliases.append(CHAMPION)
     return RegisteredVersion(name, version, run.info.run_id, tuple(aliases))
+
+
+def installed_requirements(packages: list[str]) -> list[str]:
+    """``name==version`` of each installed package (a local label such as +cpu dropped)."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name).split('+')[0]}" for name in packages]
 
 
 def load(agent: str, alias: str = CHAMPION) -> mlflow.pyfunc.PyFuncModel:

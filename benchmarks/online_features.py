@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=300)
     args = parser.parse_args()
     report = {
-        "what": "one online read of every market_analyst_v1 feature (ms)",
+        "what": "one online read of every market_analyst_v2 feature (ms)",
         "reads": args.reads,
     }
     source = load_settings().exports_dir  # the real exports of the last `make run`

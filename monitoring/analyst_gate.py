@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from agents.market_analyst.registration import AnalystVersion
+from features.sequences import with_sequence_windows
 from features.windows import with_dates
 from monitoring.drift import DriftSummary
 from monitoring.drift_records import RecordedDrift
@@ -20,7 +21,8 @@ def head_to_head_rows(
     """Rows out of sample for both: labelled days after the champion's training data ended
     (and its label horizon), where the challenger has a walk-forward prediction."""
     label = f"forward_excess_return_{challenger.horizon_days}d"
-    rows = with_dates(labels)
+    # windows before the cut, so the first rows after it still see their own past
+    rows = with_sequence_windows(with_dates(labels))
     sessions = sorted(rows["date"].unique())
     later = [d for d in sessions if d > champion.trained_through]
     if len(later) <= champion.horizon_days:

@@ -42,7 +42,8 @@ def drift_of(
     """``version``'s drift on a serving ``window``: its features, its predictions there, and
     the labels that have matured since its training data ended (none for a fresh model)."""
     current = window[["date", "symbol", *ANALYST_FEATURES]].copy()
-    current[PREDICTION] = version.predict(current).to_numpy()
+    # the model reads its windows too; drift is measured on the features and the prediction
+    current[PREDICTION] = version.predict(window).to_numpy()
     label = f"forward_excess_return_{version.horizon_days}d"
     unseen = with_dates(labels)
     unseen = unseen[unseen["date"] > version.trained_through][["date", "symbol", label]]

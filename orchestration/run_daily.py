@@ -55,8 +55,19 @@ def _models(settings: QuorumSettings) -> list[str]:
 
 
 def _monitoring(instance: dg.DagsterInstance) -> list[str]:
-    """The drift report and the gate's decision, from their latest materializations."""
+    """The analyst's out-of-sample scores, the drift report and the gate's decision, from
+    their latest materializations."""
     lines = []
+    event = instance.get_latest_materialization_event(dg.AssetKey("market_analyst_model"))
+    metadata = event.asset_materialization.metadata if event else {}
+    if "member_oos_mean_rank_ic" in metadata:
+        members = metadata["member_oos_mean_rank_ic"].value
+        weights = metadata["ensemble_weights"].value
+        lines.append(
+            f"analyst ensemble   out-of-sample rank IC {metadata['oos_mean_rank_ic'].value:.4f}"
+            f" (mean of its walk-forward folds); members: "
+            + ", ".join(f"{m} {v:.4f} (weight {weights.get(m, 0):.2f})" for m, v in members.items())
+        )
     for key in ("market_analyst_drift", "market_analyst_promotion"):
         event = instance.get_latest_materialization_event(dg.AssetKey(key))
         metadata = event.asset_materialization.metadata if event else {}

@@ -15,15 +15,22 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from agents import model_registry
+from agents.market_analyst.member_logging import log_members
 from agents.market_analyst.serving import MarketAnalystModel
 from agents.market_analyst.training import AnalystTraining
 from agents.model_registry import DATA_QUALITY_TAG, RegisteredVersion, model_name
-from features.definitions import ANALYST_FEATURES
+from features.definitions import ANALYST_INPUTS
+from features.sequences import with_sequence_windows
 from features.windows import reference_rows, serving_window_start
 
 AGENT = "market_analyst"
 REFERENCE_ARTIFACT = "drift_reference.parquet"
 OUT_OF_SAMPLE_ARTIFACT = "out_of_sample.parquet"
+# What the served ensemble imports (its members, calibration, regime model, frames).
+SERVING_PACKAGES = [
+    "mlflow", "cloudpickle", "numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "torch",
+    "statsmodels",
+]  # fmt: skip
 
 
 def register_analyst(
@@ -48,7 +55,13 @@ def register_analyst(
         if k not in ("fold", "test_start", "test_end")
     }
     metrics |= {f"oos_mean_{k}": float(v) for k, v in overall.items()}
-    example = training_rows[ANALYST_FEATURES].tail(5).reset_index(drop=True)
+    by_member = result.member_folds.groupby("member")[["rank_ic", "hit_rate", "long_short_sharpe"]]
+    metrics |= {
+        f"member_{member}_oos_mean_{k}": float(v)
+        for member, row in by_member.mean().iterrows()
+        for k, v in row.items()
+    }
+    example = with_sequence_windows(training_rows)[ANALYST_INPUTS].tail(5).reset_index(drop=True)
     python_model = MarketAnalystModel(result.model, result.regime)
     # The drift reference ends where today's serving window starts, so they never overlap.
     start = serving_window_start(feature_rows)
@@ -64,7 +77,8 @@ def register_analyst(
             AGENT,
             python_model,
             params={
-                **result.model.get_params(),
+                **{f"{m}.{k}": v for m, p in result.member_params.items() for k, v in p.items()},
+                **{f"weight.{m}": w for m, w in result.model.weights.items()},
                 "horizon_days": horizon_days,
                 "n_splits": n_splits,
                 "min_train_days": result.min_train_days,
@@ -87,6 +101,8 @@ def register_analyst(
             input_example=example,
             output_example=python_model.predict(None, example),
             artifacts={name: str(path) for name, path in paths.items()},
+            log_members=lambda: log_members(result.model, result.member_folds, example),
+            pip_requirements=model_registry.installed_requirements(SERVING_PACKAGES),
         )
     return registered, reference
 
@@ -105,8 +121,9 @@ class AnalystVersion:
     run_id: str
 
     def predict(self, rows: pd.DataFrame) -> pd.Series:
+        """``rows``: the ANALYST_INPUTS (features and their windows, features/sequences.py)."""
         return pd.Series(
-            self.model.predict(rows[ANALYST_FEATURES])["expected_return"].to_numpy(),
+            self.model.predict(rows[ANALYST_INPUTS])["expected_return"].to_numpy(),
             index=rows.index,
         )
 

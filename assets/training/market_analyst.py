@@ -1,13 +1,16 @@
-"""Training the Market Analyst on Feast's training set and registering it in MLflow."""
+"""Training the Market Analyst's ensemble on Feast's training set and registering it in
+MLflow; the members' hyper-parameter search is its own asset (``market_analyst_search``)."""
 
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+from mlflow import MlflowClient
 from pydantic import Field
 
 from agents.market_analyst.registration import register_analyst
-from agents.market_analyst.training import train_market_analyst
+from agents.market_analyst.search import best_recorded_params
+from agents.market_analyst.training import LIGHTGBM, SEQUENCE_MEMBERS, train_market_analyst
 from assets.features.feature_store import training_set
 from assets.monitoring.data_quality import training_data_quality
 from assets.resources import FeastStore, MlflowTracking
@@ -17,17 +20,56 @@ from features.vectors import analyst_feature_rows
 FEATURE_SERVICE = ANALYST_SERVICE
 
 
+def member_table(member_folds: pd.DataFrame) -> pd.DataFrame:
+    """Each member's mean out-of-sample metrics over the folds."""
+    columns = ["rank_ic", "ic", "hit_rate", "auc", "long_short_sharpe"]
+    return member_folds.groupby("member")[columns].mean().round(4)
+
+
 class MarketAnalystTrainingConfig(dg.Config):
     horizon_days: int = Field(default=5, description="Label: forward excess return, days.")
     n_splits: int = Field(default=5, description="Walk-forward test blocks.")
     min_train_days: int = Field(default=1260, description="First training window, days.")
-    n_estimators: int = Field(default=300, description="LightGBM trees.")
-    learning_rate: float = Field(default=0.03, description="LightGBM learning rate.")
+    members: list[str] = Field(
+        default=[LIGHTGBM, *SEQUENCE_MEMBERS],
+        description="Ensemble members: lightgbm, lstm, transformer, cnn.",
+    )
+    sequence_epochs: int = Field(
+        default=1,
+        description="Epochs per sequence-model fit in this run, unless the search recorded "
+        "its own (the daily run's budget on 2 cores).",
+    )
+    sequence_max_train_rows: int = Field(
+        default=40_000,
+        description="Each sequence-model fit reads at most this many of its newest rows.",
+    )
+    sequence_recent_folds: int = Field(
+        default=3,
+        description="The sequence models are trained and scored on this many of the latest "
+        "walk-forward folds in this run (LightGBM on all of them); the search uses every fold.",
+    )
+    use_search_results: bool = Field(
+        default=True,
+        description="Train each member with the best parameters market_analyst_search "
+        "recorded in MLflow; the defaults when it never ran.",
+    )
+
+
+def member_params(config: MarketAnalystTrainingConfig, searched: dict) -> dict[str, dict]:
+    """Each member's parameters: the search's best where recorded, the run's caps on top."""
+    out = {}
+    for member in config.members:
+        params = dict(searched.get(member) or {})
+        if member != LIGHTGBM:
+            params.setdefault("epochs", config.sequence_epochs)
+            params["max_train_rows"] = config.sequence_max_train_rows
+        out[member] = params
+    return out
 
 
 @dg.asset(
     group_name="training",
-    kinds={"lightgbm", "mlflow"},
+    kinds={"lightgbm", "pytorch", "mlflow"},
     deps=[training_set, dg.AssetKey(["marts", "fct_market_features"])],
 )
 def market_analyst_model(
@@ -36,23 +78,28 @@ def market_analyst_model(
     feast: FeastStore,
     mlflow_tracking: MlflowTracking,
 ) -> dg.MaterializeResult:
-    """LightGBM on market_analyst_v1, validated walk-forward with purge and embargo, the
-    regime model alongside; logged to MLflow and registered as quorum-market_analyst
-    (alias challenger)."""
+    """LightGBM, an LSTM, a Transformer and a CNN on market_analyst_v2, each validated
+    walk-forward with purge and embargo, combined by their out-of-fold rank IC; the regime
+    model alongside; logged to MLflow (members as nested runs) and registered as
+    quorum-market_analyst (alias challenger)."""
     data = pd.read_parquet(Path(feast.training_dir) / f"{FEATURE_SERVICE}.parquet")
     market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
     market_returns = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
-    params = {"n_estimators": config.n_estimators, "learning_rate": config.learning_rate}
+    mlflow_tracking.configure()
+    searched = {}
+    if config.use_search_results:
+        client = MlflowClient()
+        searched = {m: best_recorded_params(client, m) for m in config.members}
     result = train_market_analyst(
         data,
         market_returns,
         horizon_days=config.horizon_days,
         n_splits=config.n_splits,
         min_train_days=config.min_train_days,
-        model_params=params,
+        members=member_params(config, searched),
+        recent_folds={m: config.sequence_recent_folds for m in config.members if m != LIGHTGBM},
     )
     quality, quality_notes = training_data_quality(context)
-    mlflow_tracking.configure()
     registered, reference = register_analyst(
         result,
         data,
@@ -82,6 +129,14 @@ def market_analyst_model(
             "oos_latest_fold_long_short_sharpe": latest["long_short_sharpe"],
             "oos_latest_fold_period": f"{latest['test_start'].date()}..{latest['test_end'].date()}",
             "folds": dg.MetadataValue.md(result.folds.round(4).to_markdown(index=False)),
+            "members": dg.MetadataValue.md(member_table(result.member_folds).to_markdown()),
+            "ensemble_weights": {m: round(w, 4) for m, w in result.model.weights.items()},
+            "params_from_search": sorted(m for m, p in searched.items() if p),
+            "oos_mean_rank_ic": float(result.folds["rank_ic"].mean()),
+            "member_oos_mean_rank_ic": {
+                m: round(float(v), 5)
+                for m, v in result.member_folds.groupby("member")["rank_ic"].mean().items()
+            },
             "regime_daily_vol": [round(float(v), 5) for v in result.regime.daily_vol_],
         }
     )

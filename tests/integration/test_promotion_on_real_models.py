@@ -59,7 +59,7 @@ def registry(tmp_path) -> tuple[MlflowTracking, ModelMonitoring]:
 def train_and_register(feast: FeastStore, tracking: MlflowTracking, **how) -> str:
     """Trains on the Feast training set (altered as ``how`` says) and registers the model
     exactly as the training asset does; returns its version."""
-    training = pd.read_parquet(Path(feast.training_dir) / "market_analyst_v1.parquet")
+    training = pd.read_parquet(Path(feast.training_dir) / "market_analyst_v2.parquet")
     rows = altered_training_rows(training, **how)
     market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
     market = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
@@ -69,7 +69,7 @@ def train_and_register(feast: FeastStore, tracking: MlflowTracking, **how) -> st
         result,
         rows,
         analyst_feature_rows(feast.exports),
-        feature_service="market_analyst_v1",
+        feature_service="market_analyst_v2",
         horizon_days=5,
         n_splits=5,
         data_quality="passed",

@@ -49,7 +49,7 @@ def version(name, training, market, features, *, cutoff=None, negate=False, shif
 @pytest.fixture(scope="module")
 def slice_(daily_graph):
     space, _, _ = daily_graph
-    training = pd.read_parquet(space.root / "training" / "market_analyst_v1.parquet")
+    training = pd.read_parquet(space.root / "training" / "market_analyst_v2.parquet")
     market = pd.read_parquet(space.exports / "fct_market_features.parquet")
     market = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
     return training, market, analyst_feature_rows(space.exports)

@@ -19,7 +19,7 @@ def make_desk(desk_parts, ledger: Path, feed=None, models=None, **config) -> Des
     return Desk(
         models,
         feed or ReplayFeed(prices, start=START),
-        OnlineFeatureReader(store, "market_analyst_v1"),
+        OnlineFeatureReader(store, "market_analyst_v2"),
         DuckDBEventLog(ledger),
         DeskConfig(breakers=breakers, **config),
         index_symbol="SP500",

@@ -16,7 +16,7 @@ from agents.backtest.desk_run import (
 )
 from agents.desk.ledger import DuckDBEventLog
 from agents.desk.state import current
-from features.definitions import ANALYST_FEATURES
+from features.definitions import ANALYST_FEATURES, ANALYST_INPUTS
 from features.training import LABEL_COLUMNS
 from features.vectors import analyst_feature_rows
 
@@ -43,7 +43,7 @@ def inputs(real_universe) -> dict:
     return {
         "prices": prices,
         "feature_rows": analyst_feature_rows(space.exports),
-        "training_rows": pd.read_parquet(space.root / "training" / "market_analyst_v1.parquet"),
+        "training_rows": pd.read_parquet(space.root / "training" / "market_analyst_v2.parquet"),
         "market_returns": market.set_index(pd.to_datetime(market["date"]))["market_return_1d"],
         "sectors": dict(zip(symbols["symbol"], symbols["sector"], strict=True)),
         "index_symbol": symbols.loc[symbols["role"] == "benchmark", "symbol"].iloc[0],
@@ -62,8 +62,8 @@ def altered_after(inputs: dict, cut: pd.Timestamp) -> dict:
         prices.loc[later, column] = prices.loc[later, column] * factor
     features = inputs["feature_rows"].copy()
     stamps = features["event_timestamp"].dt.tz_localize(None).dt.normalize()
-    noise = rng.normal(1.0, 0.5, (int((stamps > cut).sum()), len(ANALYST_FEATURES)))
-    features.loc[stamps > cut, ANALYST_FEATURES] *= noise
+    noise = rng.normal(1.0, 0.5, (int((stamps > cut).sum()), len(ANALYST_INPUTS)))
+    features.loc[stamps > cut, ANALYST_INPUTS] *= noise  # the served windows too
     training = inputs["training_rows"].copy()
     days = pd.to_datetime(training["event_timestamp"]).dt.tz_localize(None).dt.normalize()
     sessions = sorted(pd.to_datetime(inputs["prices"]["date"]).unique())

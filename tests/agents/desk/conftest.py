@@ -19,7 +19,7 @@ def desk_parts(replay_online_store):
     """Models fitted on the daily graph's training set (in sample: these tests are about the
     desk's mechanics, not the model's skill) and the graph's prices and feature store."""
     space, store = replay_online_store
-    training = pd.read_parquet(space.root / "training" / "market_analyst_v1.parquet")
+    training = pd.read_parquet(space.root / "training" / "market_analyst_v2.parquet")
     training = training.dropna(subset=["forward_excess_return_5d"])
     X, y = training[ANALYST_FEATURES], training["forward_excess_return_5d"]
     model = SignalModel(n_estimators=30, min_child_samples=50).fit(X, y)

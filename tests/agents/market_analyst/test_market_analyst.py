@@ -16,7 +16,8 @@ from agents.market_analyst.serving import MarketAnalystModel
 from agents.market_analyst.training import train_market_analyst
 from agents.market_analyst.walk_forward import PurgedWalkForward
 from agents.messages import Envelope, MessageType, RiskAssessment, TradingSignal, envelope
-from features.definitions import ANALYST_FEATURES
+from features.definitions import ANALYST_FEATURES, ANALYST_INPUTS
+from features.sequences import with_sequence_windows
 from features.training import build_training_set, label_rows
 
 SMALL_MODEL = {"n_estimators": 60, "min_child_samples": 50}
@@ -25,7 +26,7 @@ SMALL_MODEL = {"n_estimators": 60, "min_child_samples": 50}
 @pytest.fixture(scope="module")
 def analyst_inputs(daily_graph):
     space, _, store = daily_graph
-    data = build_training_set(store, "market_analyst_v1", label_rows(space.exports))
+    data = build_training_set(store, "market_analyst_v2", label_rows(space.exports))
     market = pd.read_parquet(space.exports / "fct_market_features.parquet")
     returns = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
     return data, returns
@@ -185,7 +186,7 @@ def test_registry_bootstraps_the_first_champion_and_later_versions_are_challenge
     model_registry.configure(
         f"sqlite:///{tmp_path / 'mlflow.db'}", "quorum_test", str(tmp_path / "artifacts")
     )
-    example = data[ANALYST_FEATURES].head(3).reset_index(drop=True)
+    example = with_sequence_windows(data)[ANALYST_INPUTS].head(3).reset_index(drop=True)
     python_model = MarketAnalystModel(trained.model, trained.regime)
     output = python_model.predict(None, example)
     first = model_registry.log_and_register(
@@ -193,7 +194,7 @@ def test_registry_bootstraps_the_first_champion_and_later_versions_are_challenge
         python_model,
         params={"n": 1},
         metrics={"rank_ic": 0.01},
-        tags={"feature_service": "market_analyst_v1"},
+        tags={"feature_service": "market_analyst_v2"},
         input_example=example,
         output_example=output,
     )
@@ -202,7 +203,7 @@ def test_registry_bootstraps_the_first_champion_and_later_versions_are_challenge
         python_model,
         params={"n": 2},
         metrics={"rank_ic": 0.02},
-        tags={"feature_service": "market_analyst_v1"},
+        tags={"feature_service": "market_analyst_v2"},
         input_example=example,
         output_example=output,
     )
