@@ -135,7 +135,27 @@ class PreparedRisk:
         (a hedged book's, ``HedgeModel.hedged_covariance``)."""
         w = weights.reindex(self.symbols).fillna(0.0).to_numpy(dtype=float)
         covariance = self.covariance if covariance is None else covariance
-        return set_budget(w, covariance, self.limits.budget, regime=regime, drawdown=drawdown)
+        return set_budget(
+            w,
+            covariance,
+            self.limits.budget,
+            regime=regime,
+            drawdown=drawdown,
+            max_scale=self._scale_within_caps(w),
+        )
+
+    def _scale_within_caps(self, w: np.ndarray) -> float:
+        """The largest scale on ``w`` that keeps every name and sector within its cap."""
+        held = np.abs(w) > 0
+        if not held.any():
+            return np.inf
+        by_name = float((self.max_weight / np.abs(w[held])).min())
+        sector_weights = pd.Series(w[held]).groupby(self._sectors[held].to_numpy()).sum().abs()
+        caps = sector_weights.index.map(
+            lambda s: self.sector_caps.get(s, self.limits.max_sector_weight)
+        )
+        by_sector = caps.to_numpy() / sector_weights.replace(0, np.nan).to_numpy()
+        return min(by_name, float(np.nanmin(by_sector)) if np.isfinite(by_sector).any() else np.inf)
 
     def assess(self, weights: pd.Series, hedge: HedgedBook | None = None) -> Assessment:
         """``weights`` by symbol (fractions of value); symbols outside the universe are an

@@ -78,9 +78,12 @@ def set_budget(
     *,
     regime: str | None = None,
     drawdown: float = 0.0,
+    max_scale: float = np.inf,
 ) -> RiskBudget:
     """The scale on ``weights`` (fractions of NAV, aligned with ``covariance``, a daily
-    covariance) that the budget allows, and why."""
+    covariance) that the budget allows, and why. ``max_scale``: the largest scale that keeps
+    every name and sector within its cap (a shape under-invested because of its caps must
+    not be levered past them: the veto would then block the whole cycle)."""
     w = np.asarray(weights, dtype=float)
     gross = float(np.abs(w).sum())
     proposed_vol = float(np.sqrt(max(w @ covariance @ w, 0.0) * TRADING_DAYS))
@@ -102,6 +105,9 @@ def set_budget(
     if scale >= cap:
         scale = cap
         reasons.append(f"gross capped at {policy.max_gross:g}")
+    if scale > max_scale:
+        scale = max_scale
+        reasons.append("position and sector caps")
     return RiskBudget(
         scale=float(scale),
         gross_exposure=gross * float(scale),

@@ -68,6 +68,20 @@ def test_a_sector_over_its_cap_is_vetoed(prices):
     ), assessment.veto_reasons
 
 
+def test_the_budget_never_levers_a_capped_shape_past_its_caps(prices):
+    # Energy at its 22.5% cap and the rest in cash: a calm book whose volatility target asks
+    # for more exposure is scaled up only as far as the caps allow, so the veto never fires.
+    energy = {"XOM": 0.1, "CVX": 0.075, "RRC": 0.05}
+    shape = pd.Series({**energy, "KO": 0.05, "JNJ": 0.05, "JPM": 0.05, "HD": 0.05})
+    manager = RiskManager(RiskLimits(max_var_99=1.0))
+    prepared = manager.prepare(prices.drop(columns="SP500").loc[:"2019-12-31"], SECTORS)
+    budget = prepared.budget(shape, "calm", 0.0)
+    assert "position and sector caps" in budget.reasons
+    sized = shape * budget.scale
+    assert sized[list(energy)].sum() == pytest.approx(0.225)
+    assert not [r for r in prepared.assess(sized).veto_reasons if "weight" in r]
+
+
 def test_a_diversified_book_within_limits_is_approved_with_its_beta(prices):
     symbols = [
         "AAPL",
