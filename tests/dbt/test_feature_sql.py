@@ -90,10 +90,9 @@ def test_no_feature_on_day_t_changes_when_every_later_price_is_altered(
     real_slice = with_bars(real_slice)
     altered = real_slice.copy()
     later = altered["date"] > cut
-    move = rng.uniform(0.5, 1.5, later.sum())
-    for column in ("open", "high", "low", "close"):
-        altered.loc[later, column] *= move
-    altered.loc[later, "volume"] *= rng.uniform(0.2, 5.0, later.sum())
+    altered.loc[later, "close"] *= rng.uniform(0.5, 1.5, later.sum())
+    # new bars around the altered closes: ratios such as the k-bar shapes change too
+    altered.loc[later] = with_bars(altered[later], seed=99)
 
     built = {}
     for name, frame in (("true", real_slice), ("altered", altered)):

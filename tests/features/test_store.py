@@ -129,7 +129,9 @@ def test_online_values_equal_offline_values_for_the_same_symbol_and_time(built):
     np.testing.assert_allclose(served, offline, equal_nan=True)
     # the served windows are the ones training builds from the same rows
     windows = with_sequence_windows(analyst_feature_rows(space.exports))
-    windows = windows[windows["event_timestamp"] == newest].set_index("symbol")
+    stamp = pd.Timestamp(newest)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    windows = windows[windows["event_timestamp"] == stamp].set_index("symbol")
     np.testing.assert_allclose(
         online.values[:, len(ANALYST_FEATURES) :],
         windows.loc[symbols, SEQUENCE_COLUMNS].to_numpy(dtype=float),

@@ -104,9 +104,10 @@ def test_confidence_is_a_calibrated_probability_rising_with_the_forecast(trained
 def test_attribution_splits_each_forecast_into_family_shares(trained, analyst_inputs):
     data, _ = analyst_inputs
     shares = trained.model.attribution(data[ANALYST_FEATURES].head(50))
-    assert list(shares.columns) == ["technical", "volatility", "market"]
+    assert list(shares.columns) == ["technical", "volatility", "market", "sequence"]
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
     assert (shares >= 0).all().all()
+    assert (shares["sequence"] == 0).all()  # LightGBM alone: no sequence member's share
 
 
 def test_regimes_mark_the_2008_crash_stressed_without_reading_the_future(sp500_prices):
