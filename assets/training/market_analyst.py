@@ -36,8 +36,8 @@ class MarketAnalystTrainingConfig(dg.Config):
     )
     sequence_epochs: int = Field(
         default=1,
-        description="Epochs per sequence-model fit in this run, unless the search recorded "
-        "its own (the daily run's budget on 2 cores).",
+        description="At most this many epochs per sequence-model fit in this run, whatever "
+        "the search chose (the daily run's budget on 2 cores).",
     )
     sequence_max_train_rows: int = Field(
         default=40_000,
@@ -60,8 +60,9 @@ def member_params(config: MarketAnalystTrainingConfig, searched: dict) -> dict[s
     out = {}
     for member in config.members:
         params = dict(searched.get(member) or {})
-        if member != LIGHTGBM:
-            params.setdefault("epochs", config.sequence_epochs)
+        if member != LIGHTGBM:  # the daily budget caps what the search may have chosen
+            params["epochs"] = min(params.get("epochs", config.sequence_epochs),
+                                   config.sequence_epochs)  # fmt: skip
             params["max_train_rows"] = config.sequence_max_train_rows
         out[member] = params
     return out
