@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 
-from agents.market_analyst.signal_model import FEATURE_FAMILIES, SignalModel
+from agents.market_analyst.signal_model import (
+    FEATURE_FAMILIES,
+    SignalModel,
+    direction_calibrator,
+)
 
 SEQUENCE_FAMILY = "sequence"  # attribution of the sequence members' share of a forecast
 
@@ -56,10 +59,7 @@ class SignalEnsemble:
     def calibrate(self, forecast: np.ndarray, realized: np.ndarray) -> SignalEnsemble:
         """P(sign(forecast) == sign(realized)) as a rising function of |forecast|, fitted on
         the ensemble's own out-of-sample forecasts."""
-        right = (np.sign(forecast) == np.sign(realized)).astype(float)
-        self.calibrator_ = IsotonicRegression(
-            y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip"
-        ).fit(np.abs(forecast), right)
+        self.calibrator_ = direction_calibrator(forecast, realized)
         return self
 
     def confidence(self, forecast: np.ndarray) -> np.ndarray:

@@ -27,6 +27,15 @@ FEATURE_FAMILIES = {
 }
 
 
+def direction_calibrator(forecast: np.ndarray, realized: np.ndarray) -> IsotonicRegression:
+    """P(sign(forecast) == sign(realized)) as a rising function of |forecast|, fitted on
+    out-of-sample forecasts; its ``predict(|forecast|)`` is the confidence."""
+    right = (np.sign(forecast) == np.sign(realized)).astype(float)
+    return IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip").fit(
+        np.abs(forecast), right
+    )
+
+
 class SignalModel(RegressorMixin, BaseEstimator):
     """Gradient-boosted trees on the market_analyst_v2 features.
 
@@ -81,10 +90,7 @@ class SignalModel(RegressorMixin, BaseEstimator):
 
     def calibrate(self, forecast: np.ndarray, realized: np.ndarray) -> SignalModel:
         """Learn P(sign(forecast) == sign(realized)) as a rising function of |forecast|."""
-        right = (np.sign(forecast) == np.sign(realized)).astype(float)
-        self.calibrator_ = IsotonicRegression(
-            y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip"
-        ).fit(np.abs(forecast), right)
+        self.calibrator_ = direction_calibrator(forecast, realized)
         return self
 
     def confidence(self, forecast: np.ndarray) -> np.ndarray:
