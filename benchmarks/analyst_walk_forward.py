@@ -31,7 +31,7 @@ def main() -> None:
     from mlflow import MlflowClient
 
     from agents import model_registry
-    from agents.market_analyst.ensemble import weights_from_rank_ic
+    from agents.market_analyst.ensemble import weights_from_member_folds
     from agents.market_analyst.evaluation import forecast_metrics
     from agents.market_analyst.search import SELECTION_END, best_recorded_params
     from agents.market_analyst.training import (
@@ -64,9 +64,7 @@ def main() -> None:
     holdout_splitter = PurgedWalkForward(1, first_holdout, 5, 5)
     holdout_oos, _, holdout_members = walk_forward(data, label, members, holdout_splitter)
     # the ensemble there weights the members as deployed at the end of 2018
-    weights = weights_from_rank_ic(
-        member_folds.groupby("member")["rank_ic"].mean().reindex(list(members)).to_dict()
-    )
+    weights = weights_from_member_folds(member_folds, list(members))
     holdout_oos["prediction"] = sum(w * holdout_oos[f"prediction_{m}"] for m, w in weights.items())
     holdout = pd.DataFrame(
         [{"test_start": holdout_oos["date"].min(), "test_end": holdout_oos["date"].max(),

@@ -31,6 +31,13 @@ def weights_from_rank_ic(rank_ic: dict[str, float]) -> dict[str, float]:
     return {m: positive.get(m, 0.0) / total for m in rank_ic}
 
 
+def weights_from_member_folds(member_folds: pd.DataFrame, members: list[str]) -> dict[str, float]:
+    """``weights_from_rank_ic`` of each member's mean rank IC over the folds given (a member
+    with no fold there has no evidence)."""
+    evidence = member_folds.groupby("member")["rank_ic"].mean().reindex(members)
+    return weights_from_rank_ic(evidence.to_dict())
+
+
 class SignalEnsemble:
     """Fitted members and their weights; the same interface as ``SignalModel``
     (``predict``, ``calibrate``, ``confidence``, ``attribution``)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from agents.market_analyst.ensemble import SignalEnsemble, weights_from_rank_ic
+from agents.market_analyst.ensemble import SignalEnsemble, weights_from_member_folds
 from agents.market_analyst.evaluation import forecast_metrics
 from agents.market_analyst.regime import RegimeModel
 from agents.market_analyst.signal_model import SignalModel
@@ -54,17 +54,16 @@ def walk_forward(
     label: str,
     members: dict[str, dict],
     splitter: PurgedWalkForward,
-    target: str | None = None,
     recent_folds: dict[str, int] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Out-of-sample forecasts of every member and of the ensemble, fold by fold, and their
     metrics against ``label``: (out_of_sample, ensemble folds, member folds). ``data``:
-    labelled rows with ``date`` and the ANALYST_INPUTS, sorted by date; the members fit
-    ``target`` (``label`` when None). ``recent_folds[member] = k``: that member is trained
+    labelled rows with ``date`` and the ANALYST_INPUTS, sorted by date.
+    ``recent_folds[member] = k``: that member is trained
     and scored on the last k folds only (a daily run's budget); before, it has no forecast
     and no weight."""
     recent_folds = recent_folds or {}
-    X, y = data[ANALYST_INPUTS], data[target or label]
+    X, y = data[ANALYST_INPUTS], data[label]
     oos, rows, member_rows = [], [], []
     for fold in splitter.split(data["date"]):
         train_X, train_y = X.iloc[fold.train_index], y.iloc[fold.train_index]
@@ -85,14 +84,13 @@ def walk_forward(
             "test_end": fold.test_end,
         }
         # the ensemble's weights on this block: members' rank IC on the earlier blocks only
-        earlier = pd.DataFrame(member_rows, columns=["member", "rank_ic"])
-        evidence = earlier.groupby("member")["rank_ic"].mean()
         present = [
             name
             for name in members
             if fold.number >= splitter.n_splits - recent_folds.get(name, splitter.n_splits)
         ]
-        weights = weights_from_rank_ic(evidence.reindex(present).to_dict())
+        earlier = pd.DataFrame(member_rows, columns=["member", "rank_ic"])
+        weights = weights_from_member_folds(earlier, present)
         for name in present:
             model = new_member(name, members[name]).fit(_inputs_of(name, train_X), train_y)
             scored[f"prediction_{name}"] = model.predict(X.iloc[fold.test_index])
@@ -159,9 +157,7 @@ def train_market_analyst(
     out_of_sample, folds, member_folds = walk_forward(
         data, label, members, splitter, recent_folds=recent_folds
     )
-    deployed_weights = weights_from_rank_ic(
-        member_folds.groupby("member")["rank_ic"].mean().reindex(list(members)).to_dict()
-    )
+    deployed_weights = weights_from_member_folds(member_folds, list(members))
     X, y = data[ANALYST_INPUTS], data[label]
     final = SignalEnsemble(
         {name: new_member(name, p).fit(_inputs_of(name, X), y) for name, p in members.items()},
