@@ -15,13 +15,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
-CHALLENGER, CHAMPION = "challenger", "champion"
-# A version tag set at training: "passed" | "failed" | "not_evaluated" (its data's checks).
-DATA_QUALITY_TAG = "data_quality"
-
-
-def model_name(agent: str) -> str:
-    return f"quorum-{agent}"
+from agents.model_names import CHALLENGER, CHAMPION, DATA_QUALITY_TAG, model_name  # noqa: F401
 
 
 def configure(tracking_uri: str, experiment: str, artifact_location: str | None = None) -> None:

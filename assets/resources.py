@@ -1,31 +1,28 @@
 """Dagster resources: the only place where Quorum's configuration meets Dagster."""
 
+from __future__ import annotations
+
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import duckdb
-import mlflow
-from feast import FeatureStore
-from mlflow import MlflowClient
 
-from agents import model_registry
-from agents.desk.breakers import BreakerThresholds
-from agents.desk.cycle import Desk, DeskConfig
-from agents.desk.feed import ReplayFeed
-from agents.desk.ledger import EventLog, open_event_log
-from agents.desk.models import load_desk_models, with_hedge, with_long_short
-from features.definitions import ANALYST_SERVICE
-from features.ingestion import price_store
-from features.ingestion.market_data import MarketData, load_market_data
-from features.ingestion.staged import read_staged_market
-from features.postgres import ensure_database
-from features.store import OnlineFeatureReader, SessionPublisher, open_store
-from monitoring.alerts import AlertSink, AlertThresholds
-from monitoring.drift import DriftThresholds
-from monitoring.promotion import GatePolicy, PromotionWorkflow
+# The domain code and its libraries (DuckDB, MLflow, Feast, the agents) load when a step
+# uses a resource, not when Dagster loads the code location (see docs/speed.md).
+if TYPE_CHECKING:
+    import duckdb
+    from feast import FeatureStore
+    from mlflow import MlflowClient
+
+    from agents.desk.cycle import Desk
+    from agents.desk.ledger import EventLog
+    from features.ingestion.market_data import MarketData
+    from monitoring.alerts import AlertSink, AlertThresholds
+    from monitoring.drift import DriftThresholds
+    from monitoring.promotion import GatePolicy, PromotionWorkflow
 
 
 class MarketDataSource(dg.ConfigurableResource):
@@ -35,6 +32,8 @@ class MarketDataSource(dg.ConfigurableResource):
     benchmark_symbol: str | None = None
 
     def load(self) -> MarketData:
+        from features.ingestion.market_data import load_market_data
+
         return load_market_data(self.spec, self.benchmark_symbol)
 
 
@@ -44,6 +43,8 @@ class Warehouse(dg.ConfigurableResource):
     path: str
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        from features.ingestion import price_store
+
         return price_store.connect(self.path, read_only=read_only)
 
 
@@ -55,6 +56,8 @@ class FeastStore(dg.ConfigurableResource):
     training_dir: str
 
     def open(self) -> FeatureStore:
+        from features.store import open_store
+
         return open_store(self.profile)
 
     @property
@@ -70,6 +73,9 @@ class MlflowTracking(dg.ConfigurableResource):
     experiment: str = "quorum"
 
     def configure(self) -> None:
+        from agents import model_registry
+        from features.postgres import ensure_database
+
         if self.tracking_uri.startswith("postgresql"):
             ensure_database(self.tracking_uri)
         model_registry.configure(self.tracking_uri, self.experiment, self.artifact_location)
@@ -81,6 +87,9 @@ class Ledger(dg.ConfigurableResource):
     url: str
 
     def open(self) -> EventLog:
+        from agents.desk.ledger import open_event_log
+        from features.postgres import ensure_database
+
         if self.url.startswith("postgresql"):
             ensure_database(self.url)
         return open_event_log(self.url)
@@ -114,6 +123,14 @@ class TradingDesk(dg.ConfigurableResource):
         return _DESKS[key]
 
     def _build(self) -> Desk:
+        from agents.desk.breakers import BreakerThresholds
+        from agents.desk.cycle import Desk, DeskConfig
+        from agents.desk.feed import ReplayFeed
+        from agents.desk.models import load_desk_models, with_hedge, with_long_short
+        from features.ingestion.staged import read_staged_market
+        from features.names import ANALYST_SERVICE
+        from features.store import OnlineFeatureReader, SessionPublisher
+
         self.mlflow_tracking.configure()
         models = with_hedge(load_desk_models(), self.hedge, self.hedge_instrument)
         models = with_long_short(models, self.max_short)
@@ -152,12 +169,18 @@ class ModelMonitoring(dg.ConfigurableResource):
     serving_window_sessions: int = 63
 
     def thresholds(self) -> DriftThresholds:
+        from monitoring.drift import DriftThresholds
+
         return DriftThresholds(self.column_distance, self.max_drifted_share)
 
     def policy(self) -> GatePolicy:
+        from monitoring.promotion import GatePolicy
+
         return GatePolicy(self.min_improvement, self.max_drifted_share, self.min_window_days)
 
     def client(self) -> MlflowClient:
+        from mlflow import MlflowClient
+
         self.mlflow_tracking.configure()
         return MlflowClient()
 
@@ -165,6 +188,8 @@ class ModelMonitoring(dg.ConfigurableResource):
     def workflow(self) -> Iterator[PromotionWorkflow]:
         """The registry workflow with a ledger opened for this act only (the embedded DuckDB
         ledger takes one writer process at a time)."""
+        from monitoring.promotion import PromotionWorkflow
+
         log = self.ledger.open()
         try:
             yield PromotionWorkflow(self.client(), log)
@@ -185,6 +210,8 @@ class Backtesting(dg.ConfigurableResource):
     def log_to_mlflow(self, summary: dict, artifacts: list[Path]) -> str:
         """One MLflow run: the walk-forward settings, every strategy's full-period metrics,
         and the summary and report files; returns its run id."""
+        import mlflow
+
         self.mlflow_tracking.configure()
         mlflow.set_experiment(self.experiment)
         walk = {k: v for k, v in summary["walk_forward"].items() if k != "retrained"}
@@ -212,6 +239,8 @@ class Alerting(dg.ConfigurableResource):
     max_model_drift: float = 0.15
 
     def thresholds(self) -> AlertThresholds:
+        from monitoring.alerts import AlertThresholds
+
         return AlertThresholds(
             self.max_drawdown,
             self.max_decision_latency_ms,
@@ -220,4 +249,6 @@ class Alerting(dg.ConfigurableResource):
         )
 
     def sink(self, log: EventLog) -> AlertSink:
+        from monitoring.alerts import AlertSink
+
         return AlertSink(log, self.webhook_url)

@@ -41,7 +41,7 @@ def main() -> None:
         walk_forward,
     )
     from agents.market_analyst.walk_forward import PurgedWalkForward
-    from features.definitions import ANALYST_SERVICE
+    from features.names import ANALYST_SERVICE
     from features.settings import load_settings
 
     parser = argparse.ArgumentParser(description=__doc__)

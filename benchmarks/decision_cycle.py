@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.definitions import ANALYST_SERVICE
+from features.names import ANALYST_SERVICE
 from features.settings import REPO_ROOT, load_settings
 
 HISTORY_DAYS = 900  # enough for the 504-day optimizer and 500-day risk windows
@@ -73,7 +73,7 @@ class _Publisher:
         self._store, self._feed = store, feed
 
     def __call__(self, day) -> None:
-        from features.definitions import ANALYST_VECTOR_VIEW
+        from features.names import ANALYST_VECTOR_VIEW
 
         previous = self._feed.history(day).index[-1]
         stamp = pd.Timestamp(previous).tz_localize("UTC") + pd.Timedelta(hours=21)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.definitions import ANALYST_SERVICE
+from features.names import ANALYST_SERVICE
 from features.settings import load_settings
 
 SERVICE = ANALYST_SERVICE
@@ -59,7 +59,7 @@ def _universe(exports: Path, size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def run(profile: str, exports: Path, reads: int) -> dict:
-    from features.definitions import ANALYST_VECTOR_VIEW
+    from features.names import ANALYST_VECTOR_VIEW
     from features.store import OnlineFeatureReader, apply_definitions, open_store
     from features.vectors import pack_analyst_vectors
 

@@ -78,7 +78,7 @@ def main() -> None:
     from agents.market_analyst.walk_forward import PurgedWalkForward
     from assets.training.market_analyst import MarketAnalystTrainingConfig, member_params
     from assets.training.market_analyst_search import MarketAnalystSearchConfig
-    from features.definitions import ANALYST_SERVICE
+    from features.names import ANALYST_SERVICE
     from features.settings import load_settings
 
     parser = argparse.ArgumentParser(description=__doc__)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from features.definitions import ANALYST_INPUTS, DAILY_TTL
+from features.names import ANALYST_INPUTS, DAILY_TTL
 from features.store import OnlineFeatures
 
 

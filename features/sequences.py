@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.definitions import SEQUENCE_COLUMNS, SEQUENCE_DAYS, SEQUENCE_FEATURES
+from features.names import SEQUENCE_COLUMNS, SEQUENCE_DAYS, SEQUENCE_FEATURES
 
 
 def with_sequence_windows(rows: pd.DataFrame) -> pd.DataFrame:

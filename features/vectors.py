@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.definitions import ANALYST_INPUTS, MARKET_FEATURES
+from features.names import ANALYST_INPUTS, MARKET_FEATURES
 from features.sequences import with_sequence_windows
 
 

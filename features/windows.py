@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.definitions import ANALYST_FEATURES
+from features.names import ANALYST_FEATURES
 
 PREDICTION, TARGET = "prediction", "target"  # the reference's model output and label columns
 SERVING_WINDOW_SESSIONS = 63

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import great_expectations as gx
-import great_expectations.expectations as gxe
 import numpy as np
 import pandas as pd
-from great_expectations.data_context.types.base import ProgressBarsConfig
+
+if TYPE_CHECKING:
+    import great_expectations.expectations as gxe
 
 Severity = Literal["ERROR", "WARN"]
 SAMPLE_ROWS = 5
@@ -50,6 +50,9 @@ class _Check:
 
 
 def _checks(today: date, thresholds: QualityThresholds) -> tuple[_Check, ...]:
+    # Great Expectations loads when a batch is validated, not with the code location.
+    import great_expectations.expectations as gxe
+
     def a_at_least_b(a: str, b: str) -> gxe.Expectation:
         return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing"
@@ -175,6 +178,9 @@ def validate_prices(
     rows = _rows_frame(batch, last_close, today)
     symbols = _symbols_frame(newest_dates, trading_days)
     frames = {"rows": rows, "symbols": symbols}
+
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

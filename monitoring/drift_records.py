@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from agents.market_analyst.registration import AGENT, AnalystVersion, load_analyst_version
 from agents.model_registry import model_name
-from features.definitions import ANALYST_FEATURES
+from features.names import ANALYST_FEATURES
 from features.windows import (
     PREDICTION,
     SERVING_WINDOW_SESSIONS,

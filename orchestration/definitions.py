@@ -6,7 +6,6 @@ the home (folders, instance file, exported paths) and builds the definitions.
 """
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from assets.backtest.report import backtest_report
 from assets.decision.cycle import (
@@ -40,7 +39,6 @@ from assets.training.desk_models import (
 )
 from assets.training.market_analyst import market_analyst_model
 from assets.training.market_analyst_search import market_analyst_search
-from assets.transform.dbt_models import build_dbt_assets, prepared_dbt_project
 from features.settings import QuorumSettings, load_settings
 from orchestration import instance
 from orchestration.jobs import (
@@ -56,7 +54,7 @@ from orchestration.schedules import daily_batch, intraday_rebalance_schedule
 from orchestration.sensors import feature_drift_sensor, run_failure_alert
 
 
-def resources_for(settings: QuorumSettings, dbt: DbtCliResource) -> dict[str, object]:
+def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dict[str, object]:
     warehouse = Warehouse(path=str(settings.warehouse_path))
     feast = FeastStore(
         profile=settings.profile,
@@ -102,6 +100,11 @@ def resources_for(settings: QuorumSettings, dbt: DbtCliResource) -> dict[str, ob
 
 def build_definitions(settings: QuorumSettings) -> dg.Definitions:
     """The code location for prepared settings (``orchestration.instance.prepare``)."""
+    # dagster-dbt (and dbt) load when the location is loaded, not when this module is imported.
+    from dagster_dbt import DbtCliResource
+
+    from assets.transform.dbt_models import build_dbt_assets, prepared_dbt_project
+
     project = prepared_dbt_project()
     return dg.Definitions(
         assets=[

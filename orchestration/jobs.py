@@ -7,7 +7,6 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from agents.desk.controls import clear_halt as clear_desk_halt
 from assets.resources import ModelMonitoring, TradingDesk
 
 # Every job that trades or changes the desk's state carries this tag; the instance allows one
@@ -49,6 +48,8 @@ def clear_halt_op(
 ) -> dict:
     """Lifts a circuit-breaker halt; the ledger records who asked (the run's
     ``dagster/user`` tag, or ``quorum/requested_by``) and why."""
+    from agents.desk.controls import clear_halt as clear_desk_halt
+
     tags = context.run.tags
     requested_by = tags.get("dagster/user") or tags.get("quorum/requested_by") or "unknown"
     event = clear_desk_halt(

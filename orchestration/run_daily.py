@@ -16,8 +16,8 @@ from mlflow import MlflowClient
 from agents.desk.cycle import CycleResult
 from agents.desk.ledger import open_event_log
 from agents.desk.state import current
-from features.definitions import ANALYST_SERVICE
 from features.ingestion import price_store
+from features.names import ANALYST_SERVICE
 from features.settings import QuorumSettings, SettingsError, load_settings
 from orchestration import instance as quorum_instance
 from orchestration.definitions import build_definitions

@@ -1,14 +1,13 @@
 """Schedules on the NYSE calendar: intraday decision cycles and the daily batch."""
 
+import functools
 from datetime import datetime
 
 import dagster as dg
 import pandas as pd
-import pandas_market_calendars as mcal
 
 from orchestration.jobs import DESK_TAGS, daily_pipeline, decision_cycle
 
-NYSE = mcal.get_calendar("XNYS")
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -17,11 +16,19 @@ ACTIVE = [
 ]
 
 
+@functools.cache
+def nyse():
+    """The NYSE calendar, built when a schedule first evaluates (not with the location)."""
+    import pandas_market_calendars as mcal
+
+    return mcal.get_calendar("XNYS")
+
+
 def market_open_at(moment: datetime) -> bool:
     """True inside NYSE regular hours (holidays closed, half days closing at 13:00 ET)."""
     stamp = pd.Timestamp(moment).tz_convert("UTC")
     day = stamp.tz_convert("America/New_York").date()
-    session = NYSE.schedule(day, day)
+    session = nyse().schedule(day, day)
     return bool(len(session)) and bool(
         session["market_open"].iloc[0] <= stamp < session["market_close"].iloc[0]
     )
@@ -29,7 +36,7 @@ def market_open_at(moment: datetime) -> bool:
 
 def session_on(moment: datetime) -> bool:
     day = pd.Timestamp(moment).tz_convert("America/New_York").date()
-    return len(NYSE.schedule(day, day)) > 0
+    return len(nyse().schedule(day, day)) > 0
 
 
 def _intraday_cron(minutes: int) -> str:

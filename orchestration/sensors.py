@@ -5,16 +5,11 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 from dagster_shared.error import SerializableErrorInfo
-from mlflow.exceptions import MlflowException
 
-from agents.market_analyst.registration import AGENT
-from agents.model_registry import CHAMPION, model_name
+from agents.market_analyst.names import AGENT
+from agents.model_names import CHAMPION, model_name
 from assets.resources import Alerting, FeastStore, Ledger, ModelMonitoring
 from assets.training.market_analyst import FEATURE_SERVICE
-from features.vectors import analyst_feature_rows
-from features.windows import serving_window, window_end
-from monitoring.alerts import Alert
-from monitoring.drift_records import latest_window_drift
 from orchestration.jobs import retrain_models
 
 MODEL = model_name(AGENT)
@@ -30,6 +25,13 @@ MODEL = model_name(AGENT)
 def feature_drift_sensor(
     context: dg.SensorEvaluationContext, feast: FeastStore, model_monitoring: ModelMonitoring
 ):
+    # MLflow and Evidently load when the sensor evaluates, not with the code location.
+    from mlflow.exceptions import MlflowException
+
+    from features.vectors import analyst_feature_rows
+    from features.windows import serving_window, window_end
+    from monitoring.drift_records import latest_window_drift
+
     features = analyst_feature_rows(feast.exports)
     last_day = window_end(serving_window(features, model_monitoring.serving_window_sessions))
     client = model_monitoring.client()
@@ -72,6 +74,8 @@ def feature_drift_sensor(
 def run_failure_alert(
     context: dg.RunFailureSensorContext, ledger: Ledger, alerting: Alerting
 ) -> None:
+    from monitoring.alerts import Alert
+
     run = context.dagster_run
     message = context.failure_event.message or "run failed"
     # The step's own error says what broke (a file, a row, a field); the run's message only

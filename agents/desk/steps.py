@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from agents.consensus.engine import Decision
-from agents.desk.state import DeskState
-from agents.messages import Order
-from agents.risk_manager.agent import Assessment
-from agents.risk_manager.budget import RiskBudget
-from agents.risk_manager.hedge import HedgeTarget
+# Annotations only: the code location imports these types for its decision assets without
+# loading the agents' libraries (skfolio, DuckDB).
+if TYPE_CHECKING:
+    from agents.consensus.engine import Decision
+    from agents.desk.state import DeskState
+    from agents.messages import Order
+    from agents.risk_manager.agent import Assessment
+    from agents.risk_manager.budget import RiskBudget
+    from agents.risk_manager.hedge import HedgeTarget
 
 
 @dataclass

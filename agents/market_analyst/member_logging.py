@@ -10,7 +10,7 @@ from mlflow.models import infer_signature
 
 from agents.market_analyst.ensemble import SignalEnsemble
 from agents.market_analyst.signal_model import SignalModel
-from features.definitions import ANALYST_FEATURES
+from features.names import ANALYST_FEATURES
 
 
 def log_members(

@@ -16,14 +16,14 @@ from mlflow import MlflowClient
 
 from agents import model_registry
 from agents.market_analyst.member_logging import log_members
+from agents.market_analyst.names import AGENT
 from agents.market_analyst.serving import MarketAnalystModel
 from agents.market_analyst.training import AnalystTraining
 from agents.model_registry import DATA_QUALITY_TAG, RegisteredVersion, model_name
-from features.definitions import ANALYST_INPUTS
+from features.names import ANALYST_INPUTS
 from features.sequences import with_sequence_windows
 from features.windows import reference_rows, serving_window_start
 
-AGENT = "market_analyst"
 REFERENCE_ARTIFACT = "drift_reference.parquet"
 OUT_OF_SAMPLE_ARTIFACT = "out_of_sample.parquet"
 # What the served ensemble imports (its members, calibration, regime model, frames).

@@ -15,11 +15,10 @@ import optuna
 import pandas as pd
 from mlflow import MlflowClient
 
-from agents.market_analyst.training import LIGHTGBM, labelled_rows, walk_forward
+from agents.market_analyst.names import LIGHTGBM, SEARCH_EXPERIMENT, SELECTION_END
+from agents.market_analyst.training import labelled_rows, walk_forward
 from agents.market_analyst.walk_forward import PurgedWalkForward
 
-SEARCH_EXPERIMENT = "quorum-market_analyst-search"
-SELECTION_END = "2018-12-31"  # the research discipline: choose on 1990-2018 only
 BEST_PARAMS_TAG = "quorum.best_params_member"
 
 

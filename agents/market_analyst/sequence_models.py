@@ -18,7 +18,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from torch import nn
 
-from features.definitions import SEQUENCE_DAYS, SEQUENCE_FEATURES
+from features.names import SEQUENCE_DAYS, SEQUENCE_FEATURES
 from features.sequences import as_windows
 
 ARCHITECTURES = ("lstm", "transformer", "cnn")

@@ -7,7 +7,7 @@ import pandas as pd
 
 from agents.market_analyst.ensemble import SignalEnsemble
 from agents.market_analyst.regime import RegimeModel
-from features.definitions import ANALYST_INPUTS
+from features.names import ANALYST_INPUTS
 
 
 class MarketAnalystModel(mlflow.pyfunc.PythonModel):

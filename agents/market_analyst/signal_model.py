@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.isotonic import IsotonicRegression
 
-from features.definitions import (
+from features.names import (
     MARKET_FEATURES,
     TECHNICAL_FEATURES,
     VOLATILITY_FEATURES,

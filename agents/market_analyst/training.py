@@ -14,14 +14,12 @@ import pandas as pd
 
 from agents.market_analyst.ensemble import SignalEnsemble, weights_from_member_folds
 from agents.market_analyst.evaluation import forecast_metrics
+from agents.market_analyst.names import LIGHTGBM, SEQUENCE_MEMBERS
 from agents.market_analyst.regime import RegimeModel
 from agents.market_analyst.signal_model import SignalModel
 from agents.market_analyst.walk_forward import PurgedWalkForward
-from features.definitions import ANALYST_FEATURES, ANALYST_INPUTS
+from features.names import ANALYST_FEATURES, ANALYST_INPUTS
 from features.sequences import with_sequence_windows
-
-LIGHTGBM = "lightgbm"
-SEQUENCE_MEMBERS = ("lstm", "transformer", "cnn")
 
 
 def new_member(name: str, params: dict):

@@ -7,29 +7,9 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from agents.backtest.ablation import ablation_table, ablation_variants, run_ablation
-from agents.backtest.desk_run import (
-    DeskPolicies,
-    WalkForward,
-    daily_exposure,
-    run_desk_backtest,
-)
-from agents.backtest.report import (
-    agent_weights,
-    benchmark_strategies,
-    desk_strategy,
-    summary,
-    write_summary,
-)
-from agents.backtest.tearsheet import write_tearsheet
-from agents.desk.cycle import DeskConfig
-from agents.desk.ledger import DuckDBEventLog
-from agents.desk.models import hedged_limits, long_short_limits
 from assets.features.feature_store import training_set
 from assets.resources import Backtesting, FeastStore, MarketDataSource, Warehouse
-from features.definitions import ANALYST_SERVICE
-from features.ingestion.staged import read_staged_market
-from features.vectors import analyst_feature_rows
+from features.names import ANALYST_SERVICE
 
 FEATURE_SERVICE = ANALYST_SERVICE
 
@@ -89,6 +69,28 @@ def backtest_report(
     the history with yearly retraining, next to the index, equal weight, inverse volatility
     and minimum variance on the same days and costs. Writes summary.json and report.html
     under QUORUM_HOME/reports/backtest and logs both to MLflow."""
+    # The desk, its agents and their libraries load when the step runs (docs/speed.md).
+    from agents.backtest.ablation import ablation_table, ablation_variants, run_ablation
+    from agents.backtest.desk_run import (
+        DeskPolicies,
+        WalkForward,
+        daily_exposure,
+        run_desk_backtest,
+    )
+    from agents.backtest.report import (
+        agent_weights,
+        benchmark_strategies,
+        desk_strategy,
+        summary,
+        write_summary,
+    )
+    from agents.backtest.tearsheet import write_tearsheet
+    from agents.desk.cycle import DeskConfig
+    from agents.desk.ledger import DuckDBEventLog
+    from agents.desk.models import hedged_limits, long_short_limits
+    from features.ingestion.staged import read_staged_market
+    from features.vectors import analyst_feature_rows
+
     with warehouse.connect(read_only=True) as con:
         market = read_staged_market(con)
     prices, symbols, index_symbol = market.prices, market.symbols, market.benchmark_symbol

@@ -17,7 +17,6 @@ from agents.desk.steps import (
 )
 from agents.messages import TradingSignal
 from assets.resources import Alerting, TradingDesk
-from monitoring.alerts import desk_health, evaluate
 
 GROUP = "decision"
 
@@ -223,6 +222,8 @@ def desk_alerts(
 ) -> dg.AssetCheckResult:
     """Drawdown 5%, decision latency 100 ms, error rate 1%, model drift 0.15, read from the
     ledger; a breach fails this check (WARN) and goes to the webhook, the log and the ledger."""
+    from monitoring.alerts import desk_health, evaluate
+
     log = trading_desk.desk().log
     health = desk_health(log, alerting.thresholds())
     alerts = evaluate(health, alerting.thresholds())

@@ -8,9 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from assets.resources import FeastStore
-from features.definitions import ANALYST_SERVICE
-from features.store import apply_definitions, exported_time_range, materialize_online
-from features.training import build_training_set, label_rows
+from features.names import ANALYST_SERVICE
 
 DBT_MARTS = [
     dg.AssetKey(["marts", name])
@@ -20,6 +18,8 @@ DBT_MARTS = [
 
 @dg.asset(group_name="features", kinds={"feast"}, deps=DBT_MARTS)
 def feast_registry(feast: FeastStore) -> dg.MaterializeResult:
+    from features.store import apply_definitions  # Feast loads with the step
+
     """`feast apply` from code: entities, sources, feature views and services, registered."""
     store = feast.open()
     definitions = apply_definitions(store, feast.exports)
@@ -36,6 +36,8 @@ def feast_registry(feast: FeastStore) -> dg.MaterializeResult:
 
 @dg.asset(group_name="features", kinds={"feast"}, deps=[feast_registry])
 def online_features(feast: FeastStore) -> dg.MaterializeResult:
+    from features.store import exported_time_range, materialize_online
+
     """Incremental materialization of the newest feature values into the online store."""
     store = feast.open()
     _, newest = exported_time_range(feast.exports)
@@ -60,6 +62,8 @@ class TrainingSetConfig(dg.Config):
 
 @dg.asset(group_name="features", kinds={"feast", "parquet"}, deps=[feast_registry])
 def training_set(config: TrainingSetConfig, feast: FeastStore) -> dg.MaterializeResult:
+    from features.training import build_training_set, label_rows
+
     """Point-in-time correct join of a feature service to the forward-return labels."""
     store = feast.open()
     frame = build_training_set(store, config.feature_service, label_rows(feast.exports))

@@ -2,26 +2,18 @@
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pandas as pd
 
-from agents.desk.ledger import Event
-from agents.market_analyst.registration import AGENT, load_analyst_version
-from agents.model_registry import CHALLENGER, model_name
+from agents.market_analyst.names import AGENT
+from agents.model_names import CHALLENGER, model_name
 from assets.resources import FeastStore, ModelMonitoring
 from assets.training.market_analyst import FEATURE_SERVICE, market_analyst_model
-from features.vectors import analyst_feature_rows
-from features.windows import serving_window, window_end
-from monitoring.analyst_gate import gate_evidence
-from monitoring.drift import DriftSummary
-from monitoring.drift_records import (
-    RecordedDrift,
-    latest_window_drift,
-    record_drift,
-    recorded_drift,
-)
-from monitoring.promotion import evaluate_gate
+
+if TYPE_CHECKING:
+    from monitoring.drift import DriftSummary
 
 MODEL = model_name(AGENT)
 
@@ -30,7 +22,7 @@ def _labels(feast: FeastStore) -> pd.DataFrame:
     return pd.read_parquet(Path(feast.training_dir) / f"{FEATURE_SERVICE}.parquet")
 
 
-def _drift_metadata(summary: DriftSummary, version: str, run_id: str) -> dict:
+def _drift_metadata(summary: "DriftSummary", version: str, run_id: str) -> dict:
     path = summary.html_path
     return {
         "model": MODEL,
@@ -69,6 +61,11 @@ def market_analyst_drift(
     against its training reference: per-feature and prediction drift, and accuracy drift on
     labels that matured after its training data. Saved as HTML under QUORUM_HOME/reports/
     drift, logged to the version's MLflow run, its headline in the ledger."""
+    # Evidently, MLflow and the models load with the step, not the code location.
+    from agents.desk.ledger import Event
+    from features.vectors import analyst_feature_rows
+    from monitoring.drift_records import latest_window_drift, record_drift
+
     client = model_monitoring.client()
     version = str(client.get_model_version_by_alias(MODEL, CHALLENGER).version)
     drift = latest_window_drift(
@@ -118,6 +115,13 @@ def market_analyst_promotion(
     """The gate: the challenger becomes champion only if it beats the champion out of sample
     on their common window, its serving data has not drifted, and its training data passed
     the quality checks. The decision and its reasons go to MLflow and the ledger."""
+    from agents.market_analyst.registration import load_analyst_version
+    from features.vectors import analyst_feature_rows
+    from features.windows import serving_window, window_end
+    from monitoring.analyst_gate import gate_evidence
+    from monitoring.drift_records import RecordedDrift, latest_window_drift, recorded_drift
+    from monitoring.promotion import evaluate_gate
+
     client = model_monitoring.client()
     with model_monitoring.workflow() as workflow:
         challenger_version = workflow.challenger(AGENT)

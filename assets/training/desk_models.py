@@ -1,27 +1,25 @@
 """The Risk Manager's, Portfolio Optimizer's and Execution Agent's models: evaluated out of
 sample where there is something to score, calibrated otherwise, registered in MLflow."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 import numpy as np
 import pandas as pd
 
-from agents import model_registry
-from agents.execution.agent import ExecutionPolicy
-from agents.execution.serving import ExecutionCostModel, calibrate_universe
-from agents.portfolio_optimizer.evaluation import summary, walk_forward_hrp
-from agents.portfolio_optimizer.optimizer import OptimizerConfig
-from agents.portfolio_optimizer.serving import OptimizerModel
-from agents.risk_manager.agent import RiskLimits
-from agents.risk_manager.backtest import var_backtest
-from agents.risk_manager.serving import RiskModel
 from assets.resources import MlflowTracking, Warehouse
-from features.ingestion.staged import read_staged_market
+
+# Each asset imports its agent (skfolio, statsmodels, MLflow) when its step runs.
+if TYPE_CHECKING:
+    from agents.model_registry import RegisteredVersion
 
 STAGING = [dg.AssetKey(["staging", "stg_prices"]), dg.AssetKey(["staging", "stg_symbols"])]
 
 
 def _market(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """Long asset prices, their wide daily returns, and sectors: from the warehouse."""
+    from features.ingestion.staged import read_staged_market
+
     with warehouse.connect(read_only=True) as con:
         market = read_staged_market(con)
     prices = market.asset_prices()[["date", "symbol", "close", "volume"]]
@@ -30,7 +28,7 @@ def _market(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, dict[str,
     return prices, returns, sectors
 
 
-def _metadata(registered: model_registry.RegisteredVersion, metrics: dict) -> dict:
+def _metadata(registered: "RegisteredVersion", metrics: dict) -> dict:
     return {
         "model": registered.name,
         "version": registered.version,
@@ -46,6 +44,11 @@ def risk_manager_model(
 ) -> dg.MaterializeResult:
     """Backtests the 1-day historical VaR (95/99%) of an equal-weight book day by day on data
     it has not seen, with Kupiec's test; registers the limits as quorum-risk_manager."""
+    from agents import model_registry
+    from agents.risk_manager.agent import RiskLimits
+    from agents.risk_manager.backtest import var_backtest
+    from agents.risk_manager.serving import RiskModel
+
     _, returns, _ = _market(warehouse)
     limits = RiskLimits()
     book = returns.mean(axis=1)  # equal weight over the symbols trading each day
@@ -73,6 +76,11 @@ def portfolio_optimizer_model(
 ) -> dg.MaterializeResult:
     """Refits the optimizer's risk-parity fallback yearly on the two years before and holds
     the next year: forecast against realised volatility, out of sample."""
+    from agents import model_registry
+    from agents.portfolio_optimizer.evaluation import summary, walk_forward_hrp
+    from agents.portfolio_optimizer.optimizer import OptimizerConfig
+    from agents.portfolio_optimizer.serving import OptimizerModel
+
     _, returns, sectors = _market(warehouse)
     config = OptimizerConfig()
     walk = walk_forward_hrp(returns, sectors, config, train_days=min(504, len(returns) // 2))
@@ -101,6 +109,10 @@ def portfolio_optimizer_model(
 def execution_model(warehouse: Warehouse, mlflow_tracking: MlflowTracking) -> dg.MaterializeResult:
     """Calibrates one impact model per symbol from its last 63 days. There are no realised
     execution costs to score it against, so its metrics are calibration statistics."""
+    from agents import model_registry
+    from agents.execution.agent import ExecutionPolicy
+    from agents.execution.serving import ExecutionCostModel, calibrate_universe
+
     prices, _, _ = _market(warehouse)
     models = calibrate_universe(prices)
     policy = ExecutionPolicy()

@@ -5,17 +5,13 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from mlflow import MlflowClient
 from pydantic import Field
 
-from agents.market_analyst.registration import register_analyst
-from agents.market_analyst.search import best_recorded_params
-from agents.market_analyst.training import LIGHTGBM, SEQUENCE_MEMBERS, train_market_analyst
+from agents.market_analyst.names import LIGHTGBM, SEQUENCE_MEMBERS
 from assets.features.feature_store import training_set
 from assets.monitoring.data_quality import training_data_quality
 from assets.resources import FeastStore, MlflowTracking
-from features.definitions import ANALYST_SERVICE
-from features.vectors import analyst_feature_rows
+from features.names import ANALYST_SERVICE
 
 FEATURE_SERVICE = ANALYST_SERVICE
 
@@ -83,6 +79,14 @@ def market_analyst_model(
     walk-forward with purge and embargo, combined by their out-of-fold rank IC; the regime
     model alongside; logged to MLflow (members as nested runs) and registered as
     quorum-market_analyst (alias challenger)."""
+    # The models' libraries (LightGBM, PyTorch, MLflow) load with the step, not the location.
+    from mlflow import MlflowClient
+
+    from agents.market_analyst.registration import register_analyst
+    from agents.market_analyst.search import best_recorded_params
+    from agents.market_analyst.training import train_market_analyst
+    from features.vectors import analyst_feature_rows
+
     data = pd.read_parquet(Path(feast.training_dir) / f"{FEATURE_SERVICE}.parquet")
     market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
     market_returns = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]

@@ -4,15 +4,13 @@ of the daily run, which reads the best parameters this records in MLflow."""
 from pathlib import Path
 
 import dagster as dg
-import mlflow
 import pandas as pd
 from pydantic import Field
 
-from agents.market_analyst.search import SEARCH_EXPERIMENT, SELECTION_END, search_member
-from agents.market_analyst.training import LIGHTGBM, SEQUENCE_MEMBERS
+from agents.market_analyst.names import LIGHTGBM, SEARCH_EXPERIMENT, SELECTION_END, SEQUENCE_MEMBERS
 from assets.features.feature_store import training_set
 from assets.resources import FeastStore, MlflowTracking
-from features.definitions import ANALYST_SERVICE
+from features.names import ANALYST_SERVICE
 
 
 class MarketAnalystSearchConfig(dg.Config):
@@ -40,6 +38,10 @@ def market_analyst_search(
     """Optuna (TPE) over each member's hyper-parameters, scored by mean purged walk-forward
     rank IC up to ``selection_end``; every trial a nested MLflow run, the best parameters on
     the parent run of experiment quorum-market_analyst-search."""
+    import mlflow  # MLflow, Optuna and the models load with the step, not the location
+
+    from agents.market_analyst.search import search_member
+
     data = pd.read_parquet(Path(feast.training_dir) / f"{ANALYST_SERVICE}.parquet")
     mlflow_tracking.configure()
     mlflow.set_experiment(SEARCH_EXPERIMENT)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.definitions import PRICE_VOLUME_FEATURES, TECHNICAL_FEATURES, VOLATILITY_FEATURES
+from features.names import PRICE_VOLUME_FEATURES, TECHNICAL_FEATURES, VOLATILITY_FEATURES
 from tests.conftest import Workspace, price_slice, write_prices
 
 SYMBOLS = ["AAPL", "KO", "JPM", "XOM", "MSFT", "SP500"]

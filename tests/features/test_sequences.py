@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.definitions import SEQUENCE_COLUMNS, SEQUENCE_DAYS, SEQUENCE_FEATURES
+from features.names import SEQUENCE_COLUMNS, SEQUENCE_DAYS, SEQUENCE_FEATURES
 from features.sequences import as_windows, with_sequence_windows
 
 

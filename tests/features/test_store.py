@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.definitions import (
+from features.names import (
     ANALYST_FEATURES,
     ANALYST_INPUTS,
     SEQUENCE_COLUMNS,

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 import redis
 
-from features.definitions import ANALYST_SERVICE
+from features.names import ANALYST_SERVICE
 from features.settings import current_settings
 from features.store import (
     OnlineFeatureReader,

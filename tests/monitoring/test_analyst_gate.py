@@ -9,7 +9,7 @@ import pytest
 from agents.market_analyst.registration import AnalystVersion
 from agents.market_analyst.serving import MarketAnalystModel
 from agents.market_analyst.training import train_market_analyst
-from features.definitions import ANALYST_FEATURES
+from features.names import ANALYST_FEATURES
 from features.vectors import analyst_feature_rows
 from features.windows import reference_rows, serving_window, serving_window_start, with_dates
 from monitoring.analyst_gate import gate_evidence, head_to_head_rows

@@ -140,3 +140,12 @@ def test_decision_runs_are_not_retried_and_have_a_runtime_limit(defs):
     tags = defs.get_job_def("decision_cycle").tags
     assert tags["quorum/desk"] == "trading" and tags["dagster/max_retries"] == "0"
     assert int(tags["dagster/max_runtime"]) > 0
+
+
+def test_loading_the_code_location_leaves_the_heavy_libraries_to_the_steps():
+    """Every Dagster process (webserver, daemon, each run and step) loads the location: the
+    libraries only steps need (Feast, MLflow, Evidently, GE, skfolio, LightGBM, statsmodels,
+    PyTorch, Optuna) must not load with it. A fresh interpreter, as Dagster starts one."""
+    from benchmarks.code_location import probe
+
+    assert probe(load=True)["heavy_modules_loaded"] == []

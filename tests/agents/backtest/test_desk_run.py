@@ -16,7 +16,7 @@ from agents.backtest.desk_run import (
 )
 from agents.desk.ledger import DuckDBEventLog
 from agents.desk.state import current
-from features.definitions import ANALYST_FEATURES, ANALYST_INPUTS
+from features.names import ANALYST_FEATURES, ANALYST_INPUTS
 from features.training import LABEL_COLUMNS
 from features.vectors import analyst_feature_rows
 

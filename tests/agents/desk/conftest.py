@@ -9,7 +9,7 @@ from agents.desk.models import DeskModels
 from agents.market_analyst.signal_model import SignalModel
 from agents.portfolio_optimizer.optimizer import OptimizerConfig
 from agents.risk_manager.agent import RiskLimits
-from features.definitions import ANALYST_FEATURES
+from features.names import ANALYST_FEATURES
 
 SECTORS = pd.read_csv("dbt/seeds/symbol_sectors.csv").set_index("symbol")["sector"].to_dict()
 

@@ -11,7 +11,7 @@ import pytest
 from agents.desk.controls import NotHalted, clear_halt
 from agents.desk.feed import Bar, ReplayFeed
 from agents.desk.state import current, rebuild
-from features.definitions import ANALYST_FEATURES
+from features.names import ANALYST_FEATURES
 from tests.support.desk import START, make_desk
 
 

@@ -8,7 +8,7 @@ import pytest
 from agents.market_analyst.ensemble import SEQUENCE_FAMILY, SignalEnsemble, weights_from_rank_ic
 from agents.market_analyst.training import walk_forward
 from agents.market_analyst.walk_forward import PurgedWalkForward
-from features.definitions import ANALYST_INPUTS
+from features.names import ANALYST_INPUTS
 
 LABEL = "forward_excess_return_5d"
 MEMBERS = {

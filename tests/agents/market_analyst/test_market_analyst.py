@@ -16,7 +16,7 @@ from agents.market_analyst.serving import MarketAnalystModel
 from agents.market_analyst.training import train_market_analyst
 from agents.market_analyst.walk_forward import PurgedWalkForward
 from agents.messages import Envelope, MessageType, RiskAssessment, TradingSignal, envelope
-from features.definitions import ANALYST_FEATURES, ANALYST_INPUTS
+from features.names import ANALYST_FEATURES, ANALYST_INPUTS
 from features.sequences import with_sequence_windows
 from features.training import build_training_set, label_rows
 

@@ -8,7 +8,7 @@ from mlflow import MlflowClient
 
 from agents import model_registry
 from agents.market_analyst.search import SEARCH_EXPERIMENT, best_recorded_params, search_member
-from features.definitions import ANALYST_FEATURES
+from features.names import ANALYST_FEATURES
 
 LABEL = "forward_excess_return_5d"
 

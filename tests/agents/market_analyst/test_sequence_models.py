@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from agents.market_analyst.sequence_models import ARCHITECTURES, SequenceRegressor
-from features.definitions import SEQUENCE_COLUMNS, SEQUENCE_FEATURES
+from features.names import SEQUENCE_COLUMNS, SEQUENCE_FEATURES
 
 SMALL = {"hidden_size": 16, "epochs": 6, "batch_size": 128, "learning_rate": 3e-3}
 
