@@ -115,6 +115,7 @@ class TradingDesk(dg.ConfigurableResource):
     max_short: float = 0.0
     hedge: bool = True
     hedge_instrument: str | None = None
+    sessions_dir: str | None = None  # session preparations shared by the runs of a session
 
     def desk(self) -> Desk:
         key = self.model_dump_json()
@@ -127,6 +128,7 @@ class TradingDesk(dg.ConfigurableResource):
         from agents.desk.cycle import Desk, DeskConfig
         from agents.desk.feed import ReplayFeed
         from agents.desk.models import load_desk_models, with_hedge, with_long_short
+        from agents.desk.preparations import PreparationStore
         from features.ingestion.staged import read_staged_market
         from features.names import ANALYST_SERVICE
         from features.store import OnlineFeatureReader, SessionPublisher
@@ -152,6 +154,7 @@ class TradingDesk(dg.ConfigurableResource):
             config,
             index_symbol=market.benchmark_symbol,
             on_session_open=SessionPublisher(store, self.feast.exports).publish,
+            preparations=PreparationStore(self.sessions_dir) if self.sessions_dir else None,
         )
 
 

@@ -5,8 +5,10 @@ A cycle is timed from the online feature read to the orders and fills written in
 ledger (``Desk.run_cycle``: features, signals, target, risk, plan, consensus, orders, paper
 fills, snapshot). Two kinds are reported apart, because they do different work:
 - intraday cycles (12 of a session's 13): the day's preparations are reused;
-- session-open cycles: they also publish the previous close's features, fit the day's risk
-  model (Monte Carlo draws, crisis moves), the regime and impact models, and re-optimize.
+- session-open cycles: they also publish the previous close's features, score the new
+  features and re-optimize; the session's preparation (risk model, Monte Carlo draws, crisis
+  moves, regime, impact models) is made before the open and timed apart
+  (``session_preparation_before_open``), as the replay and the paper day do.
 
 Universes: the shipped 20 stocks (real prices), and 500 symbols RESAMPLED from them as in
 ``benchmarks.features`` (block bootstrap of real dates; 20 x 25 paths). The 500 symbols'
@@ -104,8 +106,11 @@ def time_cycles(size: int, exports: Path, models, sessions: int) -> dict:
             index_symbol=index,
             on_session_open=_Publisher(store, exports, symbols, feed),
         )
-        opening, intraday, orders = [], [], 0
+        opening, intraday, preparing, orders = [], [], [], 0
         for day in feed.sessions[:sessions]:
+            start = time.perf_counter()  # before the open, as the replay and paper day do
+            desk.prepare(day)
+            preparing.append((time.perf_counter() - start) * 1e3)
             for i, at in enumerate(feed.cycle_times(day)):
                 start = time.perf_counter()
                 result = desk.run_cycle(at)
@@ -118,6 +123,7 @@ def time_cycles(size: int, exports: Path, models, sessions: int) -> dict:
         "sessions": sessions,
         "intraday_cycle": _percentiles(intraday),
         "session_open_cycle": _percentiles(opening),
+        "session_preparation_before_open": _percentiles(preparing),
         "all_cycles_p99_ms": round(float(np.percentile(opening + intraday, 99)), 2),
         "orders_sent": orders,
     }

@@ -187,6 +187,11 @@ class QuorumSettings(BaseModel):
     def reports_dir(self) -> Path:
         return self.home / "reports"
 
+    @property
+    def sessions_dir(self) -> Path:
+        """The desk's session preparations (``agents.desk.preparations``)."""
+        return self.home / "sessions"
+
     def exported_env(self) -> dict[str, str]:
         """The variables Quorum's child processes and configuration files read: dbt's
         profile, Feast's yaml and the Dagster instance file."""

@@ -86,6 +86,7 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
             max_short=settings.max_short,
             hedge=settings.hedge,
             hedge_instrument=settings.hedge_instrument,
+            sessions_dir=str(settings.sessions_dir),
         ),
         "ledger": ledger,
         "model_monitoring": ModelMonitoring(

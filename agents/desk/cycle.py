@@ -37,6 +37,7 @@ from agents.desk.ledger import Event, EventLog
 from agents.desk.models import DeskModels
 from agents.desk.opening import SessionHook, load_features, open_session, score_agents
 from agents.desk.payloads import budget_payload, risk_payload, signals_payload, target_payload
+from agents.desk.preparations import PreparationStore, desk_identity, frame_digest
 from agents.desk.recording import CycleRecorder
 from agents.desk.session import FeatureReader, SessionPreparation, prepare_session
 from agents.desk.settlement import cycle_summary, fill_orders, record_orders, result_of
@@ -113,9 +114,13 @@ class Desk:
         config: DeskConfig | None = None,
         index_symbol: str | None = None,
         on_session_open: SessionHook | None = None,
+        preparations: PreparationStore | None = None,
     ) -> None:
         """``on_session_open(day)`` runs before the first cycle of each session reads its
-        features; the replay publishes the previous close's features there."""
+        features; the replay publishes the previous close's features there.
+        ``preparations``: where session preparations are kept for other processes (each
+        decision run through the daemon is its own process); None keeps them in memory."""
+        self.preparations = preparations
         self.models = models
         self.on_session_open = on_session_open
         self.feed = feed
@@ -365,11 +370,14 @@ class Desk:
             return self.submit(snap, decision)
 
     def run_session(self) -> list[CycleResult]:
-        """A paper day: every remaining cycle of the replay clock's next session."""
+        """A paper day: every remaining cycle of the replay clock's next session, prepared
+        before its open."""
         at = self.next_cycle_time()
         if at is None:
             return []
-        times = self.feed.cycle_times(self.feed.session_of(at))
+        day = self.feed.session_of(at)
+        self.prepare(day)
+        times = self.feed.cycle_times(day)
         return [self.run_cycle(t) for t in times if t >= at]
 
     def next_cycle_time(self) -> datetime | None:
@@ -382,19 +390,30 @@ class Desk:
         return self.feed.next_cycle_time(last)
 
     def session(self, snap: Snapshot) -> SessionPreparation:
-        """The session's preparation, prepared once per session (a pure function of the
-        data before it)."""
-        if self._session is None or self._session.day != snap.day:
-            self._session = prepare_session(
-                snap.day,
-                snap.history,
-                self.feed.history(snap.day, "volume"),
-                self.symbols,
-                self.index_symbol,
-                self.models,
-                self.risk_manager,
-                self.hedge_instrument,
-            )
+        return self.prepare(snap.day)
+
+    def prepare(self, day: date) -> SessionPreparation:
+        """The session's preparation (a pure function of the data before it): held for the
+        session, loaded from ``preparations`` when a process prepared it already, else
+        prepared and stored. Called before the open, it leaves the open cycle the work of
+        an intraday cycle; a cycle that finds none prepares it itself."""
+        if self._session is not None and self._session.day == day:
+            return self._session
+        history, volumes = self.feed.history(day), self.feed.history(day, "volume")
+        identity = None
+        if self.preparations is not None:
+            identity = desk_identity(
+                frame_digest([history, volumes]), self.symbols, self.index_symbol,
+                self.hedge_instrument, self.models.versions, self.models.risk_limits,
+                self.models.sectors,
+            )  # fmt: skip
+        stored = self.preparations.load(day, identity) if identity else None
+        self._session = stored or prepare_session(
+            day, history, volumes, self.symbols, self.index_symbol,
+            self.models, self.risk_manager, self.hedge_instrument,
+        )  # fmt: skip
+        if identity and stored is None:
+            self.preparations.save(self._session, identity)
         return self._session
 
     # ---- helpers ------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from features.store import OnlineFeatureReader, SessionPublisher
 START = "2022-11-01"
 
 
-def make_desk(desk_parts, ledger: Path, feed=None, models=None, **config) -> Desk:
+def make_desk(
+    desk_parts, ledger: Path, feed=None, models=None, preparations=None, **config
+) -> Desk:
     fitted, prices, store, exports = desk_parts
     models = models or fitted
     breakers = BreakerThresholds(**{"position_concentration": 0.5, **config.pop("breakers", {})})
@@ -24,4 +26,5 @@ def make_desk(desk_parts, ledger: Path, feed=None, models=None, **config) -> Des
         DeskConfig(breakers=breakers, **config),
         index_symbol="SP500",
         on_session_open=SessionPublisher(store, exports).publish,
+        preparations=preparations,
     )
