@@ -146,6 +146,7 @@ class TradingDesk(dg.ConfigurableResource):
             initial_cash=self.initial_cash,
             breakers=BreakerThresholds(policy=self.halt_policy),
         )
+        publisher = SessionPublisher(store, self.feast.exports)
         return Desk(
             models,
             ReplayFeed(prices, start=start),
@@ -153,7 +154,8 @@ class TradingDesk(dg.ConfigurableResource):
             self.ledger.open(),
             config,
             index_symbol=market.benchmark_symbol,
-            on_session_open=SessionPublisher(store, self.feast.exports).publish,
+            on_session_open=publisher.publish,
+            before_open=publisher.prepare,
             preparations=PreparationStore(self.sessions_dir) if self.sessions_dir else None,
         )
 

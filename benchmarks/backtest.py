@@ -107,11 +107,12 @@ def time_full_backtest() -> dict:
     from dagster import materialize
 
     from assets.backtest.report import backtest_report
-    from orchestration import definitions
+    from features.settings import load_settings
+    from orchestration import definitions, instance
 
+    built = definitions.build_definitions(instance.prepare(load_settings()))
     resources = {
-        key: definitions.defs.resources[key]
-        for key in ("warehouse", "feast", "market_data", "backtesting")
+        key: built.resources[key] for key in ("warehouse", "feast", "market_data", "backtesting")
     }
     started = time.perf_counter()
     materialize([backtest_report], resources=resources)

@@ -26,7 +26,7 @@ from features.definitions import (
 )
 from features.postgres import ensure_database
 from features.settings import current_settings
-from features.vectors import analyst_feature_rows, write_analyst_vectors
+from features.vectors import analyst_rows_before, write_analyst_vectors
 
 FEATURE_REPO = Path(__file__).resolve().parent
 MARKET_KEY = "market"
@@ -236,19 +236,23 @@ def _naive(stamp: datetime) -> datetime:
 class SessionPublisher:
     """Replays the daily features into the online store: before a replayed session opens,
     the values of the previous close, exactly what a live desk's daily batch would have
-    written by then. Never a later day's values."""
+    written by then. Never a later day's values. ``prepare(day)`` reads them ahead (before
+    the open) so that publishing at the open only writes them."""
 
     def __init__(self, store: FeatureStore, exports: Path) -> None:
-        rows = analyst_feature_rows(exports)
-        self._by_stamp = dict(tuple(rows.groupby("event_timestamp")))
-        self._stamps = sorted(self._by_stamp)
         self._store = store
+        self._exports = exports
+        self._prepared: dict[date, pd.DataFrame] = {}
+
+    def prepare(self, day: date) -> None:
+        if day not in self._prepared:
+            self._prepared = {day: analyst_rows_before(self._exports, pd.Timestamp(day, tz="UTC"))}
 
     def publish(self, day: date) -> datetime | None:
         """Push the rows of the last close before ``day``; returns their timestamp."""
-        cutoff = pd.Timestamp(day, tz="UTC")
-        earlier = [s for s in self._stamps if s < cutoff]
-        if not earlier:
+        self.prepare(day)
+        rows = self._prepared[day]
+        if rows.empty:
             return None
-        push_intraday(self._store, self._by_stamp[earlier[-1]])
-        return earlier[-1].to_pydatetime()
+        push_intraday(self._store, rows)
+        return rows["event_timestamp"].iloc[0].to_pydatetime()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.names import ANALYST_INPUTS, MARKET_FEATURES
+from features.names import ANALYST_INPUTS, MARKET_FEATURES, SEQUENCE_DAYS
 from features.sequences import with_sequence_windows
 
 
@@ -19,6 +19,29 @@ def analyst_feature_rows(exports: Path) -> pd.DataFrame:
     rows = _joined(daily, market)
     rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
     return rows
+
+
+def analyst_rows_before(exports: Path, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """The rows ``analyst_feature_rows`` holds for the last close before ``cutoff`` (UTC),
+    computed from the last SEQUENCE_DAYS rows of each symbol only (all its windows reach):
+    what a replayed session publishes at its open, without building every day's windows."""
+    daily = pd.read_parquet(exports / "fct_daily_features.parquet")
+    stamps = pd.to_datetime(daily["event_timestamp"], utc=True)
+    earlier = stamps < cutoff
+    if not earlier.any():
+        return analyst_feature_rows(exports).iloc[:0]
+    last = stamps[earlier].max()
+    recent = (
+        daily[earlier]
+        .assign(_stamp=stamps[earlier])
+        .sort_values(["symbol", "_stamp"], kind="stable")
+        .groupby("symbol")
+        .tail(SEQUENCE_DAYS)
+        .drop(columns="_stamp")
+    )
+    rows = _joined(recent, pd.read_parquet(exports / "fct_market_features.parquet"))
+    rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
+    return rows[rows["event_timestamp"] == last].reset_index(drop=True)
 
 
 def _joined(daily: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:

@@ -115,12 +115,16 @@ class Desk:
         index_symbol: str | None = None,
         on_session_open: SessionHook | None = None,
         preparations: PreparationStore | None = None,
+        before_open: SessionHook | None = None,
     ) -> None:
         """``on_session_open(day)`` runs before the first cycle of each session reads its
         features; the replay publishes the previous close's features there.
         ``preparations``: where session preparations are kept for other processes (each
-        decision run through the daemon is its own process); None keeps them in memory."""
+        decision run through the daemon is its own process); None keeps them in memory.
+        ``before_open(day)`` runs when a session is prepared: the replay reads there the
+        features it publishes at the open."""
         self.preparations = preparations
+        self.before_open = before_open
         self.models = models
         self.on_session_open = on_session_open
         self.feed = feed
@@ -399,6 +403,8 @@ class Desk:
         an intraday cycle; a cycle that finds none prepares it itself."""
         if self._session is not None and self._session.day == day:
             return self._session
+        if self.before_open is not None:
+            self.before_open(day)
         history, volumes = self.feed.history(day), self.feed.history(day, "volume")
         identity = None
         if self.preparations is not None:
