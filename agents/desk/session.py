@@ -61,13 +61,15 @@ def prepare_session(
     traded = [*symbols, hedge_instrument] if hedge_instrument is not None else symbols
     recent = history[traded].tail(IMPACT_VOLATILITY_DAYS)
     recent_volumes = volumes[traded].tail(IMPACT_VOLUME_DAYS)
+    # One frame-wide pass (the same per-column arithmetic as one Series at a time: a 500-name
+    # universe spent most of its preparation in per-symbol pandas calls).
+    changes = recent.pct_change().to_numpy()
+    last_price = recent.ffill().iloc[-1]
     impact = {
         s: ImpactModel.calibrate(
-            recent[s].pct_change().dropna(),
-            recent_volumes[s].to_numpy(),
-            price=float(recent[s].dropna().iloc[-1]),
+            column[~np.isnan(column)], recent_volumes[s].to_numpy(), price=float(last_price[s])
         )
-        for s in traded
+        for s, column in zip(traded, changes.T, strict=True)
     }
     hedge = None
     if hedge_instrument is not None:
