@@ -82,6 +82,9 @@ class DriftSummary:
     html_path: str | None = None
     unmeasured_features: list[str] = field(default_factory=list)  # empty on one side
     column_thresholds: dict[str, float] = field(default_factory=dict)
+    # The Evidently report's own dataset verdict: its drifted share and the share at which it
+    # calls the dataset drifted (Quorum's max_drifted_share, so the report and the gate agree).
+    report_drift: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -159,6 +162,9 @@ def drift_report(
             method="wasserstein",
             threshold=thresholds.column_distance,
             per_column_threshold={f: limit[f] for f in features},
+            # The report's headline ("Dataset Drift is detected") at Quorum's share, not
+            # Evidently's default 0.5: a quant reading it gets the gate's verdict.
+            drift_share=thresholds.max_drifted_share,
         )
     ]
     if has_prediction:
@@ -200,6 +206,7 @@ def drift_report(
         html_path=str(html_path) if html_path is not None else None,
         unmeasured_features=unmeasured,
         column_thresholds={c: limit[c] for c in [*features, PREDICTION]},
+        report_drift=_dataset_drift(snapshot),
     )
 
 
@@ -211,6 +218,16 @@ def _value_drift(snapshot) -> dict[str, float]:
         if config.get("type", "").endswith("ValueDrift"):
             scores[config["column"]] = float(metric["value"])
     return scores
+
+
+def _dataset_drift(snapshot) -> dict[str, float]:
+    """The report's DriftedColumnsCount: drifted share and its dataset threshold."""
+    for metric in snapshot.dict()["metrics"]:
+        config = metric.get("config", {})
+        if config.get("type", "").endswith("DriftedColumnsCount"):
+            return {"share": float(metric["value"]["share"]),
+                    "drift_share": float(config["drift_share"])}  # fmt: skip
+    return {}
 
 
 def _rank_ic(frame: pd.DataFrame) -> float | None:

@@ -71,3 +71,19 @@ def test_thresholds_are_configurable_and_bad_input_is_named(rows):
         drift_report(reference, current.drop(columns="momentum_21d"), FEATURES)
     with pytest.raises(ValueError, match="rows on both sides"):
         drift_report(reference, current.iloc[:0], FEATURES)
+
+
+def test_the_reports_headline_gives_the_gates_verdict(rows, tmp_path):
+    """Evidently's own headline calls the dataset drifted at Quorum's share (0.15), not at its
+    default 0.5: one feature of three drifted is drift for both, none is drift for neither."""
+    reference = rows.sample(frac=0.5, random_state=1)
+    current = rows.drop(reference.index).sample(2000, random_state=2)
+    shifted = current.copy()
+    shifted["volatility_21d"] *= 3
+    for frame, drifted in ((current, False), (shifted, True)):
+        html = tmp_path / f"{drifted}.html"
+        summary = drift_report(reference, frame, FEATURES, html_path=html)
+        report = summary.report_drift
+        assert report["drift_share"] == summary.thresholds.max_drifted_share == 0.15
+        assert report["share"] == pytest.approx(summary.drifted_share)
+        assert (report["share"] >= report["drift_share"]) is drifted is (not summary.passed)
