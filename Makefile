@@ -8,7 +8,7 @@ export QUORUM_PROFILE ?= embedded
 # One Dagster instance per profile: the production one keeps its storage in PostgreSQL.
 export DAGSTER_HOME ?= $(QUORUM_HOME)/dagster$(if $(filter production,$(QUORUM_PROFILE)),-production)
 
-.PHONY: install run test ui serve feast mlflow metrics backtest lint lock clean
+.PHONY: install run test ui serve feast mlflow metrics tail backtest lint lock clean
 
 # Installs only when pyproject.toml or the lock changed since the last install.
 install: $(VENV)/.installed
@@ -47,6 +47,10 @@ mlflow: install
 # Prometheus exposition of the desk's metrics from the ledger, on 127.0.0.1 only.
 metrics: install
 	$(BIN)/python -m monitoring.metrics
+
+# Follow the desk live: each event as it is published on Redis Streams (production profile).
+tail: install
+	$(BIN)/python -m orchestration.tail $(ARGS)
 
 # The walk-forward backtest of the desk and its benchmarks (after `make run`).
 backtest: install

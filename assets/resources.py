@@ -82,9 +82,13 @@ class MlflowTracking(dg.ConfigurableResource):
 
 
 class Ledger(dg.ConfigurableResource):
-    """The desk's event log: ``duckdb:///PATH`` (embedded) or ``postgresql://...``."""
+    """The desk's event log: ``duckdb:///PATH`` (embedded) or ``postgresql://...``; with a
+    ``bus_url`` (the production profile's Redis), every event it appends is also published
+    on Redis Streams under ``bus_prefix`` (``agents.desk.bus``)."""
 
     url: str
+    bus_url: str | None = None
+    bus_prefix: str = "quorum"
 
     def open(self) -> EventLog:
         from agents.desk.ledger import open_event_log
@@ -92,7 +96,16 @@ class Ledger(dg.ConfigurableResource):
 
         if self.url.startswith("postgresql"):
             ensure_database(self.url)
-        return open_event_log(self.url)
+        ledger = open_event_log(self.url)
+        if self.bus_url is None:
+            return ledger
+        import redis
+
+        from agents.desk.bus import PublishingEventLog, StreamBus
+
+        return PublishingEventLog(
+            ledger, StreamBus(redis.Redis.from_url(self.bus_url), self.bus_prefix)
+        )
 
 
 # One desk per process and configuration: the steps of a run (in-process executor) share

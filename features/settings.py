@@ -188,6 +188,11 @@ class QuorumSettings(BaseModel):
         return self.home / "reports"
 
     @property
+    def bus_prefix(self) -> str:
+        """The desk's Redis Streams: namespaced like Feast's keys, one deployment each."""
+        return f"quorum:{self.feast_project}"
+
+    @property
     def sessions_dir(self) -> Path:
         """The desk's session preparations (``agents.desk.preparations``)."""
         return self.home / "sessions"

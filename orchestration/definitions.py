@@ -65,7 +65,11 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
         tracking_uri=settings.mlflow_tracking_uri,
         artifact_location=str(settings.mlflow_dir / "artifacts"),
     )
-    ledger = Ledger(url=settings.ledger_url)
+    ledger = Ledger(
+        url=settings.ledger_url,
+        bus_url=settings.redis_url if settings.profile == "production" else None,
+        bus_prefix=settings.bus_prefix,
+    )
     return {
         "market_data": MarketDataSource(
             spec=settings.market_data, benchmark_symbol=settings.benchmark_symbol

@@ -24,6 +24,7 @@ import psycopg
 import pytest
 import redis
 
+from agents.desk.bus import StreamBus
 from agents.desk.ledger import Event, open_event_log
 from agents.desk.state import current
 from monitoring.audit import audit_ledger
@@ -144,6 +145,12 @@ def test_production_profile_keeps_every_store_on_the_services(deployment):
     project = f"q_{deployment.tag}".encode()
     client = redis.Redis.from_url(deployment.redis_url)
     assert any(project in k for k in client.scan_iter(count=1000))
+    # The desk's events on its Redis Streams, once each: what `make tail` follows.
+    bus = StreamBus(client, deployment.settings().bus_prefix)
+    on_bus = [m for s in bus.streams() for m in bus.read_after({s: "0-0"}, count=100_000)]
+    assert {"signals", "order", "fill", "cycle_completed"} <= {m.event.event_type for m in on_bus}
+    ids = [m.event.event_id for m in on_bus]
+    assert len(ids) == len(set(ids)) and set(ids) <= {e.event_id for e in ledger_events(deployment)}
     # Nothing of the instance fell back to SQLite files under DAGSTER_HOME.
     dagster_home = deployment.home / "dagster-production"
     assert not list(dagster_home.rglob("*.db")), list(dagster_home.rglob("*.db"))

@@ -1,0 +1,218 @@
+"""The desk's events on a bus others can follow: Redis Streams, one capped stream per event
+type (signals, target_set, risk_assessment, order, fill, halt, ...), published after the ledger
+holds them.
+
+The ledger stays the record; the bus is a copy for followers, delivered at least once:
+- each event is published once, keyed by its event id (a marker set in the same Lua call as
+  the XADD), so a replayed cycle or a republish sends nothing twice;
+- after every append the publisher sends whatever the ledger holds past its cursor, so events
+  another writer appended, or that a failed publish left behind, follow at the next append;
+- a Redis that lost everything (it keeps nothing on disk) is refilled by ``republish``;
+- readers use consumer groups; a reader that died between reading and acknowledging leaves
+  its messages pending, and another claims them (``claim_stale``: XAUTOCLAIM).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from agents.desk.ledger import Event, EventLog, to_json
+
+log = logging.getLogger(__name__)
+
+# KEYS[1]: the event's marker, KEYS[2]: its stream; ARGV: maxlen, marker ttl, field/values.
+_PUBLISH_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
+end
+return false
+"""
+
+
+@dataclass(frozen=True)
+class BusMessage:
+    stream: str
+    message_id: str
+    event: Event
+
+
+class StreamBus:
+    """Streams ``<prefix>:stream:<event_type>``, markers ``<prefix>:published:<event_id>``
+    and the publisher's cursor ``<prefix>:cursor`` (the newest ledger sequence sent)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        *,
+        max_length: int = 100_000,
+        marker_ttl_s: int = 30 * 86_400,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.max_length = max_length
+        self.marker_ttl_s = marker_ttl_s
+        self._publish_once = client.register_script(_PUBLISH_ONCE)
+
+    def stream(self, event_type: str) -> str:
+        return f"{self.prefix}:stream:{event_type}"
+
+    def publish(self, events: Sequence[Event]) -> int:
+        """Sends each event not sent before; returns how many were new to the bus."""
+        pipe = self.client.pipeline(transaction=False)
+        for event in events:
+            self._publish_once(
+                keys=[f"{self.prefix}:published:{event.event_id}", self.stream(event.event_type)],
+                args=[self.max_length, self.marker_ttl_s, *_fields(event)],
+                client=pipe,
+            )
+        sent = sum(1 for reply in pipe.execute() if reply)
+        newest = max((e.sequence for e in events if e.sequence is not None), default=None)
+        if newest is not None:
+            self._advance_cursor(newest)
+        return sent
+
+    def republish(self, ledger: EventLog, after_sequence: int | None = None) -> int:
+        """Sends what the ledger holds past ``after_sequence`` (default: the cursor; after a
+        Redis that kept nothing, the whole ledger); events already on the bus are skipped."""
+        start = self.cursor() if after_sequence is None else after_sequence
+        return self.publish(ledger.read(after_sequence=start))
+
+    def cursor(self) -> int:
+        return int(self.client.get(f"{self.prefix}:cursor") or 0)
+
+    def _advance_cursor(self, sequence: int) -> None:
+        # Only forward: two publishers never move it back past what either has sent.
+        self.client.eval(
+            "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
+            "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end",
+            1, f"{self.prefix}:cursor", sequence,
+        )  # fmt: skip
+
+    def streams(self) -> list[str]:
+        found = self.client.scan_iter(match=f"{self.prefix}:stream:*", _type="stream")
+        return sorted(_text(s) for s in found)
+
+    # ---- readers --------------------------------------------------------------------------
+
+    def read_after(
+        self, positions: dict[str, str], block_ms: int | None = None, count: int = 500
+    ) -> list[BusMessage]:
+        """Messages after each stream's position (XREAD: no group, nothing taken from
+        anyone), waiting up to ``block_ms`` for one (None: not at all); ``positions`` moves
+        past what was read."""
+        replies = self.client.xread(positions, block=block_ms, count=count)
+        messages = []
+        for stream, entries in replies or []:
+            for message_id, fields in entries:
+                messages.append(BusMessage(_text(stream), _text(message_id), _event(fields)))
+                positions[_text(stream)] = _text(message_id)
+        return messages
+
+    def ensure_group(self, group: str, streams: Iterable[str], start: str = "0") -> None:
+        for stream in streams:
+            try:
+                self.client.xgroup_create(stream, group, id=start, mkstream=True)
+            except redis.ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+
+    def read_group(
+        self, group: str, consumer: str, streams: Sequence[str], count: int = 100,
+        block_ms: int | None = None,
+    ) -> list[BusMessage]:  # fmt: skip
+        replies = self.client.xreadgroup(
+            group, consumer, {s: ">" for s in streams}, count=count, block=block_ms
+        )
+        return [
+            BusMessage(_text(stream), _text(message_id), _event(fields))
+            for stream, messages in replies or []
+            for message_id, fields in messages
+        ]
+
+    def ack(self, group: str, messages: Sequence[BusMessage]) -> None:
+        for message in messages:
+            self.client.xack(message.stream, group, message.message_id)
+
+    def claim_stale(
+        self, group: str, consumer: str, stream: str, min_idle_ms: int
+    ) -> list[BusMessage]:
+        """Messages another consumer of ``group`` read and never acknowledged for at least
+        ``min_idle_ms``, now this consumer's (XAUTOCLAIM)."""
+        claimed, start = [], "0-0"
+        while True:
+            reply = self.client.xautoclaim(stream, group, consumer, min_idle_ms, start_id=start)
+            start, messages = _text(reply[0]), reply[1]
+            claimed += [BusMessage(stream, _text(i), _event(f)) for i, f in messages if f]
+            if start == "0-0":
+                return claimed
+
+
+class PublishingEventLog:
+    """An ``EventLog`` that publishes what its ledger appends (and anything past the bus's
+    cursor) to a ``StreamBus``. The ledger is written first and is the record: a bus that
+    cannot be reached is logged and caught up at a later append or by ``republish``."""
+
+    def __init__(self, ledger: EventLog, bus: StreamBus) -> None:
+        self.ledger = ledger
+        self.bus = bus
+
+    def append(self, events: Sequence[Event]) -> list[Event]:
+        written = self.ledger.append(events)
+        if written:
+            try:
+                # The usual case sends what was just written; a gap after the cursor (another
+                # writer, or a publish that failed) is read back from the ledger first.
+                if written[0].sequence == self.bus.cursor() + 1:
+                    self.bus.publish(written)
+                else:
+                    self.bus.republish(self.ledger)
+            except redis.RedisError as error:
+                log.warning("event bus unreachable, the ledger keeps the events: %s", error)
+        return written
+
+    def read(self, **filters: Any) -> list[Event]:
+        return self.ledger.read(**filters)
+
+    def save_snapshot(self, sequence: int, state: dict[str, Any]) -> None:
+        self.ledger.save_snapshot(sequence, state)
+
+    def latest_snapshot(self) -> tuple[int, dict[str, Any]] | None:
+        return self.ledger.latest_snapshot()
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+def _fields(event: Event) -> list[str]:
+    return [
+        "event_id", event.event_id,
+        "cycle_id", event.cycle_id,
+        "event_type", event.event_type,
+        "market_time", event.market_time.isoformat(),
+        "sequence", str(event.sequence if event.sequence is not None else ""),
+        "payload", to_json(event.payload),
+    ]  # fmt: skip
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _event(fields: dict) -> Event:
+    data = {_text(k): _text(v) for k, v in fields.items()}
+    return Event(
+        data["event_id"],
+        data["cycle_id"],
+        data["event_type"],
+        datetime.fromisoformat(data["market_time"]),
+        json.loads(data["payload"]),
+        int(data["sequence"]) if data["sequence"] else None,
+    )
