@@ -80,3 +80,16 @@ def test_models_without_registry_versions_keep_preparations_in_memory(desk_parts
     desk = make_desk(desk_parts, tmp_path / "a.duckdb", preparations=store)  # no versions
     desk.prepare(desk.feed.sessions[0])
     assert not store.root.exists()
+
+
+def test_a_preparation_stored_by_other_code_is_prepared_afresh(desk_parts, tmp_path, monkeypatch):
+    """After an upgrade that changes how a session is prepared, an older file is not read."""
+    import agents.desk.preparations as preparations
+
+    models = replace(desk_parts[0], versions=VERSIONS)
+    store = PreparationStore(tmp_path / "sessions")
+    day = make_desk(desk_parts, tmp_path / "a.duckdb", models=models).feed.sessions[0]
+    make_desk(desk_parts, tmp_path / "a.duckdb", models=models, preparations=store).prepare(day)
+    monkeypatch.setattr(preparations, "code_digest", lambda: "another version of the code")
+    make_desk(desk_parts, tmp_path / "b.duckdb", models=models, preparations=store).prepare(day)
+    assert len(list(store.root.glob("*.pkl"))) == 2
