@@ -10,6 +10,9 @@ fills, snapshot). Two kinds are reported apart, because they do different work:
   moves, regime, impact models) is made before the open and timed apart
   (``session_preparation_before_open``), as the replay and the paper day do.
 
+``500_symbols_with_event_bus``: the 500-symbol cycles again with every event also published on
+Redis Streams (a private Redis), as the production profile does; ``added_p50_ms`` is its cost.
+
 Universes: the shipped 20 stocks (real prices), and 500 symbols RESAMPLED from them as in
 ``benchmarks.features`` (block bootstrap of real dates; 20 x 25 paths). The 500 symbols'
 features are the real latest rows of the 20 stocks under the synthetic names. Models are the
@@ -84,10 +87,13 @@ class _Publisher:
         )
 
 
-def time_cycles(size: int, exports: Path, models, sessions: int) -> dict:
+def time_cycles(
+    size: int, exports: Path, models, sessions: int, bus_url: str | None = None
+) -> dict:
+    """``bus_url``: publish every event on that Redis's streams too, as the production
+    profile's ledger does (``agents.desk.bus``)."""
     from agents.desk.cycle import Desk
     from agents.desk.feed import ReplayFeed
-    from agents.desk.ledger import DuckDBEventLog
     from features.store import OnlineFeatureReader, apply_definitions, open_store
 
     prices, index = _universe(size)
@@ -102,7 +108,7 @@ def time_cycles(size: int, exports: Path, models, sessions: int) -> dict:
             type(models)(**{**models.__dict__, "sectors": sectors}),
             feed,
             OnlineFeatureReader(store, ANALYST_SERVICE),
-            DuckDBEventLog(Path(ledger) / "ledger.duckdb"),
+            _ledger(Path(ledger) / "ledger.duckdb", bus_url),
             index_symbol=index,
             on_session_open=_Publisher(store, exports, symbols, feed),
         )
@@ -126,6 +132,39 @@ def time_cycles(size: int, exports: Path, models, sessions: int) -> dict:
         "session_preparation_before_open": _percentiles(preparing),
         "all_cycles_p99_ms": round(float(np.percentile(opening + intraday, 99)), 2),
         "orders_sent": orders,
+    }
+
+
+def _ledger(path: Path, bus_url: str | None):
+    from agents.desk.ledger import DuckDBEventLog
+
+    if bus_url is None:
+        return DuckDBEventLog(path)
+    import redis
+
+    from agents.desk.bus import PublishingEventLog, StreamBus
+
+    bus = StreamBus(redis.Redis.from_url(bus_url), f"bench_{uuid.uuid4().hex[:8]}")
+    return PublishingEventLog(DuckDBEventLog(path), bus)
+
+
+def time_bus_overhead(exports: Path, models, sessions: int, plain: dict) -> dict:
+    """The 500-symbol cycles again with every event also published on Redis Streams (a
+    private Redis this starts and deletes): what the production profile's bus adds."""
+    from tests.support.services import PrivateRedis
+
+    server = PrivateRedis.start_new()
+    try:
+        published = time_cycles(500, exports, models, sessions, bus_url=server.url)
+    finally:
+        server.remove()
+    kinds = ("intraday_cycle", "session_open_cycle")
+    return {
+        **{kind: published[kind] for kind in kinds},
+        "added_p50_ms": {
+            kind: round(published[kind]["p50_ms"] - plain[kind]["p50_ms"], 2) for kind in kinds
+        },
+        "target_added_ms": 5,
     }
 
 
@@ -176,6 +215,9 @@ def main() -> None:
         os.environ["QUORUM_FEAST_PROJECT"] = f"bench_{uuid.uuid4().hex[:8]}"
         for size in (20, 500):
             report[f"{size}_symbols"] = time_cycles(size, exports, models, args.sessions)
+        report["500_symbols_with_event_bus"] = time_bus_overhead(
+            exports, models, args.sessions, report["500_symbols"]
+        )
     report["dagster_scheduled_style_run"] = dagster_run
     from benchmarks.training import analyst_scoring
 

@@ -10,6 +10,8 @@ The ledger stays the record; the bus is a copy for followers, delivered at least
 - a Redis that lost everything (it keeps nothing on disk) is refilled by ``republish``;
 - readers use consumer groups; a reader that died between reading and acknowledging leaves
   its messages pending, and another claims them (``claim_stale``: XAUTOCLAIM).
+A stream is in publishing order; an event caught up late comes after newer ones, and every
+message carries its ledger ``sequence`` for readers that need the ledger's order.
 """
 
 from __future__ import annotations
@@ -168,12 +170,12 @@ class PublishingEventLog:
         written = self.ledger.append(events)
         if written:
             try:
-                # The usual case sends what was just written; a gap after the cursor (another
-                # writer, or a publish that failed) is read back from the ledger first.
-                if written[0].sequence == self.bus.cursor() + 1:
-                    self.bus.publish(written)
-                else:
-                    self.bus.republish(self.ledger)
+                # What was just written goes out as is; a gap between the cursor and it (a
+                # publish that failed, or another writer's events) is read back from the ledger.
+                cursor = self.bus.cursor()
+                self.bus.publish(written)
+                if written[0].sequence is not None and written[0].sequence > cursor + 1:
+                    self.bus.republish(self.ledger, after_sequence=cursor)
             except redis.RedisError as error:
                 log.warning("event bus unreachable, the ledger keeps the events: %s", error)
         return written

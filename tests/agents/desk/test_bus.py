@@ -134,3 +134,18 @@ def test_make_tail_prints_each_event_as_it_is_published(redis_server, tmp_path):
         log.close()
     assert sorted(s.split()[2] for s in seen) == ["replay-1"] * 3 + ["replay-2"] * 3
     assert any(" order " in s and '"shares":10' in s for s in seen)
+
+
+def test_events_another_writer_appended_follow_at_the_next_publishing_append(
+    redis_server, tmp_path
+):
+    bus = bus_on(redis_server.url)
+    ledger = DuckDBEventLog(tmp_path / "ledger.duckdb")
+    log = PublishingEventLog(ledger, bus)
+    log.append(cycle_events(1))
+    ledger.append(cycle_events(2))  # written past the publisher (a failed publish, a process)
+    assert bus.client.xlen(bus.stream("order")) == 1
+    log.append(cycle_events(3))
+    published = [m.event.event_id for m in bus.read_after({bus.stream("order"): "0-0"})]
+    assert published == [f"replay-{c}/order/AAPL" for c in (1, 3, 2)]
+    log.close()
