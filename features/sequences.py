@@ -34,8 +34,9 @@ def with_sequence_windows(rows: pd.DataFrame) -> pd.DataFrame:
         valid = position >= lag
         source = np.arange(len(ordered)) - lag
         windows[valid, column] = values[source[valid]]
-    flat = np.empty_like(windows.reshape(len(ordered), -1))
-    flat[order] = windows.reshape(len(ordered), -1)
+    # Explicit width: no rows (a session before the first close) still has every column.
+    flat = np.empty((len(ordered), len(SEQUENCE_COLUMNS)))
+    flat[order] = windows.reshape(len(ordered), len(SEQUENCE_COLUMNS))
     added = pd.DataFrame(flat, index=rows.index, columns=SEQUENCE_COLUMNS)
     return pd.concat([rows.drop(columns=SEQUENCE_COLUMNS, errors="ignore"), added], axis=1)
 

@@ -242,16 +242,17 @@ class SessionPublisher:
     def __init__(self, store: FeatureStore, exports: Path) -> None:
         self._store = store
         self._exports = exports
-        self._prepared: dict[date, pd.DataFrame] = {}
+        self._prepared: tuple[date, pd.DataFrame] | None = None
 
-    def prepare(self, day: date) -> None:
-        if day not in self._prepared:
-            self._prepared = {day: analyst_rows_before(self._exports, pd.Timestamp(day, tz="UTC"))}
+    def prepare(self, day: date) -> pd.DataFrame:
+        if self._prepared is None or self._prepared[0] != day:
+            cutoff = pd.Timestamp(day, tz="UTC")
+            self._prepared = (day, analyst_rows_before(self._exports, cutoff))
+        return self._prepared[1]
 
     def publish(self, day: date) -> datetime | None:
         """Push the rows of the last close before ``day``; returns their timestamp."""
-        self.prepare(day)
-        rows = self._prepared[day]
+        rows = self.prepare(day)
         if rows.empty:
             return None
         push_intraday(self._store, rows)

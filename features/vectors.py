@@ -28,9 +28,6 @@ def analyst_rows_before(exports: Path, cutoff: pd.Timestamp) -> pd.DataFrame:
     daily = pd.read_parquet(exports / "fct_daily_features.parquet")
     stamps = pd.to_datetime(daily["event_timestamp"], utc=True)
     earlier = stamps < cutoff
-    if not earlier.any():
-        return analyst_feature_rows(exports).iloc[:0]
-    last = stamps[earlier].max()
     recent = (
         daily[earlier]
         .assign(_stamp=stamps[earlier])
@@ -41,7 +38,8 @@ def analyst_rows_before(exports: Path, cutoff: pd.Timestamp) -> pd.DataFrame:
     )
     rows = _joined(recent, pd.read_parquet(exports / "fct_market_features.parquet"))
     rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
-    return rows[rows["event_timestamp"] == last].reset_index(drop=True)
+    last = rows["event_timestamp"] == rows["event_timestamp"].max()  # every symbol's last row
+    return rows[last].reset_index(drop=True)
 
 
 def _joined(daily: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:

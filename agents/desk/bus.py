@@ -36,6 +36,11 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
 end
 return false
 """
+# Only forward: two publishers never move the cursor back past what either has sent.
+_ADVANCE_CURSOR = """
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end
+"""
 
 
 @dataclass(frozen=True)
@@ -75,11 +80,11 @@ class StreamBus:
                 args=[self.max_length, self.marker_ttl_s, *_fields(event)],
                 client=pipe,
             )
-        sent = sum(1 for reply in pipe.execute() if reply)
         newest = max((e.sequence for e in events if e.sequence is not None), default=None)
-        if newest is not None:
-            self._advance_cursor(newest)
-        return sent
+        if newest is not None:  # in the same round trip; only forward, whoever publishes
+            pipe.eval(_ADVANCE_CURSOR, 1, f"{self.prefix}:cursor", newest)
+        replies = pipe.execute()
+        return sum(1 for reply in replies[: len(events)] if reply)
 
     def republish(self, ledger: EventLog, after_sequence: int | None = None) -> int:
         """Sends what the ledger holds past ``after_sequence`` (default: the cursor; after a
@@ -89,14 +94,6 @@ class StreamBus:
 
     def cursor(self) -> int:
         return int(self.client.get(f"{self.prefix}:cursor") or 0)
-
-    def _advance_cursor(self, sequence: int) -> None:
-        # Only forward: two publishers never move it back past what either has sent.
-        self.client.eval(
-            "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
-            "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end",
-            1, f"{self.prefix}:cursor", sequence,
-        )  # fmt: skip
 
     def streams(self) -> list[str]:
         found = self.client.scan_iter(match=f"{self.prefix}:stream:*", _type="stream")
