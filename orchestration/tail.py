@@ -20,8 +20,23 @@ from features.settings import SettingsError, load_settings
 WIDTH = 140
 
 
+def shown(event) -> dict:
+    """The payload, or for an agent's messages (a cycle's trading signals are one per name)
+    how many, from whom, in which schema version, and the first."""
+    messages = event.payload.get("messages") if event.event_type.startswith("sent_") else None
+    if messages is None:
+        return event.payload
+    first = messages[0] if messages else {}
+    return {
+        "messages": len(messages),
+        "agent_id": first.get("agent_id"),
+        "schema_version": first.get("schema_version"),
+        "first": first.get("payload"),
+    }
+
+
 def line(stream: str, event) -> str:
-    payload = json.dumps(event.payload, sort_keys=True, separators=(",", ":"))
+    payload = json.dumps(shown(event), sort_keys=True, separators=(",", ":"))
     text = (
         f"{event.market_time:%Y-%m-%d %H:%M} {event.cycle_id:<28} "
         f"{stream.rsplit(':', 1)[-1]:<16} {payload}"

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from agents.consensus.engine import AGENTS, Ballot
+from agents.desk.inbox import Refusal, sent_form
 from agents.desk.ledger import Event, EventLog
 from agents.desk.steps import CycleDecision, ExecutionPlan, Snapshot
+from agents.messages import Envelope, MessageType
 
 
 class CycleRecorder:
@@ -40,6 +42,19 @@ class CycleRecorder:
     def emit(self, snap: Snapshot, kind: str, payload: dict) -> None:
         """Record one event of the cycle."""
         self.record(snap, [self.event(snap, kind, payload)])
+
+    def sent(self, snap: Snapshot, message_type: MessageType, messages: list[Envelope]) -> None:
+        """An agent's messages as sent, one event per type and cycle (on the bus, each type
+        has its stream)."""
+        payload = {"messages": [sent_form(m) for m in messages]}
+        self.emit(snap, f"sent_{message_type}", payload)
+
+    def refused(self, snap: Snapshot, refusals: list[Refusal]) -> None:
+        """Messages the consensus would not read, each with the field that failed."""
+        self.record(snap, [
+            self.event(snap, "message_refused", r.payload(), f"{r.message_type}/{i}")
+            for i, r in enumerate(refusals)
+        ])  # fmt: skip
 
     def flush(self, snap: Snapshot | None = None) -> None:
         if self._pending:

@@ -7,7 +7,7 @@ again gives the same numbers, so keeping it for the session changes speed, never
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -17,6 +17,7 @@ import pandas as pd
 from agents.desk.models import DeskModels
 from agents.execution.impact import ImpactModel
 from agents.risk_manager.agent import PreparedRisk, RiskManager
+from agents.risk_manager.budget import RiskBudget
 from agents.risk_manager.hedge import HedgeModel
 from agents.risk_manager.stress import crisis_moves
 
@@ -39,6 +40,18 @@ class SessionPreparation:
     impact: dict[str, ImpactModel]  # per symbol, calibrated on recent volatility and volume
     returns: pd.DataFrame  # daily returns of the universe up to the previous close
     hedge: HedgeModel | None = None  # the hedge instrument's beta model (None: no hedge)
+
+    def budget(self, weights: pd.Series, regime: str | None, drawdown: float) -> RiskBudget:
+        """The session's risk budget for ``weights``, forecast on the hedged book when the
+        hedge is inside the budget."""
+        covariance = None
+        if self.hedge is not None and self.hedge.policy.inside_budget:
+            covariance = self.hedge.hedged_covariance(self.risk.covariance, self.risk.symbols)
+        budget = self.risk.budget(weights, regime, drawdown, covariance)
+        if covariance is not None:
+            hedged = f"forecast with the {self.hedge.policy.beta_ratio:g} x beta hedge"
+            budget = replace(budget, reasons=[hedged, *budget.reasons])
+        return budget
 
 
 def prepare_session(

@@ -15,7 +15,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from agents.consensus.engine import Decision
     from agents.desk.state import DeskState
-    from agents.messages import Order
+    from agents.messages import Envelope, Order
     from agents.risk_manager.agent import Assessment
     from agents.risk_manager.budget import RiskBudget
     from agents.risk_manager.hedge import HedgeTarget
@@ -68,12 +68,14 @@ class Target:
     conviction: float
     reused: bool
     budget: RiskBudget | None = None  # the Risk Manager's sizing (None: the book is held)
+    message: Envelope | None = None  # the rebalancing_order to it (None: the book is held)
 
 
 @dataclass(frozen=True)
 class RiskView:
     assessment: Assessment
     var_headroom: float
+    message: Envelope | None = None  # the risk_assessment the consensus reads
 
 
 @dataclass(frozen=True)

@@ -11,20 +11,22 @@ from agents.consensus.votes import (
     optimizer_support,
     risk_support,
 )
-from agents.desk.steps import ExecutionPlan, RiskView, Snapshot, Target
+from agents.desk.steps import ExecutionPlan, Snapshot
 from agents.messages import Order, TradingSignal
 
 
 def ballot_for(
     snap: Snapshot,
     signals: list[TradingSignal],
-    target: Target,
-    risk: RiskView,
+    conviction: float,
+    var_headroom: float,
     plan: ExecutionPlan,
     cost_budget: float,
 ) -> Ballot:
     """Each agent's support for each planned trade (a sale of a long, or a purchase that
-    covers a short, reduces risk)."""
+    covers a short, reduces risk): the analyst's from its signals, the optimizer's from its
+    conviction, the risk manager's from the VaR headroom, the execution agent's from the
+    costs."""
     reduces = np.array([
         snap.weights[s] * d < 0 for s, d in zip(plan.symbols, plan.direction, strict=True)
     ], dtype=bool)  # fmt: skip
@@ -36,8 +38,8 @@ def ballot_for(
             "market_analyst": analyst_support(
                 {s.symbol: s for s in signals}, plan.symbols, plan.direction
             ),
-            "risk_manager": risk_support(reduces, risk.var_headroom),
-            "portfolio_optimizer": optimizer_support(len(plan.symbols), target.conviction),
+            "risk_manager": risk_support(reduces, var_headroom),
+            "portfolio_optimizer": optimizer_support(len(plan.symbols), conviction),
             "execution_agent": execution_support(plan.expected_cost, cost_budget),
         },
     )

@@ -33,10 +33,20 @@ class MarketAnalyst:
         self.policy = policy or SignalPolicy()
 
     def signals(
-        self, features: pd.DataFrame, regime: str | None, timestamp: datetime
+        self,
+        features: pd.DataFrame,
+        regime: str | None,
+        timestamp: datetime,
+        cycle_id: str,
+        model_version: str | int | None = None,
     ) -> list[Envelope]:
-        """One signal per symbol (``features`` indexed by symbol). A symbol whose features are
-        all missing gets HOLD with confidence 0: no data, no view."""
+        """One trading_signal message per symbol (``features`` indexed by symbol)."""
+        views = self.views(features, regime)
+        return self.send(views, timestamp, cycle_id, model_version)
+
+    def views(self, features: pd.DataFrame, regime: str | None) -> list[TradingSignal]:
+        """One view per symbol. A symbol whose features are all missing gets HOLD with
+        confidence 0: no data, no view."""
         forecast = self.model.predict(features)
         confidence = self.model.confidence(forecast)
         shares = self.model.attribution(features)
@@ -61,8 +71,21 @@ class MarketAnalyst:
                 regime=regime,
                 attribution=_renormalised(attribution),
             )
-            out.append(envelope(AGENT_ID, signal, timestamp))
+            out.append(signal)
         return out
+
+    @staticmethod
+    def send(
+        views: list[TradingSignal],
+        timestamp: datetime,
+        cycle_id: str,
+        model_version: str | int | None = None,
+    ) -> list[Envelope]:
+        """The views as the cycle's trading_signal messages."""
+        return [
+            envelope(AGENT_ID, v, timestamp, cycle_id=cycle_id, model_version=model_version)
+            for v in views
+        ]
 
 
 def _renormalised(shares: dict[str, float]) -> dict[str, float]:

@@ -227,31 +227,39 @@ class PortfolioOptimizer:
 
     def orders(
         self,
-        proposal: Proposal,
+        target: pd.Series,
+        current: pd.Series,
+        held_shares: pd.Series,
         prices: pd.Series,
         nav_usd: float,
         timestamp: datetime,
+        *,
+        cycle_id: str,
+        method: str,
+        conviction: float,
+        model_version: str | int | None = None,
         deadline_minutes: int = 30,
     ) -> Envelope:
-        """Whole-share orders that move the book from the previous to the target weights."""
-        change = (proposal.weights - proposal.previous_weights) * nav_usd
-        orders = []
-        for symbol, notional in change.items():
-            shares = int(abs(notional) // prices[symbol])
-            if shares == 0 or abs(notional) < self.config.min_trade_usd:
-                continue
-            orders.append(
-                Order(
-                    symbol=str(symbol),
-                    action="BUY" if notional > 0 else "SELL",
-                    quantity=shares,
-                    urgency="MEDIUM",
-                    max_participation=0.1,
-                )
-            )
+        """The rebalancing order: whole-share orders that move the book from ``current`` to
+        ``target`` weights (both of NAV, on the same names). A long-only book never sells
+        below zero, and a trade under ``min_trade_usd`` is not worth its ticket."""
+        change = (target - current) * nav_usd
+        shares = (change.abs() // prices).fillna(0.0)
+        if not self.config.max_short:
+            shares = shares.where(change >= 0, np.minimum(shares, held_shares))
+        tradable = (shares > 0) & (change.abs() >= self.config.min_trade_usd)
+        orders = [
+            Order(symbol=str(s), action="BUY" if change[s] > 0 else "SELL", quantity=int(shares[s]))
+            for s in shares.index[tradable]
+        ]
         payload = RebalancingOrder(
             orders=orders,
-            expected_cost=self.config.transaction_cost * proposal.turnover,
+            expected_cost=self.config.transaction_cost * float((target - current).abs().sum()),
             deadline=timestamp + timedelta(minutes=deadline_minutes),
+            method=method,
+            conviction=float(np.clip(conviction, 0.0, 1.0)),
+            target_weights={str(s): float(w) for s, w in target.items() if w},
         )
-        return envelope(AGENT_ID, payload, timestamp)
+        return envelope(
+            AGENT_ID, payload, timestamp, cycle_id=cycle_id, model_version=model_version
+        )

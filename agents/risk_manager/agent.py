@@ -260,22 +260,41 @@ class RiskManager:
         universe = [c for c in prices.columns if index is None or c != index.name]
         return self.prepare(prices[universe], sectors, index).assess(weights.astype(float))
 
-    def message(self, assessment: Assessment, weights: pd.Series, timestamp: datetime) -> Envelope:
-        limits = self.limits
+    def message(
+        self,
+        assessment: Assessment,
+        weights: pd.Series,
+        timestamp: datetime,
+        *,
+        cycle_id: str,
+        position_cap: float | None = None,
+        model_version: str | int | None = None,
+    ) -> Envelope:
+        """The risk_assessment message on ``weights``: 95% historical VaR and ES, each held
+        name's limit (``position_cap``: the cap this universe scales the floor to), the
+        forecast 99% VaR against its limit, and the verdict with its reasons."""
+        limits, forecast = self.limits, assessment.forecast_var_99
+        cap = limits.max_weight if position_cap is None else position_cap
         payload = RiskAssessment(
             portfolio_var=max(assessment.historical.var_95, 0.0),
             portfolio_es=max(assessment.historical.es_95, 0.0),
             confidence_level=0.95,
             position_limits={
-                s: PositionLimit(max_weight=limits.max_weight, current=float(w))
+                str(s): PositionLimit(max_weight=cap, current=float(w))
                 for s, w in weights.items()
+                if w
             },
             risk_approval=assessment.approved,
             constraints=[
-                f"max_weight: {limits.max_weight}",
+                f"max_weight: {cap}",
                 f"max_sector_exposure: {limits.max_sector_weight}",
                 f"max_gross_exposure: {limits.max_gross_exposure}",
+                f"max_var_99: {limits.max_var_99}",
             ],
             veto_reasons=assessment.veto_reasons,
+            forecast_var_99=None if np.isnan(forecast) else forecast,
+            var_limit_99=limits.max_var_99,
         )
-        return envelope(AGENT_ID, payload, timestamp)
+        return envelope(
+            AGENT_ID, payload, timestamp, cycle_id=cycle_id, model_version=model_version
+        )

@@ -16,7 +16,7 @@ from agents.desk.steps import (
     Snapshot,
     Target,
 )
-from agents.messages import TradingSignal
+from agents.messages import Envelope
 from assets.resources import Alerting, TradingDesk
 
 GROUP = "decision"
@@ -44,7 +44,7 @@ def market_snapshot(
     # Before the cycle: the session's preparation, loaded when a run of this session (or
     # the run before its open) prepared it already; only the first run of a session pays.
     started = time.perf_counter()
-    desk.prepare(desk.feed.session_of(at))
+    desk.before_the_open(desk.feed.session_of(at))
     preparation_ms = round((time.perf_counter() - started) * 1000, 1)
     snap = desk.snapshot(at)
     metadata = {"cycle_id": snap.cycle_id, "market_time": at.isoformat(), "session": str(snap.day),
@@ -73,10 +73,11 @@ def market_snapshot(
 @dg.asset(group_name=GROUP, kinds={"lightgbm"})
 def analyst_signals(
     market_snapshot: Snapshot, trading_desk: TradingDesk
-) -> dg.Output[list[TradingSignal]]:
-    """The Market Analyst's champion: one signal per symbol, with confidence and expected
-    return."""
-    signals = trading_desk.desk().signals(market_snapshot)
+) -> dg.Output[list[Envelope]]:
+    """The Market Analyst's champion: one trading_signal message per symbol, with confidence
+    and expected return."""
+    messages = trading_desk.desk().signals(market_snapshot)
+    signals = [m.payload for m in messages]
     counts = pd.Series([s.signal for s in signals], dtype=str).value_counts()
     active = sorted(
         (s for s in signals if s.signal != "HOLD"), key=lambda s: -abs(s.expected_return)
@@ -86,8 +87,9 @@ def analyst_signals(
         columns=["symbol", "signal", "confidence", "expected_return"],
     )
     return dg.Output(
-        signals,
+        messages,
         metadata={
+            "schema_version": messages[0].schema_version if messages else None,
             **{f"signals_{k}": int(counts.get(k, 0)) for k in ("BUY", "SELL", "HOLD")},
             "mean_confidence": float(pd.Series([s.confidence for s in signals]).mean())
             if signals
@@ -100,11 +102,12 @@ def analyst_signals(
 
 @dg.asset(group_name=GROUP, kinds={"skfolio"})
 def optimizer_proposal(
-    market_snapshot: Snapshot, analyst_signals: list[TradingSignal], trading_desk: TradingDesk
+    market_snapshot: Snapshot, analyst_signals: list[Envelope], trading_desk: TradingDesk
 ) -> dg.Output[Target]:
     """Target weights: the optimizer's shape (Black-Litterman mean-risk on the signals, or
     risk parity when they are weak), reused while the signals are unchanged, sized by the
-    Risk Manager's budget (volatility target, regime, drawdown)."""
+    Risk Manager's budget (volatility target, regime, drawdown); and its rebalancing_order
+    message, the orders from the book to the target, which the consensus reads."""
     target = trading_desk.desk().propose(market_snapshot, analyst_signals)
     turnover = float((target.weights - market_snapshot.weights).abs().sum())
     return dg.Output(
@@ -119,6 +122,7 @@ def optimizer_proposal(
             "budget_scale": target.budget.scale if target.budget else 1.0,
             "forecast_volatility": target.budget.forecast_volatility if target.budget else 0.0,
             "budget_reasons": "; ".join(target.budget.reasons) if target.budget else "held",
+            "rebalancing_orders": len(target.message.payload.orders) if target.message else 0,
         },
     )
 
@@ -127,7 +131,9 @@ def optimizer_proposal(
 def risk_assessment(
     market_snapshot: Snapshot, optimizer_proposal: Target, trading_desk: TradingDesk
 ) -> dg.Output[RiskView]:
-    """VaR and ES (historical and Monte Carlo), limits and crises on the proposed book."""
+    """VaR and ES (historical and Monte Carlo), limits and crises on the proposed book; its
+    risk_assessment message (verdict, position limits, forecast VaR against the limit) is
+    what the consensus reads."""
     view = trading_desk.desk().assess(market_snapshot, optimizer_proposal)
     a = view.assessment
     return dg.Output(
@@ -171,15 +177,21 @@ def execution_plan(
 @dg.asset(group_name=GROUP)
 def consensus_decision(
     market_snapshot: Snapshot,
-    analyst_signals: list[TradingSignal],
+    analyst_signals: list[Envelope],
     optimizer_proposal: Target,
     risk_assessment: RiskView,
     execution_plan: ExecutionPlan,
     trading_desk: TradingDesk,
 ) -> dg.Output[CycleDecision]:
-    """Circuit breakers first, then the confidence-weighted vote with the risk veto."""
+    """Circuit breakers first, then the confidence-weighted vote with the risk veto, read
+    from the agents' messages (each validated on the way in: a malformed or stale one is
+    refused with its field, and the ledger records why) and the execution agent's costs."""
     decision = trading_desk.desk().decide(
-        market_snapshot, analyst_signals, optimizer_proposal, risk_assessment, execution_plan
+        market_snapshot,
+        analyst_signals,
+        optimizer_proposal.message,
+        risk_assessment.message,
+        execution_plan,
     )
     consensus = decision.consensus
     return dg.Output(

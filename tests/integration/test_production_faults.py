@@ -148,7 +148,12 @@ def test_production_profile_keeps_every_store_on_the_services(deployment):
     # The desk's events on its Redis Streams, once each: what `make tail` follows.
     bus = StreamBus(client, deployment.settings().bus_prefix)
     on_bus = [m for s in bus.streams() for m in bus.read_after({s: "0-0"}, count=100_000)]
-    assert {"signals", "order", "fill", "cycle_completed"} <= {m.event.event_type for m in on_bus}
+    published = {m.event.event_type for m in on_bus}
+    assert {"signals", "order", "fill", "cycle_completed"} <= published
+    # The agents' messages, as sent through the Dagster steps, each type on its own stream.
+    assert {f"sent_{t}" for t in ("trading_signal", "rebalancing_order", "risk_assessment")} <= (
+        published
+    )
     ids = [m.event.event_id for m in on_bus]
     assert len(ids) == len(set(ids)) and set(ids) <= {e.event_id for e in ledger_events(deployment)}
     # Nothing of the instance fell back to SQLite files under DAGSTER_HOME.

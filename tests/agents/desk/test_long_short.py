@@ -16,7 +16,8 @@ def short_one_name(desk) -> tuple:
     snap = desk.snapshot(desk.next_cycle_time())
     weights = pd.Series(0.0, index=desk.symbols)
     weights.iloc[0], weights.iloc[1] = -0.2, 0.5
-    return snap, desk.plan_execution(snap, Target(weights, "test", 0.5, reused=False))
+    target = desk.rebalancing(snap, Target(weights, "test", 0.5, reused=False))
+    return snap, desk.plan_execution(snap, target)
 
 
 def test_a_long_short_desk_sells_short_what_a_long_only_desk_cannot(desk_parts, tmp_path):

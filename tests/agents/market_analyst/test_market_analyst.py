@@ -134,17 +134,18 @@ def test_signals_follow_the_policy_and_refuse_symbols_without_data(trained, anal
         trained.model, SignalPolicy(min_expected_return=bar, min_confidence=0.0)
     )
     now = datetime(2022, 12, 28, 21, tzinfo=UTC)
-    normal = {m.payload.symbol: m.payload for m in analyst.signals(features, "normal", now)}
-    stressed = {m.payload.symbol: m.payload for m in analyst.signals(features, "stressed", now)}
+    normal = {v.symbol: v for v in analyst.views(features, "normal")}
+    stressed = {v.symbol: v for v in analyst.views(features, "stressed")}
     assert normal["NODATA"].signal == "HOLD" and normal["NODATA"].confidence == 0.0
     for symbol, er in zip(features.index[:-1], forecast[:-1], strict=True):
         expected = "HOLD" if abs(er) < bar else ("BUY" if er > 0 else "SELL")
         assert normal[symbol].signal == expected
         if bar <= abs(er) < 2 * bar:  # the stressed regime doubles the bar
             assert stressed[symbol].signal == "HOLD"
-    message = analyst.signals(features, "calm", now)[0]
+    message = analyst.signals(features, "calm", now, "replay-20221228T2100Z", "7")[0]
     assert message.message_type == MessageType.TRADING_SIGNAL
     assert message.agent_id == "market_analyst_001" and message.timestamp == now
+    assert message.cycle_id == "replay-20221228T2100Z" and message.model_version == "7"
 
 
 def test_messages_are_validated_at_the_boundary():
@@ -156,7 +157,9 @@ def test_messages_are_validated_at_the_boundary():
         expected_return=0.01,
         attribution={"technical": 0.6, "volatility": 0.3, "market": 0.1},
     )
-    assert envelope("market_analyst_001", good).schema_version == 1
+    assert envelope("market_analyst_001", good, cycle_id="c1").schema_version == 2
+    with pytest.raises(ValidationError, match="cycle_id is required"):
+        Envelope(agent_id="x", timestamp=now, message_type="trading_signal", payload=good)
     with pytest.raises(ValidationError, match="sum to"):
         TradingSignal(
             symbol="A",

@@ -138,14 +138,25 @@ def test_orders_move_the_book_to_target_in_whole_shares(market):
     )
     last = prices.loc["2019-12-31"]
     now = datetime(2019, 12, 31, 21, tzinfo=UTC)
-    message = optimizer.orders(proposal, last, nav_usd=1_000_000, timestamp=now)
+    flat = proposal.previous_weights
+    message = optimizer.orders(
+        proposal.weights, flat, flat * 0, last[flat.index], 1_000_000, now,
+        cycle_id="c1", method=proposal.method, conviction=0.7,
+    )  # fmt: skip
     assert message.message_type == MessageType.REBALANCING_ORDER
     orders = {o.symbol: o for o in message.payload.orders}
     for symbol, weight in proposal.weights.items():
         if weight > 0.001:
             assert orders[symbol].action == "BUY"
             assert orders[symbol].quantity == int(weight * 1_000_000 // last[symbol])
-    assert message.payload.deadline > now
+    assert message.payload.deadline > now and message.payload.support() == 0.7
+    # A long-only book sells no more than it holds.
+    held = pd.Series(10.0, index=flat.index)
+    selling = optimizer.orders(
+        flat, proposal.weights, held, last[flat.index], 1_000_000, now,
+        cycle_id="c1", method="hold", conviction=0.5,
+    )  # fmt: skip
+    assert selling.payload.orders and all(o.quantity <= 10 for o in selling.payload.orders)
 
 
 def test_a_long_short_shape_shorts_a_bearish_name_within_its_limits(market):

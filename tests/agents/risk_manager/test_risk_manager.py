@@ -105,8 +105,12 @@ def test_a_diversified_book_within_limits_is_approved_with_its_beta(prices):
     assert 0.5 < assessment.beta < 1.5
     assert 0 < assessment.historical.var_95 < assessment.historical.var_99 < 0.04
     assert 0 < assessment.forecast_var_99 < 0.04 and 0 < assessment.forecast_volatility < 0.4
-    message = RiskManager().message(assessment, weights, datetime(2019, 12, 31, tzinfo=UTC))
-    assert message.payload.risk_approval and message.payload.position_limits["AAPL"].current == 0.05
+    at = datetime(2019, 12, 31, tzinfo=UTC)
+    message = RiskManager().message(assessment, weights, at, cycle_id="c1", position_cap=0.1)
+    payload = message.payload
+    assert payload.risk_approval and payload.position_limits["AAPL"].current == 0.05
+    assert payload.position_limits["AAPL"].max_weight == 0.1
+    assert payload.var_headroom() == pytest.approx(1 - assessment.forecast_var_99 / 0.04)
 
 
 def test_crisis_replay_holds_the_weights_through_the_real_2008_prices(prices):
