@@ -115,7 +115,7 @@ def time_cycles(
         opening, intraday, preparing, orders = [], [], [], 0
         for day in feed.sessions[:sessions]:
             start = time.perf_counter()  # before the open, as the replay and paper day do
-            desk.prepare(day)
+            desk.before_the_open(day)  # its preparation, then a settled heap
             preparing.append((time.perf_counter() - start) * 1e3)
             for i, at in enumerate(feed.cycle_times(day)):
                 start = time.perf_counter()

@@ -96,7 +96,10 @@ def _finite(value: Any) -> Any:
 
 
 def to_json(payload: dict[str, Any]) -> str:
-    return json.dumps(_finite(payload), sort_keys=True, allow_nan=False)
+    try:  # most payloads are finite: walking a large one (a cycle's messages) costs ms
+        return json.dumps(payload, sort_keys=True, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(payload), sort_keys=True, allow_nan=False)
 
 
 def _utc_naive(stamp: datetime) -> datetime:
