@@ -44,9 +44,13 @@ class PaperBroker:
         bucket_prices: np.ndarray,
         bucket_volumes: np.ndarray,
         impact: ImpactModel,
+        duration_days: float,
     ) -> dict[str, Any]:
-        """The fill event's payload: what filled, at what average price, what it cost."""
-        report = self.agent.execute(order, decision_price, bucket_prices, bucket_volumes, impact)
+        """The fill event's payload: what filled, at what average price, what it cost, and
+        the schedule it traded with."""
+        report = self.agent.execute(
+            order, decision_price, bucket_prices, bucket_volumes, impact, duration_days
+        )
         side = report.side
         gross_cents = sum(round(f.quantity * f.price * 100) for f in report.fills)
         commission = self.commission.cents(report.filled)
@@ -63,4 +67,5 @@ class PaperBroker:
             "commission_cents": commission,
             "implementation_shortfall": report.implementation_shortfall,
             "slices": [[f.bucket, f.quantity, round(f.price, 6)] for f in report.fills],
+            "schedule": report.schedule.payload() if report.schedule else None,
         }

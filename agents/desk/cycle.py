@@ -304,7 +304,7 @@ class Desk:
             "expected_cost_bp": float(
                 (costs * plan.shares * prices[symbols].to_numpy()).sum() / notional * 1e4
             ) if notional else 0.0,
-            "algorithm": "VWAP over the bar (MEDIUM urgency)",
+            "algorithm": "chosen per order when it trades (each fill records its schedule)",
         })  # fmt: skip
         return plan
 

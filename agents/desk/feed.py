@@ -24,6 +24,7 @@ from agents.execution.schedules import NYSE_HALF_HOUR_VOLUME_PROFILE
 
 BAR_MINUTES = 30
 SUB_BUCKETS = 6  # the broker's five-minute slices of a bar
+BAR_DAYS = BAR_MINUTES / 390  # a bar's share of a full session (6.5 hours): an order's time
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from agents.desk.broker import PaperBroker
-from agents.desk.feed import Bar
+from agents.desk.feed import BAR_DAYS, Bar
 from agents.desk.ledger import Event, EventLog
 from agents.desk.recording import CycleRecorder
 from agents.desk.steps import CycleDecision, CycleResult, Snapshot
@@ -60,7 +60,7 @@ def fill_orders(
         i = row[order.symbol]
         fills.append(recorder.event(snap, "fill", broker.execute(
             order_id, order, payload["decision_price"], bar.bucket_prices[i],
-            bar.bucket_volumes[i], impact[order.symbol],
+            bar.bucket_volumes[i], impact[order.symbol], BAR_DAYS,
         ), key=order_id))  # fmt: skip
     recorder.record(snap, fills)
     return fills

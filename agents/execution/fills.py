@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from agents.execution.impact import ImpactModel
+
+if TYPE_CHECKING:  # choice imports this module's fill model
+    from agents.execution.choice import ScheduleChoice
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class ExecutionReport:
     fills: list[Fill]
     decision_price: float
     end_price: float
+    schedule: ScheduleChoice | None = None  # the schedule it traded with, and why
 
     @property
     def filled(self) -> int:

@@ -41,3 +41,25 @@ def pov(quantity: int, participation: float, bucket_volumes: np.ndarray) -> np.n
     caps = np.floor(participation * np.asarray(bucket_volumes, dtype=float)).astype(int)
     done = np.minimum(np.cumsum(caps), quantity)
     return np.diff(np.concatenate([[0], done]))
+
+
+def almgren_chriss(quantity: int, buckets: int, kappa: float) -> np.ndarray:
+    """The Almgren-Chriss (2000) optimal trajectory with linear temporary impact: the shares
+    still to trade at the start of bucket j are X sinh(kappa (N - j)) / sinh(kappa N), so
+    the slices front-load as the urgency ``kappa`` (per bucket) rises; kappa 0 is TWAP."""
+    if kappa <= 1e-9:
+        return twap(quantity, buckets)
+    kappa = min(kappa, 50.0 / buckets)  # beyond this, all but nothing trades first; sinh overflows
+    remaining = np.sinh(kappa * (buckets - np.arange(buckets + 1))) / np.sinh(kappa * buckets)
+    return _whole_shares(quantity, -np.diff(remaining))
+
+
+def almgren_chriss_kappa(
+    risk_aversion: float, bucket_variance: float, temporary_per_rate: float
+) -> float:
+    """kappa of the discrete trajectory: 2 (cosh kappa - 1) = lambda sigma^2 tau / eta~, with
+    the variance of one bucket's return and the temporary impact per unit of the order's
+    fraction traded in a bucket (both in fractions of notional)."""
+    if risk_aversion <= 0 or temporary_per_rate <= 0:
+        return 0.0
+    return float(np.arccosh(1.0 + risk_aversion * bucket_variance / (2.0 * temporary_per_rate)))

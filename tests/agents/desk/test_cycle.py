@@ -259,3 +259,16 @@ def test_the_risk_budget_sizes_the_optimizers_shape_and_is_recorded(desk_parts, 
     if "gross capped" not in " ".join(budget["reasons"]):
         assert budget["forecast_volatility"] == pytest.approx(policy.target_volatility)
     assert budget["forecast_volatility"] <= policy.target_volatility + 1e-9
+
+
+def test_each_fill_records_the_schedule_it_traded_with_and_why(desk_parts, tmp_path):
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    desk.run_cycle(desk.next_cycle_time())
+    fills = [e.payload for e in desk.log.read(event_types=["fill"])]
+    assert fills
+    for fill in fills:
+        schedule = fill["schedule"]
+        assert schedule["algorithm"] in ("vwap", "twap", "almgren_chriss", "pov")
+        assert schedule["why"].startswith("lowest expected cost") and schedule["timing_risk_bp"] > 0
+        traded = {bucket for bucket, _, _ in fill["slices"]}
+        assert traded <= set(range(6))  # the bar's five-minute buckets
