@@ -47,6 +47,8 @@ def log_and_register(
     version_tags: dict[str, str] | None = None,
     log_members: Callable[[], dict[str, str]] | None = None,
     pip_requirements: list[str] | None = None,
+    first_is_champion: bool = True,
+    model_artifacts: dict[str, str] | None = None,
 ) -> RegisteredVersion:
     """One MLflow run: params, out-of-sample metrics, tags, the model with its signature and
     input example; registered, aliased challenger (and champion if it is the first).
@@ -54,7 +56,10 @@ def log_and_register(
     ``log_members`` logs a composite model's members as nested runs inside this one and
     returns their run ids by member, recorded as ``member_run.<member>`` tags.
     ``pip_requirements``: the model's packages, stated instead of inferred (MLflow infers
-    them by loading the model in a subprocess: seconds per model)."""
+    them by loading the model in a subprocess: seconds per model).
+    ``first_is_champion``: False for a model that becomes champion only through its gate,
+    even the first version. ``model_artifacts``: files the model loads (its
+    ``context.artifacts``), packaged with it."""
     name = model_name(agent)
     with mlflow.start_run(run_name=f"train-{agent}") as run:
         mlflow.log_params(params)
@@ -69,6 +74,7 @@ def log_and_register(
             signature=infer_signature(input_example, output_example),
             input_example=input_example,
             pip_requirements=pip_requirements,
+            artifacts=model_artifacts,
         )
         if log_members is not None:
             member_runs = log_members()
@@ -83,7 +89,7 @@ def log_and_register(
         client.set_model_version_tag(name, version, key, value)
     client.set_registered_model_alias(name, CHALLENGER, version)
     aliases = [CHALLENGER]
-    if _alias_version(client, name, CHAMPION) is None:
+    if first_is_champion and _alias_version(client, name, CHAMPION) is None:
         client.set_registered_model_alias(name, CHAMPION, version)
         client.set_model_version_tag(
             name,

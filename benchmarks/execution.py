@@ -1,17 +1,18 @@
-"""Implementation shortfall of each classical schedule and of the execution agent's choice on
-the same orders, and the choice's time per order, printed as JSON.
+"""Implementation shortfall of each classical schedule, of the execution agent's choice and of
+the registered RL scheduler on the same held-out orders; the venue router's regret; the
+choice's and the RL policy's time per decision. Printed as JSON.
 
-Orders are drawn at random (seeded) on real sessions of the embedded data in 2015-2018, inside
-the research window; nothing here chooses a parameter, it reports. Each order trades over one
-half-hour bar, SYNTHESIZED by the replay feed's Brownian bridge through the day's real OHLC,
-in its six five-minute buckets, against an impact model calibrated on the 63 sessions before.
-Every schedule trades the same order on the same bar: the differences are the schedules'.
-Where the data have no volume, the ADV is assumed (``DEFAULT_ADV_USD`` at the price) and the
-report says so. The Thompson-sampling router routes ``--children`` child orders over the
-SIMULATED venues of ``--venues`` (the shipped file by default) and reports its regret. The RL
-scheduler is not built yet: it is not reported.
+Orders (0.01% to 5% of the ADV, either side, MEDIUM urgency) are drawn, seeded, on sessions
+of 2015-2018 of the configured data (``agents.execution.rl_scheduler.draw_episodes``): inside
+the research window and inside the RL scheduler's held-out fifth of it. Nothing here chooses
+a parameter. Each order trades over one half-hour bar, SYNTHESIZED by the replay feed's
+Brownian bridge through the day's real OHLC, in its six five-minute buckets, against an
+impact model calibrated on the 63 sessions before. Where the data have no volume, the ADV
+is assumed (``DEFAULT_ADV_USD`` at the price) and the report says so. The router routes
+``--children`` child orders over the SIMULATED venues of ``--venues``. The RL scheduler is
+the registry's ``quorum-execution_rl@challenger`` (train it with ``make run``).
 
-    python -m benchmarks.execution [--orders 2000] [--urgency MEDIUM] [--venues PATH]
+    python -m benchmarks.execution [--days 200] [--venues PATH]
 """
 
 import argparse
@@ -20,94 +21,89 @@ import time
 
 import numpy as np
 
-from agents.desk.feed import BAR_DAYS, ReplayFeed
+from agents.desk.feed import ReplayFeed
 from agents.execution.agent import ExecutionAgent
-from agents.execution.fills import ExecutionReport, simulate_fills
-from agents.execution.impact import ImpactModel
+from agents.execution.rl_env import OBSERVATION
+from agents.execution.rl_scheduler import (
+    classical_shortfall_bp,
+    draw_episodes,
+    rl_shortfall_bp,
+)
 from agents.execution.routing import ThompsonRouter, simulate_routing
 from agents.execution.venues import DEFAULT_VENUES, load_venues
 from agents.messages import Order
 from features.ingestion.market_data import load_market_data
 from features.settings import load_settings
 
-LOOKBACK = 63
+
+def stats(values: np.ndarray) -> dict[str, float]:
+    return {"mean_bp": round(float(np.mean(values)), 3),
+            "p95_bp": round(float(np.percentile(values, 95)), 3)}  # fmt: skip
 
 
-def shortfall_bp(order, side, slices, bar_prices, bar_volumes, impact, agent, price) -> float:
-    fills = simulate_fills(
-        side, slices, bar_prices, bar_volumes, impact, half_spread=agent.policy.half_spread,
-        max_participation=order.max_participation, bucket_days=BAR_DAYS / len(slices),
-    )  # fmt: skip
-    report = ExecutionReport(side, order.quantity, fills, price, float(bar_prices[-1]))
-    return report.implementation_shortfall * 1e4
+def milliseconds(call, repeats: int = 300) -> dict[str, float]:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1e3)
+    return {"p50": round(float(np.median(samples)), 4),
+            "p99": round(float(np.percentile(samples, 99)), 4)}  # fmt: skip
+
+
+def registered_policy(settings):
+    """The registry's RL challenger's PPO policy, or None when none is registered."""
+    import mlflow
+
+    from agents import model_registry
+
+    model_registry.configure(settings.mlflow_tracking_uri, "quorum")
+    try:
+        model = mlflow.pyfunc.load_model("models:/quorum-execution_rl@challenger")
+    except mlflow.exceptions.MlflowException:
+        return None
+    return model.unwrap_python_model().policy
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=2000)
-    parser.add_argument("--urgency", default="MEDIUM", choices=["LOW", "MEDIUM", "HIGH"])
+    parser.add_argument("--days", type=int, default=200, help="sessions, ten orders each")
     parser.add_argument("--venues", default=str(DEFAULT_VENUES), help="YAML or CSV venue file")
     parser.add_argument("--children", type=int, default=5000, help="child orders to route")
     args = parser.parse_args()
-    data = load_market_data(load_settings().market_data)
+    settings = load_settings()
+    data = load_market_data(settings.market_data)
     feed = ReplayFeed(data.prices, start="2015-01-01", end="2018-12-31")
     symbols = [s for s in feed.symbols if s != data.benchmark_symbol]
-    agent, rng = ExecutionAgent(), np.random.default_rng(20151231)
-    results: dict[str, list[float]] = {n: [] for n in ("twap", "vwap", "pov", "almgren_chriss")}
-    chosen, chosen_names, choice_ms, volume_assumed = [], [], [], False
-    days = feed.sessions
-    for _ in range(args.orders):
-        day = days[rng.integers(len(days))]
-        at = feed.cycle_times(day)[rng.integers(len(feed.cycle_times(day)))]
-        symbol = symbols[rng.integers(len(symbols))]
-        closes = feed.history(day)[symbol].tail(LOOKBACK + 1)
-        volumes = feed.history(day, "volume")[symbol].tail(LOOKBACK)
-        impact = ImpactModel.calibrate(
-            closes.pct_change().dropna(), volumes, price=float(closes.iloc[-1])
-        )
-        volume_assumed |= not impact.calibrated_from_volume
-        bar = feed.bar(at)
-        i = feed.symbols.index(symbol)
-        prices, bar_volumes, price = bar.bucket_prices[i], bar.bucket_volumes[i], float(bar.open[i])
-        # From 0.01% to 5% of the ADV, log-uniform: the desk's orders and larger ones.
-        quantity = max(1, int(impact.adv_shares * 10 ** rng.uniform(-4, np.log10(0.05))))
-        side = 1 if rng.random() < 0.5 else -1
-        order = Order(symbol=symbol, action="BUY" if side > 0 else "SELL", quantity=quantity,
-                      urgency=args.urgency)  # fmt: skip
-        started = time.perf_counter()
-        choice = agent.choose(order, price, impact, len(prices), BAR_DAYS)
-        choice_ms.append((time.perf_counter() - started) * 1e3)
-        for candidate in choice.scores:  # every candidate's slices, on the same bar
-            results[candidate.algorithm].append(shortfall_bp(
-                order, side, candidate.slices, prices, bar_volumes, impact, agent, price
-            ))  # fmt: skip
-        chosen.append(results[choice.chosen.algorithm][-1])
-        chosen_names.append(choice.chosen.algorithm)
-
-    def stats(values: list[float]) -> dict[str, float]:
-        return {"mean_bp": round(float(np.mean(values)), 3),
-                "p95_bp": round(float(np.percentile(values, 95)), 3)}  # fmt: skip
-
+    rng = np.random.default_rng(20151231)
+    days = sorted(rng.choice(np.array(feed.sessions, dtype=object), args.days, replace=False))
+    episodes = draw_episodes(feed, symbols, days, 10, rng)
+    agent = ExecutionAgent()
+    classical = classical_shortfall_bp(episodes, agent)
+    e = episodes[0]
+    order = Order(symbol="X", action="BUY", quantity=e.quantity)
     report = {
         "what": "implementation shortfall against the decision price, same orders and bars",
-        "orders": args.orders,
-        "urgency": args.urgency,
+        "orders": len(episodes),
         "sessions": f"{days[0]} to {days[-1]}",
-        "data": load_settings().market_data,
+        "data": settings.market_data,
         "bars": "synthesized: Brownian bridge through each day's real OHLC",
-        "volume_assumed": volume_assumed,
-        "schedules": {name: stats(values) for name, values in results.items()},
-        "agent_choice": {
-            **stats(chosen),
-            "chosen": {n: chosen_names.count(n) for n in sorted(set(chosen_names))},
-        },
-        "choice_ms_per_order": {
-            "p50": round(float(np.median(choice_ms)), 3),
-            "p99": round(float(np.percentile(choice_ms, 99)), 3),
-        },
-        "rl_scheduler": "not built yet (issue #17 item 2)",
-        "router": simulate_routing(ThompsonRouter(load_venues(args.venues)), args.children),
+        "volume_assumed": any(not x.impact.calibrated_from_volume for x in episodes),
+        "schedules": {name: stats(values) for name, values in classical.items()},
+        "choice_ms_per_order": milliseconds(
+            lambda: agent.choose(order, e.decision_price, e.impact, 6, 1 / 13)
+        ),
     }
+    policy = registered_policy(settings)
+    if policy is None:
+        report["rl_scheduler"] = "none registered: run `make run` first"
+    else:
+        observation = np.zeros(len(OBSERVATION), dtype=np.float32)
+        report["schedules"]["rl_scheduler"] = stats(rl_shortfall_bp(policy, episodes, agent))
+        report["rl_ms_per_decision"] = milliseconds(
+            lambda: policy.predict(observation, deterministic=True)
+        )
+    report["router"] = simulate_routing(ThompsonRouter(load_venues(args.venues)), args.children)
     print(json.dumps(report, indent=2))
 
 

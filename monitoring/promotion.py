@@ -158,12 +158,18 @@ class PromotionWorkflow:
     def apply_gate(self, agent: str, version: str, decision: GateDecision) -> RegistryAct:
         """The daily batch's act: promote when the gate says so, else record the refusal."""
         reason = "; ".join(decision.reasons) or "gate passed: better, undrifted, clean data"
-        if decision.promote:
+        return self.apply_verdict(agent, version, decision.promote, reason, decision.record())
+
+    def apply_verdict(
+        self, agent: str, version: str, promote: bool, reason: str, details: dict[str, Any]
+    ) -> RegistryAct:
+        """Any agent's gate: champion when it passed, else the refusal recorded."""
+        if promote:
             return self._set_champion(agent, version, "gate_promoted", "promotion_gate", reason,
-                                      decision.record())  # fmt: skip
+                                      details)  # fmt: skip
         act = RegistryAct(
             "gate_refused", agent, version, self.champion(agent), self.champion(agent),
-            "promotion_gate", reason, decision.record(),
+            "promotion_gate", reason, details,
         )  # fmt: skip
         self._tag_version(act)
         self._append(act)

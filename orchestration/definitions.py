@@ -37,6 +37,7 @@ from assets.training.desk_models import (
     portfolio_optimizer_model,
     risk_manager_model,
 )
+from assets.training.execution_rl import execution_rl_scheduler
 from assets.training.market_analyst import market_analyst_model
 from assets.training.market_analyst_search import market_analyst_search
 from features.settings import QuorumSettings, load_settings
@@ -46,6 +47,7 @@ from orchestration.jobs import (
     clear_halt,
     daily_pipeline,
     decision_cycle,
+    execution_rl_training,
     paper_day,
     promote_model,
     retrain_models,
@@ -123,6 +125,7 @@ def build_definitions(settings: QuorumSettings) -> dg.Definitions:
             risk_manager_model,
             portfolio_optimizer_model,
             execution_model,
+            execution_rl_scheduler,
             market_snapshot,
             analyst_signals,
             optimizer_proposal,
@@ -143,6 +146,7 @@ def build_definitions(settings: QuorumSettings) -> dg.Definitions:
             promote_model,
             retrain_models,
             analyst_search,
+            execution_rl_training,
         ],
         schedules=[intraday_rebalance_schedule(settings.intraday_minutes), daily_batch],
         sensors=[feature_drift_sensor, run_failure_alert],

@@ -141,6 +141,13 @@ analyst_search = dg.define_asset_job(
     selection=dg.AssetSelection.assets("market_analyst_search"),
 )
 
+execution_rl_training = dg.define_asset_job(
+    name="execution_rl_training",
+    description="Train the execution agent's RL order scheduler (PPO) and run its gate: "
+    "champion only if it beats the best classical schedule on held-out orders.",
+    selection=dg.AssetSelection.assets("execution_rl_scheduler"),
+)
+
 retrain_models = dg.define_asset_job(
     name="retrain_models",
     description="Retrain the challengers on the current features and run the drift report "

@@ -137,6 +137,8 @@ def main() -> int:
         return 1
     print("\n".join(_summary(settings)))
     print("\n".join(_monitoring(instance)))
+    if _run(defs, "execution_rl_training", instance) is None:
+        return 1
     decision = _run(defs, "decision_cycle", instance)
     if decision is None:
         return 1
