@@ -269,7 +269,6 @@ class Desk:
                 target.weights, session.risk.covariance, session.risk.symbols
             )
         assessment = session.risk.assess(target.weights, hedged)
-        headroom = 1.0 - assessment.forecast_var_99 / self.models.risk_limits.max_var_99
         self.recorder.emit(snap, "risk_assessment", risk_payload(assessment))
         message = self.risk_manager.message(
             assessment, target.weights, snap.at, cycle_id=snap.cycle_id,
@@ -277,7 +276,7 @@ class Desk:
             model_version=self.models.versions.get("risk_manager"),
         )  # fmt: skip
         self.recorder.sent(snap, MessageType.RISK_ASSESSMENT, [message])
-        return RiskView(assessment, headroom, message)
+        return RiskView(assessment, message)
 
     @_timed
     def plan_execution(self, snap: Snapshot, target: Target) -> ExecutionPlan:
@@ -349,28 +348,29 @@ class Desk:
             return record(snap, CycleDecision(True, reasons, self._halt_orders(snap)), plan)
         if snap.refused:
             return record(snap, CycleDecision(False, [snap.refused], []), plan)
-        order = inbox.read_one(order_message, MessageType.REBALANCING_ORDER)
-        risk = inbox.read_one(risk_message, MessageType.RISK_ASSESSMENT)
-        refusals = [r for r in (order, risk) if isinstance(r, Refusal)]
+        rebalancing = inbox.read_one(order_message, MessageType.REBALANCING_ORDER)
+        assessment = inbox.read_one(risk_message, MessageType.RISK_ASSESSMENT)
+        refusals = [r for r in (rebalancing, assessment) if isinstance(r, Refusal)]
         self.recorder.refused(snap, refusals)
         refused = [r.describe() for r in refusals]
-        if not refused and [o.symbol for o in order.payload.orders] != plan.symbols:
+        if not refused and [o.symbol for o in rebalancing.payload.orders] != plan.symbols:
             refused = ["the execution plan does not price this cycle's rebalancing order"]
         if refused:
             return record(snap, CycleDecision(False, refused, []), plan)
-        order, risk = order.payload, risk.payload
+        rebalancing, assessment = rebalancing.payload, assessment.payload
         ballot = ballot_for(
-            snap, signals, order.support(), risk.var_headroom(), plan, self.config.cost_budget
-        )
+            snap, signals, rebalancing.support(), assessment.var_headroom(), plan,
+            self.config.cost_budget,
+        )  # fmt: skip
         weights = self.consensus.weights(state.agent_weights)
-        consensus = self.consensus.decide(ballot, weights, risk.veto_reasons)
+        consensus = self.consensus.decide(ballot, weights, assessment.veto_reasons)
         orders = approved_orders(plan, consensus)
         hedge, model = None, self.session(snap).hedge
         if model is not None:
             hedge, order = hedge_order(snap, model, orders)
             self.recorder.emit(snap, "hedge", hedge.payload())
             orders = [*orders, order] if order is not None else orders
-        reasons = list(risk.veto_reasons)
+        reasons = list(assessment.veto_reasons)
         decision = CycleDecision(False, reasons, orders, consensus, hedge)
         return record(snap, decision, plan, ballot)
 

@@ -74,7 +74,6 @@ class Target:
 @dataclass(frozen=True)
 class RiskView:
     assessment: Assessment
-    var_headroom: float
     message: Envelope | None = None  # the risk_assessment the consensus reads
 
 
