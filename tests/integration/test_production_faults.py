@@ -128,16 +128,18 @@ def cycle_events(deployment: Deployment, run_id: str) -> tuple[str, list[Event]]
 def test_production_profile_keeps_every_store_on_the_services(deployment):
     out = deployment.build_output
     assert "daily_pipeline: SUCCESS" in out and "decision_cycle: SUCCESS" in out, out[-3000:]
+    assert "execution_rl_training: SUCCESS" in out, out[-3000:]
     server = deployment.postgres_url
     with psycopg.connect(f"{server}/{deployment.database('dagster')}") as con:
         jobs = {j for (j,) in con.execute("select pipeline_name from runs").fetchall()}
         materialized = con.execute(
             "select count(*) from event_logs where dagster_event_type = 'ASSET_MATERIALIZATION'"
         ).fetchone()[0]
-    assert jobs == {"daily_pipeline", "decision_cycle"} and materialized >= 15
+    assert jobs == {"daily_pipeline", "execution_rl_training", "decision_cycle"}
+    assert materialized >= 15
     with psycopg.connect(f"{server}/{deployment.database('mlflow')}") as con:
         models = {m for (m,) in con.execute("select name from registered_models").fetchall()}
-    assert {f"quorum-{a}" for a in ("market_analyst", "risk_manager")} <= models
+    assert {f"quorum-{a}" for a in ("market_analyst", "risk_manager", "execution_rl")} <= models
     with psycopg.connect(f"{server}/{deployment.database('feast')}") as con:
         views = con.execute("select count(*) from feature_views").fetchone()[0]
     assert views >= 4
