@@ -6,7 +6,10 @@ benchmark), a scrape sees the same numbers a rebuild would. Metrics, as the desi
 - ``quorum_trades_executed_total``: fills recorded;
 - ``quorum_decision_latency_seconds``: histogram of the desk's compute time per cycle;
 - ``quorum_pnl_dollars``: NAV at the last cycle's bar close minus the capital paid in;
-- ``quorum_active_positions``: symbols held after the last cycle.
+- ``quorum_active_positions``: symbols held after the last cycle;
+- ``quorum_execution_orders``, ``quorum_execution_fill_rate``,
+  ``quorum_implementation_shortfall_bp``: per schedule the execution agent chose
+  (``agents.execution.post_trade``).
 
 Served on 127.0.0.1 only: ``python -m monitoring.metrics`` (``make metrics``).
 No Dagster import.
@@ -24,6 +27,7 @@ from prometheus_client.registry import Collector
 
 from agents.desk.ledger import EventLog, open_event_log
 from agents.desk.state import current
+from agents.execution.post_trade import execution_by_schedule
 from features.settings import load_settings
 
 LATENCY_BUCKETS_SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -75,6 +79,24 @@ class LedgerCollector(Collector):
         positions = GaugeMetricFamily("quorum_active_positions", "Symbols held.")
         positions.add_metric([], len(state.positions))
         yield positions
+        yield from execution_metrics([f.payload for f in fills])
+
+
+def execution_metrics(fills: list[dict]) -> Iterator:
+    """Post-trade, per schedule: orders, share of ordered shares filled, shortfall (bp)."""
+    families = {
+        "orders": CounterMetricFamily("quorum_execution_orders", "Orders traded, by "
+                                      "schedule.", labels=["schedule"]),
+        "fill_rate": GaugeMetricFamily("quorum_execution_fill_rate", "Shares filled over "
+                                       "shares ordered, by schedule.", labels=["schedule"]),
+        "implementation_shortfall_bps": GaugeMetricFamily(
+            "quorum_implementation_shortfall_bp", "Value-weighted implementation shortfall "
+            "against the decision price, by schedule.", labels=["schedule"]),
+    }  # fmt: skip
+    for schedule, figures in execution_by_schedule(fills).items():
+        for name, family in families.items():
+            family.add_metric([schedule], figures[name])
+    yield from families.values()
 
 
 def registry_for(ledger_url: str) -> CollectorRegistry:

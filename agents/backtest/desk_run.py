@@ -245,15 +245,11 @@ def ledger_fills(log: EventLog) -> pd.DataFrame:
             "notional": p["quantity"] * (p["average_price"] or 0.0),
             "commission": p["commission_cents"] / 100,
             "shortfall": p["implementation_shortfall"] * p["ordered"] * (p["average_price"] or 0.0),
-            "ordered": p["ordered"],
-            "filled": p["quantity"],
-            "schedule": (p.get("schedule") or {}).get("algorithm", "vwap"),  # before the choice
         }
         for e in log.read(event_types=["fill"])
         if (p := e.payload)["quantity"]
     ]
-    columns = ["day", "symbol", "shares", "cash", "notional", "commission", "shortfall",
-               "ordered", "filled", "schedule"]  # fmt: skip
+    columns = ["day", "symbol", "shares", "cash", "notional", "commission", "shortfall"]
     return pd.DataFrame(rows, columns=columns)
 
 

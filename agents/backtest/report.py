@@ -22,6 +22,7 @@ from agents.backtest.desk_run import DeskRun
 from agents.backtest.metrics import performance, period_masks
 from agents.backtest.simulation import simulate
 from agents.desk.ledger import EventLog
+from agents.execution.post_trade import execution_by_schedule
 
 BENCHMARKS = ("equal_weight", "inverse_volatility", "minimum_variance")
 # The design document's success metrics, out of sample and net of costs.
@@ -60,7 +61,9 @@ def desk_strategy(run: DeskRun, log: EventLog, closes: pd.DataFrame) -> Strategy
         (daily["commission"] + daily["shortfall"]) / previous,
         {
             "implementation_shortfall_bps": shortfall_bps,
-            "execution_by_schedule": execution_by_schedule(run.fills),
+            "execution_by_schedule": execution_by_schedule(
+                e.payload for e in log.read(event_types=["fill"])
+            ),
             "cycles": len(run.cycles),
             "orders": int(sum(c.orders for c in run.cycles)),
             "halted_cycles": int(sum(c.halted for c in run.cycles)),
@@ -68,22 +71,6 @@ def desk_strategy(run: DeskRun, log: EventLog, closes: pd.DataFrame) -> Strategy
             "attribution": agent_attribution(log, closes),
         },
     )
-
-
-def execution_by_schedule(fills: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """Post-trade, per schedule the execution agent chose: orders, the share of ordered
-    shares filled, and the notional-weighted implementation shortfall in bp."""
-    out = {}
-    for schedule, rows in fills.groupby("schedule"):
-        notional = float(rows["notional"].sum())
-        out[str(schedule)] = {
-            "orders": len(rows),
-            "fill_rate": float(rows["filled"].sum() / rows["ordered"].sum()),
-            "implementation_shortfall_bps": float(rows["shortfall"].sum() / notional * 1e4)
-            if notional
-            else float("nan"),
-        }
-    return out
 
 
 def benchmark_strategies(

@@ -31,7 +31,8 @@ def cycle(i: int, nav: float, latency_ms: float, refused: str | None = None) -> 
     )
 
 
-def fill(i: int, symbol: str, quantity: int, price: float) -> Event:
+def fill(i: int, symbol: str, quantity: int, price: float, schedule: str | None = "vwap",
+         ordered: int | None = None, shortfall: float = 0.0005) -> Event:  # fmt: skip
     cycle_id = f"replay-{i:03d}"
     return Event(
         f"{cycle_id}/fill/{symbol}",
@@ -41,8 +42,13 @@ def fill(i: int, symbol: str, quantity: int, price: float) -> Event:
         {
             "symbol": symbol,
             "signed_quantity": quantity,
+            "quantity": abs(quantity),
+            "ordered": ordered or abs(quantity),
+            "average_price": price,
+            "implementation_shortfall": shortfall,
             "cash_delta_cents": -round(quantity * price * 100),
             "commission_cents": 100,
+            "schedule": {"algorithm": schedule} if schedule else None,
         },
     )
 
@@ -156,7 +162,11 @@ def test_a_failed_run_reaches_the_webhook_and_the_ledger_through_the_failure_sen
 
 
 def test_prometheus_exposition_on_loopback_reads_the_ledger(log, tmp_path):
-    log.append([fill(0, "AAPL", 100, 150.0), fill(1, "AAPL", -40, 151.0), fill(1, "XOM", 10, 90.0)])
+    log.append([
+        fill(0, "AAPL", 100, 150.0, schedule=None),  # recorded before the choice: VWAP
+        fill(1, "AAPL", -40, 151.0, "almgren_chriss", ordered=50, shortfall=0.001),
+        fill(1, "XOM", 10, 90.0, shortfall=0.0002),
+    ])  # fmt: skip
     log.append([cycle(0, 1_000_050, 12.0), cycle(1, 1_000_120, 80.0)])
     log.close()
     server, _thread = serve(f"duckdb:///{tmp_path / 'ledger.duckdb'}", 0)
@@ -177,5 +187,10 @@ def test_prometheus_exposition_on_loopback_reads_the_ledger(log, tmp_path):
     assert samples[("quorum_decision_latency_seconds_sum", ())] == pytest.approx(0.092)
     assert samples[("quorum_pnl_dollars", ())] == pytest.approx(120.0)
     assert samples[("quorum_active_positions", ())] == 2
+    vwap, chasing = (("schedule", "vwap"),), (("schedule", "almgren_chriss"),)
+    assert samples[("quorum_execution_orders_total", vwap)] == 2
+    assert samples[("quorum_execution_fill_rate", chasing)] == pytest.approx(40 / 50)
+    weighted = (5e-4 * 100 * 150 + 2e-4 * 10 * 90) / (100 * 150 + 10 * 90) * 1e4
+    assert samples[("quorum_implementation_shortfall_bp", vwap)] == pytest.approx(weighted)
     with pytest.raises(ValueError, match="loopback"):
         serve(f"duckdb:///{tmp_path / 'ledger.duckdb'}", 0, host="0.0.0.0")

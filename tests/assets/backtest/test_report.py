@@ -64,6 +64,10 @@ def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_
     assert set(attribution) >= {"market_analyst", "risk_manager", "portfolio_optimizer",
                                 "execution_agent", "risk_veto"}  # fmt: skip
     assert strategies["desk"]["full"]["annual_cost_drag"] > 0
+    execution = strategies["desk"]["execution_by_schedule"]  # post-trade, per schedule
+    assert sum(v["orders"] for v in execution.values()) > 0
+    assert set(execution) <= {"vwap", "twap", "almgren_chriss", "pov"}
+    assert all(0 < v["fill_rate"] <= 1 for v in execution.values())
     starts = [pd.Timestamp(r["from"]) for r in summary["walk_forward"]["retrained"]]
     assert starts[0] == pd.Timestamp("2013-06-03") and len(starts) == 3  # every 6 months
     for before, after in pairwise(starts):
