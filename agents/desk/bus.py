@@ -60,11 +60,17 @@ class StreamBus:
         prefix: str,
         *,
         max_length: int = 100_000,
+        max_message_length: int = 1_000,
         marker_ttl_s: int = 30 * 86_400,
     ) -> None:
+        """``max_length``: entries kept per stream (about, as Redis trims whole nodes);
+        ``max_message_length`` for the agents' ``sent_*`` message streams, whose entries are
+        a cycle's messages (a cycle's 500 trading signals are about 150 KB): 1,000 is some
+        77 sessions of half-hourly cycles. The ledger keeps everything."""
         self.client = client
         self.prefix = prefix
         self.max_length = max_length
+        self.max_message_length = max_message_length
         self.marker_ttl_s = marker_ttl_s
         self._publish_once = client.register_script(_PUBLISH_ONCE)
 
@@ -77,7 +83,7 @@ class StreamBus:
         for event in events:
             self._publish_once(
                 keys=[f"{self.prefix}:published:{event.event_id}", self.stream(event.event_type)],
-                args=[self.max_length, self.marker_ttl_s, *_fields(event)],
+                args=[self._cap(event.event_type), self.marker_ttl_s, *_fields(event)],
                 client=pipe,
             )
         newest = max((e.sequence for e in events if e.sequence is not None), default=None)
@@ -85,6 +91,9 @@ class StreamBus:
             pipe.eval(_ADVANCE_CURSOR, 1, f"{self.prefix}:cursor", newest)
         replies = pipe.execute()
         return sum(1 for reply in replies[: len(events)] if reply)
+
+    def _cap(self, event_type: str) -> int:
+        return self.max_message_length if event_type.startswith("sent_") else self.max_length
 
     def republish(self, ledger: EventLog, after_sequence: int | None = None) -> int:
         """Sends what the ledger holds past ``after_sequence`` (default: the cursor; after a

@@ -149,3 +149,19 @@ def test_events_another_writer_appended_follow_at_the_next_publishing_append(
     published = [m.event.event_id for m in bus.read_after({bus.stream("order"): "0-0"})]
     assert published == [f"replay-{c}/order/AAPL" for c in (1, 3, 2)]
     log.close()
+
+
+def test_the_agents_message_streams_keep_fewer_entries_than_the_event_streams(redis_server):
+    """A cycle's messages are large (500 trading signals: ~150 KB), so their streams are
+    trimmed sooner; Redis trims in whole nodes of 100 entries, so lengths are approximate."""
+    bus = bus_on(redis_server.url, max_length=5_000, max_message_length=200)
+    events = [
+        Event(f"replay-{i}/{kind}", f"replay-{i}", kind, START + timedelta(minutes=30 * i),
+              {"messages": [{"i": i}]} if kind.startswith("sent_") else {"i": i})
+        for i in range(2_000) for kind in ("sent_trading_signal", "decision")
+    ]  # fmt: skip
+    for start in range(0, len(events), 500):
+        bus.publish(events[start : start + 500])
+    messages = bus.client.xlen(bus.stream("sent_trading_signal"))
+    assert 200 <= messages <= 400
+    assert bus.client.xlen(bus.stream("decision")) == 2_000
