@@ -31,7 +31,6 @@ from pydantic import (
 )
 
 SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 

@@ -5,10 +5,10 @@ timing cost, both from the execution agent's own impact and fill model.
 The choice reads only what is known when the order is sent: the order (size, urgency,
 participation cap), the name's impact model (recent daily volatility and average daily
 volume) and the expected volume of each bucket (from the ADV: never the bar's own volume,
-which is known only after it). Urgency sets the risk
-aversion: a patient order minimises expected cost, an urgent one pays to finish early. Risk
-aversion is in Almgren and Chriss's units, per dollar of the order (their example uses
-1e-6), so a larger order is more averse to the same price risk in fractions.
+which is known only after it). Urgency sets the risk aversion: a patient order minimises
+expected cost, an urgent one pays to finish early. Risk aversion is in Almgren and Chriss's
+units, per dollar of the order (their example uses 1e-6), so a larger order is more averse
+to the same price risk in fractions.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ class ScheduleScore:
 class ScheduleChoice:
     chosen: ScheduleScore
     scores: list[ScheduleScore]
-    risk_aversion: float  # per unit fraction of notional, for this order
 
     def payload(self) -> dict:
         def bp(x: float) -> float:
@@ -119,4 +118,4 @@ def choose_schedule(
     ]  # fmt: skip
     best = min(scores, key=lambda s: s.objective)  # the first of equals: CANDIDATES' order
     chosen = best if best.objective < scores[0].objective - min_improvement else scores[0]
-    return ScheduleChoice(chosen, scores, risk_aversion)
+    return ScheduleChoice(chosen, scores)

@@ -53,6 +53,28 @@ class ExecutionReport:
         return (executed + opportunity) / paper
 
 
+def fill_slice(
+    side: int,
+    wanted: int,
+    mid: float,
+    volume: float,
+    traded: int,
+    impact: ImpactModel,
+    *,
+    half_spread: float,
+    max_participation: float,
+    bucket_days: float,
+) -> tuple[int, float]:
+    """(shares filled, price) of one bucket's slice: at most ``max_participation`` of the
+    bucket's volume, at mid +/- (half spread + temporary impact + the permanent impact of
+    the ``traded`` shares before it)."""
+    quantity = min(wanted, int(np.floor(max_participation * volume)))
+    if quantity <= 0:
+        return 0, float(mid)
+    cost = half_spread + impact.temporary(quantity, bucket_days) + impact.permanent(traded)
+    return quantity, float(mid * (1 + side * cost))
+
+
 def simulate_fills(
     side: int,
     schedule: np.ndarray,
@@ -64,21 +86,20 @@ def simulate_fills(
     max_participation: float,
     bucket_days: float = 1 / 13,
 ) -> list[Fill]:
-    """Fill each bucket's slice at mid +/- (half spread + temporary impact + the permanent
-    impact of what has traded so far). A slice larger than ``max_participation`` of the
-    bucket's volume fills only that much; the rest carries to the next bucket, and what is
-    left after the last bucket stays unfilled."""
+    """Fill each bucket's slice (``fill_slice``). A slice larger than ``max_participation``
+    of the bucket's volume fills only that much; the rest carries to the next bucket, and
+    what is left after the last bucket stays unfilled."""
     fills, carried, traded = [], 0, 0
     for bucket, (planned, mid, volume) in enumerate(
         zip(schedule, mid_prices, bucket_volumes, strict=True)
     ):
         wanted = int(planned) + carried
-        cap = int(np.floor(max_participation * volume))
-        quantity = min(wanted, cap)
+        quantity, price = fill_slice(
+            side, wanted, mid, volume, traded, impact, half_spread=half_spread,
+            max_participation=max_participation, bucket_days=bucket_days,
+        )  # fmt: skip
         carried = wanted - quantity
-        if quantity <= 0:
-            continue
-        cost = half_spread + impact.temporary(quantity, bucket_days) + impact.permanent(traded)
-        fills.append(Fill(bucket, quantity, float(mid * (1 + side * cost))))
-        traded += quantity
+        if quantity > 0:
+            fills.append(Fill(bucket, quantity, price))
+            traded += quantity
     return fills

@@ -27,6 +27,7 @@ from typing import ClassVar
 import gymnasium as gym
 import numpy as np
 
+from agents.execution.fills import fill_slice
 from agents.execution.impact import ImpactModel
 
 OBSERVATION = ("time_left", "inventory_left", "move_against_sigma", "size_vs_adv", "spread_sigma")
@@ -59,14 +60,13 @@ def observe(episode: Episode, bucket: int, remaining: int, bucket_days: float,
 
 def slice_cost(episode: Episode, bucket: int, wanted: int, traded: int, bucket_days: float,
                half_spread: float, max_participation: float) -> tuple[int, float]:  # fmt: skip
-    """(shares filled, their cost against the decision price in dollars)."""
-    cap = int(np.floor(max_participation * episode.bucket_volumes[bucket]))
-    quantity = min(wanted, cap)
-    if quantity <= 0:
-        return 0, 0.0
-    impact = episode.impact
-    cost = half_spread + impact.temporary(quantity, bucket_days) + impact.permanent(traded)
-    price = episode.bucket_prices[bucket] * (1 + episode.side * cost)
+    """(shares filled, their cost against the decision price in dollars), filled as the
+    fill model fills a schedule's slice."""
+    quantity, price = fill_slice(
+        episode.side, wanted, episode.bucket_prices[bucket], episode.bucket_volumes[bucket],
+        traded, episode.impact, half_spread=half_spread, max_participation=max_participation,
+        bucket_days=bucket_days,
+    )  # fmt: skip
     return quantity, episode.side * quantity * (price - episode.decision_price)
 
 
