@@ -89,7 +89,7 @@ def log_and_register(
         client.set_model_version_tag(name, version, key, value)
     client.set_registered_model_alias(name, CHALLENGER, version)
     aliases = [CHALLENGER]
-    if first_is_champion and _alias_version(client, name, CHAMPION) is None:
+    if first_is_champion and alias_version(client, name, CHAMPION) is None:
         client.set_registered_model_alias(name, CHAMPION, version)
         client.set_model_version_tag(
             name,
@@ -112,7 +112,7 @@ def load(agent: str, alias: str = CHAMPION) -> mlflow.pyfunc.PyFuncModel:
     return mlflow.pyfunc.load_model(f"models:/{model_name(agent)}@{alias}")
 
 
-def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
+def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
     try:
         return client.get_model_version_by_alias(name, alias).version
     except mlflow.exceptions.MlflowException:

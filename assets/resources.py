@@ -129,6 +129,7 @@ class TradingDesk(dg.ConfigurableResource):
     hedge: bool = True
     hedge_instrument: str | None = None
     sessions_dir: str | None = None  # session preparations shared by the runs of a session
+    venues_file: str | None = None  # SIMULATED venues child orders are routed to; None: none
 
     def desk(self) -> Desk:
         key = self.model_dump_json()
@@ -158,6 +159,7 @@ class TradingDesk(dg.ConfigurableResource):
         config = DeskConfig(
             initial_cash=self.initial_cash,
             breakers=BreakerThresholds(policy=self.halt_policy),
+            venues_file=self.venues_file,
         )
         publisher = SessionPublisher(store, self.feast.exports)
         return Desk(

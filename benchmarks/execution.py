@@ -23,7 +23,7 @@ import numpy as np
 
 from agents.desk.feed import ReplayFeed
 from agents.execution.agent import ExecutionAgent
-from agents.execution.rl_env import OBSERVATION
+from agents.execution.rl_policy import OBSERVATION
 from agents.execution.rl_scheduler import (
     classical_shortfall_bp,
     draw_episodes,

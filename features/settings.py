@@ -86,6 +86,11 @@ class QuorumSettings(BaseModel):
         description="The symbol the hedge shorts (a column of the market data); default: "
         "the data's index. Without either, the desk runs unhedged.",
     )
+    venues: str = Field(
+        default="simulated",
+        description="Where child orders are routed: simulated (the shipped, SIMULATED venue "
+        "file), none (no venue), or the path of your own YAML or CSV venue file.",
+    )
     intraday_minutes: int = Field(default=30, description="Decision cycle interval.")
     alert_webhook: str | None = Field(
         default=None,
@@ -144,6 +149,11 @@ class QuorumSettings(BaseModel):
     def exports_dir(self) -> Path:
         """Parquet copies of the dbt marts, read by Feast's offline store."""
         return self.exports or self.home / "exports"
+
+    @property
+    def venues_file(self) -> str | None:
+        """The venue file the desk routes with ("simulated": the shipped one); None: none."""
+        return None if self.venues == "none" else self.venues
 
     @property
     def dagster_home(self) -> Path:

@@ -93,6 +93,7 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
             hedge=settings.hedge,
             hedge_instrument=settings.hedge_instrument,
             sessions_dir=str(settings.sessions_dir),
+            venues_file=settings.venues_file,
         ),
         "ledger": ledger,
         "model_monitoring": ModelMonitoring(

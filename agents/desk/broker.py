@@ -6,6 +6,7 @@ sums those integers, so positions and cash rebuild exactly.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from agents.execution.agent import ExecutionAgent
 from agents.execution.impact import ImpactModel
+from agents.execution.routing import ThompsonRouter
 from agents.messages import Order
 
 
@@ -45,11 +47,17 @@ class PaperBroker:
         bucket_volumes: np.ndarray,
         impact: ImpactModel,
         duration_days: float,
+        router: ThompsonRouter | None = None,
     ) -> dict[str, Any]:
-        """The fill event's payload: what filled, at what average price, what it cost, and
-        the schedule it traded with."""
+        """The fill event's payload: what filled, at what average price, what it cost, the
+        schedule it traded with and, with a ``router``, the venue of each child order (its
+        draws seeded by the order id, so a retried cycle routes as its first attempt)."""
+        venues = None
+        if router is not None:
+            seed = int.from_bytes(hashlib.sha256(order_id.encode()).digest()[:8], "little")
+            venues = router.route_children(len(bucket_volumes), np.random.default_rng(seed))
         report = self.agent.execute(
-            order, decision_price, bucket_prices, bucket_volumes, impact, duration_days
+            order, decision_price, bucket_prices, bucket_volumes, impact, duration_days, venues
         )
         side = report.side
         gross_cents = sum(round(f.quantity * f.price * 100) for f in report.fills)
@@ -68,4 +76,5 @@ class PaperBroker:
             "implementation_shortfall": report.implementation_shortfall,
             "slices": [[f.bucket, f.quantity, round(f.price, 6)] for f in report.fills],
             "schedule": report.schedule.payload() if report.schedule else None,
+            "children": venues.children([f.bucket for f in report.fills]) if venues else None,
         }

@@ -54,6 +54,8 @@ from agents.desk.steps import (
 )
 from agents.desk.voting import approved_orders, ballot_for, flatten_orders, reduce_orders
 from agents.execution.agent import ExecutionAgent
+from agents.execution.routing import ThompsonRouter
+from agents.execution.venues import load_venues
 from agents.market_analyst.agent import MarketAnalyst
 from agents.messages import Envelope, MessageType, TradingSignal
 from agents.portfolio_optimizer.optimizer import PortfolioOptimizer
@@ -74,6 +76,9 @@ class DeskConfig:
     optimizer_lookback_days: int = 504
     feed_name: str = "replay"
     max_message_age_seconds: float = 1800.0  # one bar: an older message is stale
+    # The SIMULATED venues child orders are routed to (YAML or CSV,
+    # ``agents.execution.venues``); None routes nothing (no venue cost, no hidden liquidity).
+    venues_file: str | None = "simulated"
 
 
 def _timed(step: Callable) -> Callable:
@@ -146,7 +151,10 @@ class Desk:
         )
         self.breakers = CircuitBreakers(self.config.breakers, self.position_cap)
         self.consensus = ConsensusEngine(self.config.consensus)
-        self.broker = PaperBroker(ExecutionAgent(models.execution_policy), self.config.commission)
+        self.broker = PaperBroker(
+            ExecutionAgent(models.execution_policy, models.execution_rl), self.config.commission
+        )
+        self.venues = load_venues(self.config.venues_file) if self.config.venues_file else None
         self._session: SessionPreparation | None = None
         self._views: tuple[bytes, list[TradingSignal]] | None = None  # memoised per features
         self._settled: DeskState | None = None  # the state the last completed cycle left
@@ -387,6 +395,7 @@ class Desk:
         fills = fill_orders(
             snap, orders, {f["order_id"] for f in earlier}, bar, self.feed.symbols,
             self.session(snap).impact, self.broker, self.recorder,
+            self._router(snap.state),
         )  # fmt: skip
         closes = pd.Series(bar.close, index=self.feed.symbols)
         latency_ms = snap.compute_seconds * 1000 + _since(submit_started)
@@ -403,6 +412,12 @@ class Desk:
         self.log.save_snapshot(settled.sequence, settled.to_dict())
         self._settled = settled
         return result_of(snap, summary, replayed=False)
+
+    def _router(self, state: DeskState) -> ThompsonRouter | None:
+        """The venue router as the ledger's fills so far have taught it."""
+        if self.venues is None:
+            return None
+        return ThompsonRouter.learned(self.venues, state.venue_fills, state.venue_misses)
 
     # ---- running ------------------------------------------------------------------------
 

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field, replace
 from mlflow import MlflowClient
 
 from agents import model_registry
-from agents.execution.agent import ExecutionPolicy
+from agents.execution.agent import ExecutionPolicy, RLScheduler
 from agents.market_analyst.agent import SignalPolicy
 from agents.market_analyst.ensemble import SignalEnsemble
 from agents.market_analyst.regime import RegimeModel
 from agents.portfolio_optimizer.optimizer import OptimizerConfig
 from agents.risk_manager.agent import RiskLimits
+
+RL = "execution_rl"  # the RL scheduler's registry name: quorum-execution_rl
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class DeskModels:
     optimizer_config: OptimizerConfig = field(default_factory=OptimizerConfig)
     execution_policy: ExecutionPolicy = field(default_factory=ExecutionPolicy)
     versions: dict[str, str] = field(default_factory=dict)  # agent -> registry version
+    # The RL order scheduler, only once its gate made a version champion; None: the
+    # execution agent's classical choice schedules every order.
+    execution_rl: RLScheduler | None = None
 
 
 def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
@@ -38,6 +43,9 @@ def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
     risk = model_registry.load("risk_manager", alias).unwrap_python_model()
     optimizer = model_registry.load("portfolio_optimizer", alias).unwrap_python_model()
     execution = model_registry.load("execution", alias).unwrap_python_model()
+    execution_rl = load_rl_scheduler(client, alias)
+    if execution_rl is not None:
+        versions[RL] = execution_rl.version
     return DeskModels(
         signal_model=analyst.model,
         regime_model=analyst.regime,
@@ -46,7 +54,17 @@ def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
         optimizer_config=optimizer.config,
         execution_policy=replace(ExecutionPolicy(), half_spread=execution.half_spread),
         versions=versions,
+        execution_rl=execution_rl,
     )
+
+
+def load_rl_scheduler(client: MlflowClient, alias: str) -> RLScheduler | None:
+    """The RL scheduler at ``alias``; None while no version holds it (its gate has not
+    promoted one: there is no bootstrap champion)."""
+    version = model_registry.alias_version(client, model_registry.model_name(RL), alias)
+    if version is None:
+        return None
+    return RLScheduler(model_registry.load(RL, alias).unwrap_python_model().policy, version)
 
 
 def long_short_limits(

@@ -14,6 +14,7 @@ from agents.desk.ledger import Event, EventLog
 from agents.desk.recording import CycleRecorder
 from agents.desk.steps import CycleDecision, CycleResult, Snapshot
 from agents.execution.impact import ImpactModel
+from agents.execution.routing import ThompsonRouter
 from agents.messages import Order
 
 
@@ -49,8 +50,10 @@ def fill_orders(
     impact: dict[str, ImpactModel],
     broker: PaperBroker,
     recorder: CycleRecorder,
+    router: ThompsonRouter | None = None,
 ) -> list[Event]:
-    """Fill every order not filled yet through the bar's buckets; records the fills."""
+    """Fill every order not filled yet through the bar's buckets, each child order routed
+    by ``router`` (None: no venue); records the fills."""
     row = {s: i for i, s in enumerate(feed_symbols)}
     fills = []
     for order_id, payload in orders.items():
@@ -60,7 +63,7 @@ def fill_orders(
         i = row[order.symbol]
         fills.append(recorder.event(snap, "fill", broker.execute(
             order_id, order, payload["decision_price"], bar.bucket_prices[i],
-            bar.bucket_volumes[i], impact[order.symbol], BAR_DAYS,
+            bar.bucket_volumes[i], impact[order.symbol], BAR_DAYS, router,
         ), key=order_id))  # fmt: skip
     recorder.record(snap, fills)
     return fills

@@ -35,6 +35,10 @@ class DeskState:
     # orders and fills): cycle id -> market time. The desk finishes these before any other.
     open_cycles: dict[str, str] = field(default_factory=dict)
     last_cycle_id: str | None = None
+    # The venue router's posterior (``agents.execution.routing``): per venue, the child
+    # orders the fills record as filled there and as missed there.
+    venue_fills: dict[str, int] = field(default_factory=dict)
+    venue_misses: dict[str, int] = field(default_factory=dict)
     last_market_time: str | None = None
     sequence: int = 0
 
@@ -53,6 +57,9 @@ class DeskState:
                     self.positions.pop(symbol, None)
                 self.cash_cents += p["cash_delta_cents"]
                 self.commissions_cents += p["commission_cents"]
+                for _, venue, filled in p.get("children") or ():
+                    counts = self.venue_fills if filled else self.venue_misses
+                    counts[venue] = counts.get(venue, 0) + 1
             case "financing":
                 self.cash_cents += p["cash_delta_cents"]
                 self.financing_cents -= p["cash_delta_cents"]

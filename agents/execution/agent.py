@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from agents.execution.choice import ScheduleChoice, choose_schedule
 from agents.execution.fills import ExecutionReport, simulate_fills
 from agents.execution.impact import ImpactModel
+from agents.execution.rl_policy import Episode, trade_with_policy
+from agents.execution.routing import VenueOutcomes
 from agents.execution.schedules import NYSE_HALF_HOUR_VOLUME_PROFILE
 from agents.messages import Order
 
@@ -39,9 +41,23 @@ def expected_volumes(impact: ImpactModel, buckets: int, duration_days: float) ->
     return np.full(buckets, impact.adv_shares * duration_days / buckets)
 
 
+@dataclass(frozen=True)
+class RLScheduler:
+    """A promoted RL scheduling policy (``agents.execution.rl_scheduler``) and its registry
+    version. It trades the orders it was trained on (LOW and MEDIUM urgency); an urgent
+    order (a breaker's flatten or reduce) keeps its classical schedule."""
+
+    policy: object  # predict(observation, deterministic=True), as Stable-Baselines3's
+    version: str
+    urgencies: tuple[str, ...] = ("LOW", "MEDIUM")
+
+
 class ExecutionAgent:
-    def __init__(self, policy: ExecutionPolicy | None = None) -> None:
+    def __init__(
+        self, policy: ExecutionPolicy | None = None, rl: RLScheduler | None = None
+    ) -> None:
         self.policy = policy or ExecutionPolicy()
+        self.rl = rl
 
     def choose(
         self, order: Order, price: float, impact: ImpactModel, buckets: int, duration_days: float
@@ -64,12 +80,25 @@ class ExecutionAgent:
         bucket_volumes: np.ndarray,
         impact: ImpactModel,
         duration_days: float = 1.0,
+        venues: VenueOutcomes | None = None,
     ) -> ExecutionReport:
         """Trade ``order`` over the buckets of ``duration_days`` (a whole session by
-        default; the desk's orders trade over one bar)."""
+        default; the desk's orders trade over one bar); ``venues``: where each bucket's
+        child order was routed (``ThompsonRouter.route_children``), None for no venue."""
         side = 1 if order.action == "BUY" else -1
         buckets = len(bucket_volumes)
         choice = self.choose(order, decision_price, impact, buckets, duration_days)
+        end_price = float(mid_prices[-1])
+        if self.rl is not None and order.urgency in self.rl.urgencies:
+            episode = Episode(side, order.quantity, decision_price, np.asarray(mid_prices),
+                              np.asarray(bucket_volumes), impact)  # fmt: skip
+            fills = trade_with_policy(
+                self.rl.policy, episode, duration_days / buckets, self.policy.half_spread,
+                order.max_participation, venues,
+            )  # fmt: skip
+            why = f"the RL scheduler, quorum-execution_rl v{self.rl.version} (champion)"
+            return ExecutionReport(side, order.quantity, fills, decision_price, end_price,
+                                   replace(choice, adaptive=why), venues)  # fmt: skip
         fills = simulate_fills(
             side,
             choice.chosen.slices,
@@ -79,6 +108,8 @@ class ExecutionAgent:
             half_spread=self.policy.half_spread,
             max_participation=order.max_participation,
             bucket_days=duration_days / buckets,
+            venues=venues,
         )
-        end_price = float(mid_prices[-1])
-        return ExecutionReport(side, order.quantity, fills, decision_price, end_price, choice)
+        return ExecutionReport(
+            side, order.quantity, fills, decision_price, end_price, choice, venues
+        )

@@ -39,17 +39,24 @@ class ScheduleScore:
 class ScheduleChoice:
     chosen: ScheduleScore
     scores: list[ScheduleScore]
+    # Set when an adaptive scheduler traded the order instead (the RL champion): who it was
+    # and why; ``chosen`` is then the classical schedule it replaced.
+    adaptive: str | None = None
 
     def payload(self) -> dict:
         def bp(x: float) -> float:
             return round(x * 1e4, 3)
 
+        classical = "lowest expected cost + risk aversion x variance: " + ", ".join(
+            f"{s.algorithm} {bp(s.objective)} bp" for s in self.scores
+        )
         return {
-            "algorithm": self.chosen.algorithm,
+            "algorithm": "rl" if self.adaptive else self.chosen.algorithm,
             "expected_cost_bp": bp(self.chosen.expected_cost),
             "timing_risk_bp": bp(self.chosen.timing_risk),
-            "why": "lowest expected cost + risk aversion x variance: "
-            + ", ".join(f"{s.algorithm} {bp(s.objective)} bp" for s in self.scores),
+            "why": f"{self.adaptive}; in place of {self.chosen.algorithm}, the {classical}"
+            if self.adaptive
+            else classical,
         }
 
 

@@ -9,8 +9,9 @@ import numpy as np
 
 from agents.execution.impact import ImpactModel
 
-if TYPE_CHECKING:  # choice imports this module's fill model
+if TYPE_CHECKING:  # choice and routing import this module's fill model
     from agents.execution.choice import ScheduleChoice
+    from agents.execution.routing import VenueOutcomes
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ExecutionReport:
     decision_price: float
     end_price: float
     schedule: ScheduleChoice | None = None  # the schedule it traded with, and why
+    venues: VenueOutcomes | None = None  # where each bucket's child order went
 
     @property
     def filled(self) -> int:
@@ -64,14 +66,18 @@ def fill_slice(
     half_spread: float,
     max_participation: float,
     bucket_days: float,
+    capacity: float = 1.0,
+    venue_cost: float = 0.0,
 ) -> tuple[int, float]:
     """(shares filled, price) of one bucket's slice: at most ``max_participation`` of the
-    bucket's volume, at mid +/- (half spread + temporary impact + the permanent impact of
-    the ``traded`` shares before it)."""
-    quantity = min(wanted, int(np.floor(max_participation * volume)))
+    bucket's volume (times ``capacity``: a venue's hidden liquidity adds to it), at mid +/-
+    (half spread + temporary impact + the permanent impact of the ``traded`` shares before
+    it + ``venue_cost``, the venue's fee or a missed child's cost, as a fraction)."""
+    quantity = min(wanted, int(np.floor(max_participation * capacity * volume)))
     if quantity <= 0:
         return 0, float(mid)
-    cost = half_spread + impact.temporary(quantity, bucket_days) + impact.permanent(traded)
+    cost = (half_spread + impact.temporary(quantity, bucket_days) + impact.permanent(traded)
+            + venue_cost)  # fmt: skip
     return quantity, float(mid * (1 + side * cost))
 
 
@@ -85,10 +91,12 @@ def simulate_fills(
     half_spread: float,
     max_participation: float,
     bucket_days: float = 1 / 13,
+    venues: VenueOutcomes | None = None,
 ) -> list[Fill]:
     """Fill each bucket's slice (``fill_slice``). A slice larger than ``max_participation``
     of the bucket's volume fills only that much; the rest carries to the next bucket, and
-    what is left after the last bucket stays unfilled."""
+    what is left after the last bucket stays unfilled. ``venues``: where each bucket's child
+    order was routed and how it fared (``agents.execution.routing``); None: no venue."""
     fills, carried, traded = [], 0, 0
     for bucket, (planned, mid, volume) in enumerate(
         zip(schedule, mid_prices, bucket_volumes, strict=True)
@@ -97,6 +105,8 @@ def simulate_fills(
         quantity, price = fill_slice(
             side, wanted, mid, volume, traded, impact, half_spread=half_spread,
             max_participation=max_participation, bucket_days=bucket_days,
+            capacity=1.0 if venues is None else float(venues.capacity[bucket]),
+            venue_cost=0.0 if venues is None else float(venues.cost[bucket]),
         )  # fmt: skip
         carried = wanted - quantity
         if quantity > 0:

@@ -21,41 +21,13 @@ a gain over them is an upper bound on what real bars would give.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from agents.execution.fills import fill_slice
-from agents.execution.impact import ImpactModel
-
-OBSERVATION = ("time_left", "inventory_left", "move_against_sigma", "size_vs_adv", "spread_sigma")
-
-
-@dataclass(frozen=True)
-class Episode:
-    side: int  # +1 buy, -1 sell
-    quantity: int
-    decision_price: float
-    bucket_prices: np.ndarray  # (buckets,) the mid of each five-minute bucket
-    bucket_volumes: np.ndarray  # (buckets,) shares
-    impact: ImpactModel
-
-
-def observe(episode: Episode, bucket: int, remaining: int, bucket_days: float,
-            half_spread: float) -> np.ndarray:  # fmt: skip
-    buckets = len(episode.bucket_prices)
-    last = episode.decision_price if bucket == 0 else episode.bucket_prices[bucket - 1]
-    sigma_bar = episode.impact.daily_volatility * np.sqrt(bucket_days * buckets)
-    move = episode.side * (last / episode.decision_price - 1.0) / max(sigma_bar, 1e-9)
-    size = np.log10(max(episode.quantity / episode.impact.adv_shares, 1e-6))
-    spread = half_spread / max(episode.impact.daily_volatility * np.sqrt(bucket_days), 1e-9)
-    return np.array(
-        [(buckets - bucket) / buckets, remaining / episode.quantity, np.clip(move, -5, 5),
-         (size + 3.0) / 2.0, np.clip(spread, 0, 5)],
-        dtype=np.float32,
-    )  # fmt: skip
+from agents.execution.rl_policy import OBSERVATION, Episode, observe
 
 
 def slice_cost(episode: Episode, bucket: int, wanted: int, traded: int, bucket_days: float,

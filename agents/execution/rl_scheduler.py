@@ -19,7 +19,8 @@ from agents.desk.feed import BAR_DAYS, ReplayFeed
 from agents.execution.agent import ExecutionAgent
 from agents.execution.fills import ExecutionReport, simulate_fills
 from agents.execution.impact import ImpactModel
-from agents.execution.rl_env import Episode, OrderSchedulingEnv
+from agents.execution.rl_env import OrderSchedulingEnv
+from agents.execution.rl_policy import Episode
 
 RESEARCH_END = "2018-12-31"
 HELD_OUT_SHARE = 0.2

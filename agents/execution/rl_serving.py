@@ -7,7 +7,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from agents.execution.rl_env import OBSERVATION
+from agents.execution.rl_policy import OBSERVATION
 
 
 class ExecutionRLModel(mlflow.pyfunc.PythonModel):

@@ -30,7 +30,8 @@ class Venue:
 
 
 def load_venues(path: str | Path = DEFAULT_VENUES) -> list[Venue]:
-    path = Path(path)
+    """The venues of a YAML or CSV file; "simulated" names the shipped file."""
+    path = DEFAULT_VENUES if str(path) == "simulated" else Path(path)
     if not path.exists():
         raise VenueFileError(path, "-", "-", "file not found")
     rows = _rows(path)

@@ -27,7 +27,7 @@ def execution_rl_scheduler(
     when its mean shortfall on held-out orders beats the best classical schedule's without a
     worse 95th percentile. Bars are SYNTHESIZED: see ``agents.execution.rl_env``."""
     from agents import model_registry
-    from agents.execution.rl_env import OBSERVATION
+    from agents.execution.rl_policy import OBSERVATION
     from agents.execution.rl_scheduler import fit_and_judge
     from agents.execution.rl_serving import ExecutionRLModel
     from features.ingestion.staged import read_staged_market

@@ -272,3 +272,69 @@ def test_each_fill_records_the_schedule_it_traded_with_and_why(desk_parts, tmp_p
         assert schedule["why"].startswith("lowest expected cost") and schedule["timing_risk_bp"] > 0
         traded = {bucket for bucket, _, _ in fill["slices"]}
         assert traded <= set(range(6))  # the bar's five-minute buckets
+
+
+def test_each_child_order_is_routed_and_the_router_learns_from_the_ledgers_fills(
+    desk_parts, tmp_path
+):
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    desk.run_session()
+    fills = [e.payload for e in desk.log.read(event_types=["fill"])]
+    venues = {v.name: v for v in desk.venues}
+    counted: dict[str, list[int]] = {}
+    for fill in fills:
+        children = fill["children"]
+        assert [c[0] for c in children] == [bucket for bucket, _, _ in fill["slices"]]
+        for _, venue, filled in children:
+            assert venue in venues
+            counted.setdefault(venue, [0, 0])[0 if filled else 1] += 1
+    state = current(desk.log)
+    assert state.venue_fills == {v: n[0] for v, n in counted.items() if n[0]}
+    assert state.venue_misses == {v: n[1] for v, n in counted.items() if n[1]}
+    assert rebuild(desk.log).venue_fills == state.venue_fills  # a projection of the ledger
+    # The router the next cycle uses has the ledger's counts as its posterior.
+    router = desk._router(state)
+    names = [v.name for v in desk.venues]
+    assert router.fills.tolist() == [state.venue_fills.get(n, 0) for n in names]
+
+
+def test_a_missed_child_pays_more_than_the_same_child_filled_at_its_venue(desk_parts, tmp_path):
+    """The fill model's venue cost: a hit pays the venue's fee (and may take its hidden
+    liquidity), a miss is re-sent to the lit market at the router's miss cost."""
+    routed = make_desk(desk_parts, tmp_path / "routed.duckdb")
+    plain = make_desk(desk_parts, tmp_path / "plain.duckdb", venues_file=None)
+    at = routed.next_cycle_time()
+    routed.run_cycle(at)
+    plain.run_cycle(at)
+    by_id = {e.payload["order_id"]: e.payload for e in plain.log.read(event_types=["fill"])}
+    assert by_id and all(f["children"] is None for f in by_id.values())
+    for fill in (e.payload for e in routed.log.read(event_types=["fill"])):
+        side = 1 if fill["action"] == "BUY" else -1
+        without = {b: p for b, _, p in by_id[fill["order_id"]]["slices"]}
+        venue = {v.name: v for v in routed.venues}
+        for (bucket, _, price), (_, name, filled) in zip(
+            fill["slices"], fill["children"], strict=True
+        ):
+            if bucket not in without:
+                continue  # hidden liquidity let this bucket trade more
+            extra_bp = side * (price / without[bucket] - 1) * 1e4
+            expected = venue[name].fee_bp if filled else 2.0
+            # Impact differs a little when hidden liquidity changed what traded before.
+            assert extra_bp == pytest.approx(expected, abs=0.5)
+
+
+def test_a_desk_whose_rl_scheduler_is_champion_trades_its_orders_with_it(desk_parts, tmp_path):
+    from agents.execution.agent import ExecutionAgent, RLScheduler
+    from agents.execution.impact import ImpactModel
+    from agents.execution.rl_policy import Episode
+    from agents.execution.rl_scheduler import train
+
+    episode = Episode(1, 20_000, 100.0, np.linspace(100, 101, 6), np.full(6, 50_000.0),
+                      ImpactModel(daily_volatility=0.02, adv_shares=2e6))  # fmt: skip
+    policy = train([episode], ExecutionAgent(), timesteps=600)
+    models = replace(desk_parts[0], execution_rl=RLScheduler(policy, "7"))
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb", models=models)
+    desk.run_cycle(desk.next_cycle_time())
+    fills = [e.payload for e in desk.log.read(event_types=["fill"])]
+    assert fills and all(f["schedule"]["algorithm"] == "rl" for f in fills)
+    assert all("quorum-execution_rl v7" in f["schedule"]["why"] for f in fills)

@@ -2,12 +2,17 @@
 gate promotes only a policy better on the mean without a worse tail."""
 
 import numpy as np
+import pytest
 
+from agents.desk.feed import BAR_DAYS
+from agents.execution.agent import ExecutionAgent, RLScheduler
 from agents.execution.fills import ExecutionReport, simulate_fills
 from agents.execution.impact import ImpactModel
-from agents.execution.rl_env import Episode, OrderSchedulingEnv
-from agents.execution.rl_scheduler import gate
+from agents.execution.rl_env import OrderSchedulingEnv
+from agents.execution.rl_policy import Episode, trade_with_policy
+from agents.execution.rl_scheduler import gate, rl_shortfall_bp
 from agents.execution.schedules import twap
+from agents.messages import Order
 
 BUCKET_DAYS = 1 / 78
 
@@ -46,3 +51,39 @@ def test_the_gate_wants_a_better_mean_without_a_worse_tail():
     verdict = gate(fat_tail, classical)
     assert not verdict.promote and "vwap" in verdict.reason
     assert not gate(classical["vwap"] + 0.5, classical).promote
+
+
+@pytest.fixture(scope="module")
+def trained_policy():
+    """A small PPO policy, really trained (briefly) on the synthetic order's episodes."""
+    from agents.execution.rl_scheduler import train
+
+    return train([episode(1), episode(-1)], ExecutionAgent(), timesteps=600)
+
+
+def test_a_policy_trading_live_fills_as_its_environment_scores_it(trained_policy):
+    agent = ExecutionAgent()
+    for side in (1, -1):
+        e = episode(side)
+        (in_env,) = rl_shortfall_bp(trained_policy, [e], agent)
+        fills = trade_with_policy(trained_policy, e, BAR_DAYS / 6, agent.policy.half_spread, 0.1)
+        report = ExecutionReport(side, e.quantity, fills, 100.0, float(e.bucket_prices[-1]))
+        np.testing.assert_allclose(report.implementation_shortfall * 1e4, in_env, rtol=1e-9)
+
+
+def test_the_rl_champion_trades_patient_orders_and_urgent_ones_keep_their_schedule(
+    trained_policy,
+):
+    agent = ExecutionAgent(rl=RLScheduler(trained_policy, "3"))
+    e = episode()
+    for urgency, algorithm in (("MEDIUM", "rl"), ("HIGH", None)):
+        order = Order(symbol="X", action="BUY", quantity=e.quantity, urgency=urgency)
+        report = agent.execute(order, 100.0, e.bucket_prices, e.bucket_volumes, e.impact,
+                               BAR_DAYS)  # fmt: skip
+        payload = report.schedule.payload()
+        if algorithm == "rl":
+            assert payload["algorithm"] == "rl" and "quorum-execution_rl v3" in payload["why"]
+            expected = trade_with_policy(trained_policy, e, BAR_DAYS / 6, 0.0002, 0.1)
+            assert report.fills == expected
+        else:
+            assert payload["algorithm"] in ("vwap", "twap", "almgren_chriss", "pov")

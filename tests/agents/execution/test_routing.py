@@ -1,6 +1,8 @@
 """Thompson-sampling routing over simulated venues: it learns the best venue from fills and
 its regret per child order falls as it does."""
 
+import numpy as np
+
 from agents.execution.routing import RoutingCosts, ThompsonRouter, simulate_routing
 from agents.execution.venues import Venue
 
@@ -26,3 +28,23 @@ def test_a_cheap_miss_makes_the_rebate_venue_the_best():
     report = simulate_routing(router, children=3000, seed=4)
     assert report["best_venue_in_hindsight"] == "REBATE"
     assert report["share_to_best_last_tenth"] > 0.9
+
+
+def test_routed_children_pay_their_venues_fee_or_the_miss_cost_and_take_hidden_liquidity():
+    router = ThompsonRouter.learned(venues(), {"DARK": 500}, {"RELIABLE": 500, "REBATE": 500})
+    outcomes = router.route_children(2000, np.random.default_rng(0))
+    names = np.array(outcomes.names)
+    assert (names == "DARK").mean() > 0.95  # its posterior says it always fills
+    dark_hits = (names == "DARK") & outcomes.filled
+    assert 0.2 < dark_hits.sum() / (names == "DARK").sum() < 0.4  # its true probability 0.3
+    assert np.allclose(outcomes.cost[dark_hits], 0.1e-4)
+    assert np.allclose(outcomes.capacity[dark_hits], 1.5)
+    assert np.allclose(outcomes.cost[~outcomes.filled], RoutingCosts().miss_cost_bp / 1e4)
+    assert np.allclose(outcomes.capacity[~outcomes.filled], 1.0)
+
+
+def test_the_same_seed_routes_the_same_children():
+    router = ThompsonRouter.learned(venues(), {}, {})
+    first = router.route_children(6, np.random.default_rng(7))
+    again = router.route_children(6, np.random.default_rng(7))
+    assert first.names == again.names and (first.filled == again.filled).all()

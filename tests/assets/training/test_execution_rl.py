@@ -3,6 +3,7 @@ quorum-execution_rl without a bootstrap champion, and its gate's act in MLflow a
 ledger."""
 
 import dagster as dg
+import numpy as np
 from mlflow import MlflowClient
 
 from agents.desk.ledger import open_event_log
@@ -44,8 +45,20 @@ def test_the_rl_scheduler_is_registered_and_champion_only_through_its_gate(daily
     import mlflow
     import pandas as pd
 
-    from agents.execution.rl_env import OBSERVATION
+    from agents.execution.rl_policy import OBSERVATION
 
     model = mlflow.pyfunc.load_model(f"models:/quorum-execution_rl/{version.version}")
     shares = model.predict(pd.DataFrame([[1.0, 1.0, 0.0, 0.5, 0.1]], columns=list(OBSERVATION)))
     assert 0.0 <= float(shares["share"].iloc[0]) <= 1.0
+
+    # The desk trades with it only once it is champion (here set by hand, as a person
+    # overriding the gate would).
+    from agents.desk.models import load_rl_scheduler
+
+    if act == "gate_refused":
+        assert load_rl_scheduler(client, "champion") is None
+        client.set_registered_model_alias("quorum-execution_rl", "champion", version.version)
+    scheduler = load_rl_scheduler(client, "champion")
+    assert scheduler.version == str(version.version)
+    action, _ = scheduler.policy.predict(np.array([1.0, 1.0, 0.0, 0.5, 0.1], np.float32))
+    assert np.asarray(action).shape == (1,)
