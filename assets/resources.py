@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from agents.desk.cycle import Desk
     from agents.desk.ledger import EventLog
+    from agents.execution.agent import RLScheduler
     from features.ingestion.market_data import MarketData
     from monitoring.alerts import AlertSink, AlertThresholds
     from monitoring.drift import DriftThresholds
@@ -226,6 +227,18 @@ class Backtesting(dg.ConfigurableResource):
     reports_dir: str
     mlflow_tracking: MlflowTracking
     experiment: str = "quorum-backtest"
+
+    def rl_scheduler_to_compare(self) -> RLScheduler | None:
+        """The registered RL scheduler the post-trade analysis compares with the classical
+        schedules: the champion, else the challenger; None when none is registered."""
+        from mlflow import MlflowClient
+
+        from agents.desk.models import load_rl_scheduler
+        from agents.model_names import CHALLENGER, CHAMPION
+
+        self.mlflow_tracking.configure()
+        client = MlflowClient()
+        return load_rl_scheduler(client, CHAMPION) or load_rl_scheduler(client, CHALLENGER)
 
     def log_to_mlflow(self, summary: dict, artifacts: list[Path]) -> str:
         """One MLflow run: the walk-forward settings, every strategy's full-period metrics,

@@ -27,7 +27,7 @@ from prometheus_client.registry import Collector
 
 from agents.desk.ledger import EventLog, open_event_log
 from agents.desk.state import current
-from agents.execution.post_trade import execution_by_schedule
+from agents.execution.post_trade import execution_by_schedule, venue_statistics
 from features.settings import load_settings
 
 LATENCY_BUCKETS_SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -83,7 +83,8 @@ class LedgerCollector(Collector):
 
 
 def execution_metrics(fills: list[dict]) -> Iterator:
-    """Post-trade, per schedule: orders, share of ordered shares filled, shortfall (bp)."""
+    """Post-trade, per schedule: orders, share of ordered shares filled, shortfall (bp),
+    participation; per SIMULATED venue: child orders and the share that filled there."""
     families = {
         "orders": CounterMetricFamily("quorum_execution_orders", "Orders traded, by "
                                       "schedule.", labels=["schedule"]),
@@ -92,11 +93,22 @@ def execution_metrics(fills: list[dict]) -> Iterator:
         "implementation_shortfall_bps": GaugeMetricFamily(
             "quorum_implementation_shortfall_bp", "Value-weighted implementation shortfall "
             "against the decision price, by schedule.", labels=["schedule"]),
+        "mean_participation": GaugeMetricFamily(
+            "quorum_execution_participation", "Mean share of the bar's volume an order "
+            "filled, by schedule.", labels=["schedule"]),
     }  # fmt: skip
     for schedule, figures in execution_by_schedule(fills).items():
         for name, family in families.items():
             family.add_metric([schedule], figures[name])
     yield from families.values()
+    children = CounterMetricFamily("quorum_venue_child_orders", "Child orders routed to "
+                                   "each SIMULATED venue.", labels=["venue"])  # fmt: skip
+    filled = GaugeMetricFamily("quorum_venue_fill_ratio", "Share of a SIMULATED venue's child "
+                               "orders that filled there.", labels=["venue"])  # fmt: skip
+    for venue, figures in venue_statistics(fills)["venues"].items():
+        children.add_metric([venue], figures["children"])
+        filled.add_metric([venue], figures["filled_there"])
+    yield from (children, filled)
 
 
 def registry_for(ledger_url: str) -> CollectorRegistry:

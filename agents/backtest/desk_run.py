@@ -33,6 +33,7 @@ from agents.desk.ledger import EventLog
 from agents.desk.models import DeskModels
 from agents.desk.state import current
 from agents.desk.steps import CycleResult
+from agents.execution.agent import RLScheduler
 from agents.market_analyst.training import AnalystTraining, train_market_analyst
 from agents.portfolio_optimizer.optimizer import OptimizerConfig
 from agents.risk_manager.agent import RiskLimits
@@ -58,6 +59,7 @@ class WalkForward:
 class DeskPolicies:
     risk_limits: RiskLimits = field(default_factory=RiskLimits)
     optimizer_config: OptimizerConfig = field(default_factory=OptimizerConfig)
+    rl_to_compare: RLScheduler | None = None  # compared post-trade, never trades
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,7 @@ def run_desk_backtest(
                     sectors,
                     risk_limits=policies.risk_limits,
                     optimizer_config=policies.optimizer_config,
+                    execution_rl_to_compare=policies.rl_to_compare,
                 ),
                 feed,
                 reader,

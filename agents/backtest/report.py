@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,11 @@ from agents.backtest.desk_run import DeskRun
 from agents.backtest.metrics import performance, period_masks
 from agents.backtest.simulation import simulate
 from agents.desk.ledger import EventLog
-from agents.execution.post_trade import execution_by_schedule
+from agents.execution.post_trade import (
+    execution_by_schedule,
+    schedule_comparison,
+    venue_statistics,
+)
 
 BENCHMARKS = ("equal_weight", "inverse_volatility", "minimum_variance")
 # The design document's success metrics, out of sample and net of costs.
@@ -46,9 +51,40 @@ class Strategy:
     extra: dict
 
 
-def desk_strategy(run: DeskRun, log: EventLog, closes: pd.DataFrame) -> Strategy:
-    """The desk's daily returns, turnover and costs from its ledger, and what each agent's
-    votes and the veto added (``agent_attribution``)."""
+def execution_analysis(log: EventLog, rl_trained_through: str | None) -> dict[str, Any]:
+    """Post-trade (``agents.execution.post_trade``): per schedule chosen, per SIMULATED
+    venue, and every schedule on the same orders; the RL scheduler is compared only on
+    orders after its last training session (``rl_trained_through``), which it never saw."""
+    events = log.read(event_types=["fill"])
+    fills = [e.payload for e in events]
+    unseen = [
+        e.payload
+        for e in events
+        if rl_trained_through is None or str(e.market_time.date()) > rl_trained_through
+    ]
+    classical = [{**f, "counterfactual_bp": {k: v for k, v in f["counterfactual_bp"].items()
+                                             if k != "rl"}}
+                 for f in fills if f.get("counterfactual_bp")]  # fmt: skip
+    compared_rl = any("rl" in f["counterfactual_bp"] for f in unseen
+                      if f.get("counterfactual_bp"))  # fmt: skip
+    return {
+        "execution_by_schedule": execution_by_schedule(fills),
+        "execution_venues": venue_statistics(fills),
+        "schedules_on_the_same_orders": {
+            "classical_on_every_order": schedule_comparison(classical),
+            # None: no RL scheduler was registered to compare (make run trains one).
+            "with_rl_on_orders_it_never_saw": schedule_comparison(unseen) if compared_rl else None,
+            "rl_trained_through": rl_trained_through,
+        },
+    }
+
+
+def desk_strategy(
+    run: DeskRun, log: EventLog, closes: pd.DataFrame, rl_trained_through: str | None = None
+) -> Strategy:
+    """The desk's daily returns, turnover and costs from its ledger, the post-trade
+    analysis (``execution_analysis``), and what each agent's votes and the veto added
+    (``agent_attribution``)."""
     nav, fills = run.nav, run.fills[["day", "notional", "commission", "shortfall"]]
     daily = fills.groupby("day").sum().reindex(nav.index, fill_value=0.0)
     previous = nav.shift(1).fillna(nav.iloc[0])
@@ -61,9 +97,7 @@ def desk_strategy(run: DeskRun, log: EventLog, closes: pd.DataFrame) -> Strategy
         (daily["commission"] + daily["shortfall"]) / previous,
         {
             "implementation_shortfall_bps": shortfall_bps,
-            "execution_by_schedule": execution_by_schedule(
-                e.payload for e in log.read(event_types=["fill"])
-            ),
+            **execution_analysis(log, rl_trained_through),
             "cycles": len(run.cycles),
             "orders": int(sum(c.orders for c in run.cycles)),
             "halted_cycles": int(sum(c.halted for c in run.cycles)),

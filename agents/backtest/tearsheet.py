@@ -116,6 +116,48 @@ def ablation_html(ablation: dict | None) -> str:
     )
 
 
+def _table(header: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def execution_html(desk: dict) -> str:
+    """The post-trade analysis (``agents.backtest.report.execution_analysis``) as tables."""
+    by_schedule = desk.get("execution_by_schedule") or {}
+    html_out = "<h3>By the schedule the execution agent chose</h3>" + _table(
+        ["schedule", "orders", "fill rate", "shortfall, bp (value-weighted)",
+         "shortfall p95, bp", "mean participation"],
+        [[s, v["orders"], _fmt(v["fill_rate"], "{:.2%}"),
+          _fmt(v["implementation_shortfall_bps"], "{:.2f}"),
+          _fmt(v["implementation_shortfall_bps_p95"], "{:.2f}"),
+          _fmt(v["mean_participation"], "{:.3%}")] for s, v in by_schedule.items()],
+    )  # fmt: skip
+    compared = desk.get("schedules_on_the_same_orders") or {}
+    for key, title in (("classical_on_every_order", "Every classical schedule on every order"),
+                       ("with_rl_on_orders_it_never_saw",
+                        "With the RL scheduler, on orders after its last training session "
+                        f"({compared.get('rl_trained_through')})")):  # fmt: skip
+        table = compared.get(key)
+        if not table or not table.get("orders"):
+            html_out += f"<h3>{html.escape(title)}</h3><p>No order to compare (the RL "
+            html_out += "scheduler is compared once make run has registered one).</p>"
+            continue
+        html_out += f"<h3>{html.escape(title)}: {table['orders']} orders, same bars and "
+        html_out += "venues</h3>" + _table(
+            ["schedule", "mean shortfall, bp", "p95, bp"],
+            [[n, _fmt(m, "{:.2f}"), _fmt(table["p95_bp"][n], "{:.2f}")]
+             for n, m in table["mean_bp"].items()],
+        )  # fmt: skip
+    venues = desk.get("execution_venues") or {}
+    html_out += f"<h3>Venues ({html.escape(venues.get('simulated', ''))})</h3>" + _table(
+        ["venue", "child orders", "share of children", "filled there"],
+        [[v, f["children"], _fmt(f["share_of_children"], "{:.1%}"),
+          _fmt(f["filled_there"], "{:.1%}")] for v, f in venues.get("venues", {}).items()],
+    )  # fmt: skip
+    return html_out
+
+
 def drawdown_periods(returns: pd.Series, top: int = 5) -> pd.DataFrame:
     """The ``top`` deepest drawdowns: peak, trough, recovery (None: not recovered), depth."""
     wealth = (1.0 + returns).cumprod()
@@ -209,6 +251,8 @@ def write_tearsheet(
         + "<h2>Every metric, every strategy, every period</h2>" + metrics_table(content)
         + "<h2>Ablation: the desk with one piece switched off</h2>"
         + ablation_html(content.get("ablation"))
+        + "<h2>Execution: implementation shortfall against the decision price</h2>"
+        + execution_html(content["strategies"]["desk"])
         + charts[0]
         + "<h2>The desk's deepest drawdowns</h2>" + _period_rows(drawdown_periods(desk.returns))
         + "".join(charts[1:])

@@ -62,6 +62,7 @@ class PaperBroker:
         side = report.side
         gross_cents = sum(round(f.quantity * f.price * 100) for f in report.fills)
         commission = self.commission.cents(report.filled)
+        bar_volume = float(np.sum(bucket_volumes))
         return {
             "order_id": order_id,
             "symbol": order.symbol,
@@ -77,4 +78,7 @@ class PaperBroker:
             "slices": [[f.bucket, f.quantity, round(f.price, 6)] for f in report.fills],
             "schedule": report.schedule.payload() if report.schedule else None,
             "children": venues.children([f.bucket for f in report.fills]) if venues else None,
+            # What filled against what the bar traded: the share of the market the order was.
+            "participation": report.filled / bar_volume if bar_volume else None,
+            "counterfactual_bp": report.counterfactual_bp,
         }

@@ -79,6 +79,9 @@ class DeskConfig:
     # The SIMULATED venues child orders are routed to (YAML or CSV,
     # ``agents.execution.venues``); None routes nothing (no venue cost, no hidden liquidity).
     venues_file: str | None = "simulated"
+    # Post-trade analysis (the backtest's): each fill also records what every classical
+    # schedule, and an RL scheduler, would have cost on the same bar and venues.
+    execution_counterfactuals: bool = False
 
 
 def _timed(step: Callable) -> Callable:
@@ -152,7 +155,13 @@ class Desk:
         self.breakers = CircuitBreakers(self.config.breakers, self.position_cap)
         self.consensus = ConsensusEngine(self.config.consensus)
         self.broker = PaperBroker(
-            ExecutionAgent(models.execution_policy, models.execution_rl), self.config.commission
+            ExecutionAgent(
+                models.execution_policy,
+                models.execution_rl,
+                counterfactuals=self.config.execution_counterfactuals,
+                rl_to_compare=models.execution_rl_to_compare,
+            ),
+            self.config.commission,
         )
         self.venues = load_venues(self.config.venues_file) if self.config.venues_file else None
         self._session: SessionPreparation | None = None

@@ -30,6 +30,9 @@ class DeskModels:
     # The RL order scheduler, only once its gate made a version champion; None: the
     # execution agent's classical choice schedules every order.
     execution_rl: RLScheduler | None = None
+    # An RL scheduler the post-trade analysis compares with the classical schedules (the
+    # backtest's: champion or challenger); it never trades.
+    execution_rl_to_compare: RLScheduler | None = None
 
 
 def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
@@ -61,10 +64,12 @@ def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
 def load_rl_scheduler(client: MlflowClient, alias: str) -> RLScheduler | None:
     """The RL scheduler at ``alias``; None while no version holds it (its gate has not
     promoted one: there is no bootstrap champion)."""
-    version = model_registry.alias_version(client, model_registry.model_name(RL), alias)
-    if version is None:
+    name = model_registry.model_name(RL)
+    if model_registry.alias_version(client, name, alias) is None:
         return None
-    return RLScheduler(model_registry.load(RL, alias).unwrap_python_model().policy, version)
+    version = client.get_model_version_by_alias(name, alias)
+    policy = model_registry.load(RL, alias).unwrap_python_model().policy
+    return RLScheduler(policy, str(version.version), version.tags.get("trained_through"))
 
 
 def long_short_limits(

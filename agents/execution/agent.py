@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from agents.execution.choice import ScheduleChoice, choose_schedule
-from agents.execution.fills import ExecutionReport, simulate_fills
+from agents.execution.fills import ExecutionReport, Fill, simulate_fills
 from agents.execution.impact import ImpactModel
 from agents.execution.rl_policy import Episode, trade_with_policy
 from agents.execution.routing import VenueOutcomes
@@ -49,15 +49,28 @@ class RLScheduler:
 
     policy: object  # predict(observation, deterministic=True), as Stable-Baselines3's
     version: str
+    trained_through: str | None = None  # its last training session: later ones are unseen
     urgencies: tuple[str, ...] = ("LOW", "MEDIUM")
 
 
 class ExecutionAgent:
+    """``rl``: the promoted RL scheduler, which then trades the orders of its urgencies.
+    ``counterfactuals``: also fill each order with every classical candidate and with
+    ``rl_to_compare`` (or ``rl``) on the same bar and venues, for post-trade analysis (the
+    backtest's; a live cycle does not pay for it)."""
+
     def __init__(
-        self, policy: ExecutionPolicy | None = None, rl: RLScheduler | None = None
+        self,
+        policy: ExecutionPolicy | None = None,
+        rl: RLScheduler | None = None,
+        *,
+        counterfactuals: bool = False,
+        rl_to_compare: RLScheduler | None = None,
     ) -> None:
         self.policy = policy or ExecutionPolicy()
         self.rl = rl
+        self.counterfactuals = counterfactuals
+        self.rl_to_compare = rl_to_compare or rl
 
     def choose(
         self, order: Order, price: float, impact: ImpactModel, buckets: int, duration_days: float
@@ -88,28 +101,38 @@ class ExecutionAgent:
         side = 1 if order.action == "BUY" else -1
         buckets = len(bucket_volumes)
         choice = self.choose(order, decision_price, impact, buckets, duration_days)
-        end_price = float(mid_prices[-1])
-        if self.rl is not None and order.urgency in self.rl.urgencies:
-            episode = Episode(side, order.quantity, decision_price, np.asarray(mid_prices),
-                              np.asarray(bucket_volumes), impact)  # fmt: skip
-            fills = trade_with_policy(
-                self.rl.policy, episode, duration_days / buckets, self.policy.half_spread,
-                order.max_participation, venues,
+        episode = Episode(side, order.quantity, decision_price, np.asarray(mid_prices, float),
+                          np.asarray(bucket_volumes, float), impact)  # fmt: skip
+        slices = {s.algorithm: s.slices for s in choice.scores}
+
+        def traded_by(schedule: str | RLScheduler) -> list[Fill]:
+            if isinstance(schedule, RLScheduler):
+                return trade_with_policy(
+                    schedule.policy, episode, duration_days / buckets, self.policy.half_spread,
+                    order.max_participation, venues,
+                )  # fmt: skip
+            return simulate_fills(
+                side, slices[schedule], episode.bucket_prices, episode.bucket_volumes, impact,
+                half_spread=self.policy.half_spread, max_participation=order.max_participation,
+                bucket_days=duration_days / buckets, venues=venues,
             )  # fmt: skip
+
+        def report(fills: list[Fill], schedule: ScheduleChoice | None = None) -> ExecutionReport:
+            return ExecutionReport(side, order.quantity, fills, decision_price,
+                                   float(episode.bucket_prices[-1]), schedule, venues)  # fmt: skip
+
+        if self.rl is not None and order.urgency in self.rl.urgencies:
             why = f"the RL scheduler, quorum-execution_rl v{self.rl.version} (champion)"
-            return ExecutionReport(side, order.quantity, fills, decision_price, end_price,
-                                   replace(choice, adaptive=why), venues)  # fmt: skip
-        fills = simulate_fills(
-            side,
-            choice.chosen.slices,
-            mid_prices,
-            bucket_volumes,
-            impact,
-            half_spread=self.policy.half_spread,
-            max_participation=order.max_participation,
-            bucket_days=duration_days / buckets,
-            venues=venues,
-        )
-        return ExecutionReport(
-            side, order.quantity, fills, decision_price, end_price, choice, venues
-        )
+            traded = report(traded_by(self.rl), replace(choice, adaptive=why))
+        else:
+            traded = report(traded_by(choice.chosen.algorithm), choice)
+        if not self.counterfactuals:
+            return traded
+        candidates: dict[str, str | RLScheduler] = {a: a for a in slices}
+        if self.rl_to_compare is not None:
+            candidates["rl"] = self.rl_to_compare
+        counterfactual = {
+            name: round(report(traded_by(c)).implementation_shortfall * 1e4, 4)
+            for name, c in candidates.items()
+        }
+        return replace(traded, counterfactual_bp=counterfactual)

@@ -30,6 +30,9 @@ class ExecutionReport:
     end_price: float
     schedule: ScheduleChoice | None = None  # the schedule it traded with, and why
     venues: VenueOutcomes | None = None  # where each bucket's child order went
+    # What each other schedule would have cost on the same bar and venues, in bp (post-trade
+    # analysis: ``ExecutionAgent(counterfactuals=True)``)
+    counterfactual_bp: dict[str, float] | None = None
 
     @property
     def filled(self) -> int:

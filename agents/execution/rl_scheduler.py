@@ -135,6 +135,7 @@ class TrainedScheduler:
     training_orders: int
     held_out_orders: int
     held_out_sessions: str
+    trained_through: str  # the last session any training order came from
 
 
 def fit_and_judge(prices, exclude: set[str], timesteps: int, orders_per_day: int = 10,
@@ -156,7 +157,9 @@ def fit_and_judge(prices, exclude: set[str], timesteps: int, orders_per_day: int
     classical.pop("agent_choice")
     verdict = gate(rl_shortfall_bp(model, held_out, agent), classical)
     span = f"{inside[split]} to {inside[-1]}"
-    return TrainedScheduler(model, verdict, len(training), len(held_out), span)
+    return TrainedScheduler(
+        model, verdict, len(training), len(held_out), span, str(inside[split - 1])
+    )
 
 
 def _sample(days: list, count: int, rng: np.random.Generator) -> list:

@@ -118,10 +118,13 @@ def backtest_report(
         "sectors": dict(zip(symbols["symbol"], symbols["sector"], strict=True)),
         "index_symbol": index_symbol,
     }
-    config_used, policies = DeskConfig(feed_name="backtest"), DeskPolicies()
+    # Every fill also records what each schedule would have cost on the same bar and venues.
+    config_used = DeskConfig(feed_name="backtest", execution_counterfactuals=True)
+    policies = DeskPolicies()
     limits = hedged_limits(policies.risk_limits, config.hedge, config.hedge_instrument)
     limits, optimizer = long_short_limits(limits, policies.optimizer_config, config.max_short)
-    policies = DeskPolicies(risk_limits=limits, optimizer_config=optimizer)
+    rl = backtesting.rl_scheduler_to_compare()
+    policies = DeskPolicies(risk_limits=limits, optimizer_config=optimizer, rl_to_compare=rl)
     try:
         run = run_desk_backtest(
             log=log, walk=walk, config=config_used, policies=policies,
@@ -129,7 +132,7 @@ def backtest_report(
         )  # fmt: skip
         closes = prices.pivot(index="date", columns="symbol", values="close")
         closes.index = pd.to_datetime(closes.index)
-        desk = desk_strategy(run, log, closes)
+        desk = desk_strategy(run, log, closes, rl.trained_through if rl else None)
         weights = agent_weights(log)
     finally:
         log.close()

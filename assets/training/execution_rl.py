@@ -53,6 +53,7 @@ def execution_rl_scheduler(
             tags={"bars": "synthesized (Brownian bridge through real OHLC)",
                   "held_out_sessions": trained.held_out_sessions},
             input_example=example, output_example=python_model.predict(None, example),
+            version_tags={"trained_through": trained.trained_through},
             model_artifacts={"policy": policy}, first_is_champion=False,
             pip_requirements=model_registry.installed_requirements(
                 ["stable-baselines3", "gymnasium", "torch", "pandas"]

@@ -49,6 +49,8 @@ def fill(i: int, symbol: str, quantity: int, price: float, schedule: str | None 
             "cash_delta_cents": -round(quantity * price * 100),
             "commission_cents": 100,
             "schedule": {"algorithm": schedule} if schedule else None,
+            "participation": 0.01,
+            "children": [[0, "LIT", True], [1, "DARK", False]] if i else None,
         },
     )
 
@@ -192,5 +194,10 @@ def test_prometheus_exposition_on_loopback_reads_the_ledger(log, tmp_path):
     assert samples[("quorum_execution_fill_rate", chasing)] == pytest.approx(40 / 50)
     weighted = (5e-4 * 100 * 150 + 2e-4 * 10 * 90) / (100 * 150 + 10 * 90) * 1e4
     assert samples[("quorum_implementation_shortfall_bp", vwap)] == pytest.approx(weighted)
+    assert samples[("quorum_execution_participation", vwap)] == pytest.approx(0.01)
+    lit, dark = (("venue", "LIT"),), (("venue", "DARK"),)
+    assert samples[("quorum_venue_child_orders_total", lit)] == 2  # two fills of cycle 1
+    assert samples[("quorum_venue_fill_ratio", lit)] == 1.0
+    assert samples[("quorum_venue_fill_ratio", dark)] == 0.0
     with pytest.raises(ValueError, match="loopback"):
         serve(f"duckdb:///{tmp_path / 'ledger.duckdb'}", 0, host="0.0.0.0")

@@ -12,7 +12,16 @@ import pytest
 from mlflow import MlflowClient
 
 from assets.backtest.report import backtest_report
-from assets.resources import Backtesting, FeastStore, MarketDataSource, MlflowTracking, Warehouse
+from assets.resources import (
+    Backtesting,
+    FeastStore,
+    Ledger,
+    MarketDataSource,
+    MlflowTracking,
+    ModelMonitoring,
+    Warehouse,
+)
+from assets.training.execution_rl import execution_rl_scheduler
 
 
 def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_universe, tmp_path):
@@ -30,6 +39,21 @@ def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_
         "n_estimators": 30,
         "min_train_days": 500,
     }
+    # An RL scheduler in the registry, to be compared post-trade; its training is said to end
+    # inside the backtest, so only the orders after that date may compare it.
+    rl = dg.materialize(
+        [execution_rl_scheduler],
+        resources={"warehouse": Warehouse(path=str(space.warehouse)),
+                   "model_monitoring": ModelMonitoring(
+                       mlflow_tracking=tracking,
+                       ledger=Ledger(url=f"duckdb:///{tmp_path / 'ledger.duckdb'}"),
+                       reports_dir=str(tmp_path))},
+        run_config={"ops": {"execution_rl_scheduler": {"config": {"timesteps": 600}}}},
+    )  # fmt: skip
+    version = rl.asset_materializations_for_node("execution_rl_scheduler")[0].metadata["version"]
+    MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)\
+        .set_model_version_tag("quorum-execution_rl", version.value, "trained_through",
+                               "2013-12-31")  # fmt: skip
     result = dg.materialize(
         [backtest_report],
         resources={
@@ -68,6 +92,18 @@ def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_
     assert sum(v["orders"] for v in execution.values()) > 0
     assert set(execution) <= {"vwap", "twap", "almgren_chriss", "pov"}
     assert all(0 < v["fill_rate"] <= 1 for v in execution.values())
+    assert all(0 < v["mean_participation"] < 1 for v in execution.values())
+    venues = strategies["desk"]["execution_venues"]
+    assert "SIMULATED" in venues["simulated"] and venues["children"] > 0
+    assert sum(v["children"] for v in venues["venues"].values()) == venues["children"]
+    compared = strategies["desk"]["schedules_on_the_same_orders"]
+    classical = compared["classical_on_every_order"]
+    assert classical["orders"] > 0
+    assert set(classical["mean_bp"]) == {"vwap", "twap", "almgren_chriss", "pov", "traded"}
+    with_rl = compared["with_rl_on_orders_it_never_saw"]
+    assert compared["rl_trained_through"] == "2013-12-31"
+    assert 0 < with_rl["orders"] < classical["orders"]  # only the orders of 2014
+    assert "rl" in with_rl["mean_bp"] and "rl" in with_rl["p95_bp"]
     starts = [pd.Timestamp(r["from"]) for r in summary["walk_forward"]["retrained"]]
     assert starts[0] == pd.Timestamp("2013-06-03") and len(starts) == 3  # every 6 months
     for before, after in pairwise(starts):
@@ -77,7 +113,8 @@ def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_
     html = Path(meta["report_path"].value).read_text()
     for title in ("Every metric", "design's success metrics", "Ablation", "Equity curves",
                   "exposure", "deepest drawdowns", "monthly returns", "Rolling one-year Sharpe",
-                  "Consensus weight"):  # fmt: skip
+                  "Consensus weight", "Execution: implementation shortfall",
+                  "With the RL scheduler", "Venues (venues are SIMULATED"):  # fmt: skip
         assert title in html, title
     assert html.index("<table") < html.index("plotly")  # a tearsheet opens with its numbers
     design = summary["design_success"]
