@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import mlflow
 from mlflow import MlflowClient
 
 from agents import model_registry
@@ -68,8 +69,16 @@ def load_rl_scheduler(client: MlflowClient, alias: str) -> RLScheduler | None:
     if model_registry.alias_version(client, name, alias) is None:
         return None
     version = client.get_model_version_by_alias(name, alias)
-    policy = model_registry.load(RL, alias).unwrap_python_model().policy
-    return RLScheduler(policy, str(version.version), version.tags.get("trained_through"))
+
+    def load() -> object:  # PyTorch and the policy load when the first order trades
+        # This version exactly: the alias may have moved since the desk was built.
+        uri = f"models:/{name}/{version.version}"
+        return mlflow.pyfunc.load_model(uri).unwrap_python_model().policy
+
+    return RLScheduler(
+        version=str(version.version), trained_through=version.tags.get("trained_through"),
+        load=load,
+    )  # fmt: skip
 
 
 def long_short_limits(

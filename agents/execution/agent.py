@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -41,16 +42,35 @@ def expected_volumes(impact: ImpactModel, buckets: int, duration_days: float) ->
     return np.full(buckets, impact.adv_shares * duration_days / buckets)
 
 
-@dataclass(frozen=True)
 class RLScheduler:
     """A promoted RL scheduling policy (``agents.execution.rl_scheduler``) and its registry
     version. It trades the orders it was trained on (LOW and MEDIUM urgency); an urgent
-    order (a breaker's flatten or reduce) keeps its classical schedule."""
+    order (a breaker's flatten or reduce) keeps its classical schedule.
 
-    policy: object  # predict(observation, deterministic=True), as Stable-Baselines3's
-    version: str
-    trained_through: str | None = None  # its last training session: later ones are unseen
-    urgencies: tuple[str, ...] = ("LOW", "MEDIUM")
+    ``policy``: anything with ``predict(observation, deterministic=True)``, as
+    Stable-Baselines3's; or ``load``, which returns it when an order first needs it, so a
+    decision step that fills nothing never loads PyTorch. ``trained_through``: its last
+    training session (later ones are unseen)."""
+
+    def __init__(
+        self,
+        policy: object | None = None,
+        version: str = "",
+        trained_through: str | None = None,
+        *,
+        load: Callable[[], object] | None = None,
+        urgencies: tuple[str, ...] = ("LOW", "MEDIUM"),
+    ) -> None:
+        if policy is None and load is None:
+            raise ValueError("an RL scheduler needs its policy or a way to load it")
+        self._policy, self._load = policy, load
+        self.version, self.trained_through, self.urgencies = version, trained_through, urgencies
+
+    @property
+    def policy(self) -> object:
+        if self._policy is None:
+            self._policy = self._load()
+        return self._policy
 
 
 class ExecutionAgent:

@@ -30,7 +30,7 @@ from agents.desk.state import current
 from monitoring.audit import audit_ledger
 from tests.conftest import price_slice, write_prices
 from tests.support.deployment import Deployment, wait_until
-from tests.support.launch import RunSubmitter, run_submitter, wait_for_runs
+from tests.support.launch import RunSubmitter, failures, run_submitter, wait_for_runs
 from tests.support.services import PrivatePostgres, PrivateRedis
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
@@ -175,8 +175,10 @@ def test_a_worker_killed_between_orders_and_fills_loses_nothing_and_sends_nothin
     killed = submitter.submit(
         "decision_cycle", run_config=config, tags={"dagster/max_runtime": "20"}
     )
-    wait_for_runs(instance, [killed], 300)
-    assert not marker.exists(), "the cycle filled no order: the fault never fired"
+    died = wait_for_runs(instance, [killed], 300)
+    assert not marker.exists(), "the cycle filled no order: the fault never fired\n" + failures(
+        instance, died
+    )
     after = submitter.submit("decision_cycle")  # the replay clock's next cycle
     records = {r.dagster_run.run_id: r for r in wait_for_runs(instance, [killed, after], 300)}
     assert records[killed].dagster_run.status == dg.DagsterRunStatus.FAILURE
@@ -225,7 +227,9 @@ def test_two_decision_runs_launched_at_once_run_one_after_the_other(deployment, 
     first = submitter.submit("decision_cycle", run_config=config)
     second = submitter.submit("decision_cycle", run_config=config)
     records = wait_for_runs(instance, [first, second], 300)
-    assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records)
+    assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records), failures(
+        instance, records
+    )
     earlier, later = sorted(records, key=lambda r: r.start_time)
     assert later.start_time >= earlier.end_time, "two desk runs overlapped"
     cycle_id, events = cycle_events(deployment, first)

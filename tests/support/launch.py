@@ -84,3 +84,24 @@ def wait_for_runs(
             states = {r.dagster_run.run_id: r.dagster_run.status.value for r in records}
             raise TimeoutError(f"runs not finished after {timeout:.0f} s: {states}")
         time.sleep(poll)
+
+
+def failures(instance: dg.DagsterInstance, records: list[dg.RunRecord]) -> str:
+    """Why each run that did not succeed failed: its failure events' messages, for a test's
+    assertion message (a run in another process leaves its reasons only in the instance)."""
+    lines = []
+    for record in records:
+        run = record.dagster_run
+        if run.status == dg.DagsterRunStatus.SUCCESS:
+            continue
+        events = instance.all_logs(run.run_id)
+        messages = [
+            f"{e.step_key or '-'}: {e.message}"
+            + (f" {e.dagster_event.event_specific_data}" if e.dagster_event else "")
+            for e in events
+            if (e.dagster_event is not None and e.dagster_event.is_failure)
+            or (e.dagster_event is not None and e.dagster_event.event_type_value in
+                ("RUN_FAILURE", "ENGINE_EVENT") and "fail" in (e.message or "").lower())
+        ]  # fmt: skip
+        lines.append(f"run {run.run_id} {run.status.value}: " + " | ".join(messages)[:4000])
+    return "\n".join(lines)
