@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from assets.resources import ModelMonitoring, TradingDesk
+from assets.resources import Alerting, ModelMonitoring, TradingDesk
 
 # Every job that trades or changes the desk's state carries this tag; the instance allows one
 # such run at a time (see DAGSTER_INSTANCE_YAML in orchestration/instance.py).
@@ -88,9 +88,49 @@ def paper_day_op(context: dg.OpExecutionContext, trading_desk: TradingDesk) -> d
     )
 
 
-@dg.job(tags=DESK_TAGS, description="A paper day: the replay's next session, cycle by cycle.")
+@dg.op(ins={"after": dg.In(dg.Nothing)})
+def live_gate_op(
+    context: dg.OpExecutionContext, model_monitoring: ModelMonitoring, alerting: Alerting
+) -> dg.Output:
+    """The Market Analyst's live gate and rollback check on the shadow record the day left
+    (``monitoring.live_acts``): its challenger promoted or refused, its champion rolled back
+    below its validation band; every act in MLflow and the ledger."""
+    from monitoring.live_acts import judge_live
+
+    with model_monitoring.workflow() as workflow:
+        decided = judge_live(workflow, workflow.log, alerting.sink(workflow.log))
+    scores = decided.pop("scores")
+    gate, rollback = decided.get("gate", {}), decided.get("rollback", {})
+    context.log.info(f"live gate: {gate.get('act', 'no challenger')}: {gate.get('reason', '')}")
+    daily = pd.DataFrame(columns=["day", "cycles", "champion_ic", "challenger_ic"])
+    if len(scores):
+        scores["day"] = pd.to_datetime(scores["market_time"]).dt.date
+        daily = scores.groupby("day").agg(
+            cycles=("cycle_id", "size"), champion_ic=("champion_ic", "mean"),
+            challenger_ic=("challenger_ic", "mean"),
+        ).reset_index()  # fmt: skip
+    return dg.Output(
+        None,
+        metadata={
+            "scored_cycles": decided["scored_cycles"],
+            "gate_act": gate.get("act", "no challenger in shadow"),
+            "gate_reason": gate.get("reason", ""),
+            "evidence": dg.MetadataValue.json(gate.get("evidence", {})),
+            "rollback": dg.MetadataValue.json(rollback),
+            "shadow_rank_ic_by_day": dg.MetadataValue.md(
+                daily.tail(30).round(4).to_markdown(index=False)
+            ),
+        },
+    )
+
+
+@dg.job(
+    tags=DESK_TAGS,
+    description="A paper day: the replay's next session, cycle by cycle, then the analyst's "
+    "live gate on the shadow record.",
+)
 def paper_day():
-    paper_day_op()
+    live_gate_op(paper_day_op())
 
 
 class PromoteModelConfig(dg.Config):

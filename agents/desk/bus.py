@@ -64,7 +64,8 @@ class StreamBus:
         marker_ttl_s: int = 30 * 86_400,
     ) -> None:
         """``max_length``: entries kept per stream (about, as Redis trims whole nodes);
-        ``max_message_length`` for the agents' ``sent_*`` message streams, whose entries are
+        ``max_message_length`` for the agents' ``sent_*`` message streams and the
+        ``shadow_*`` forecasts, whose entries are
         a cycle's messages (a cycle's 500 trading signals are about 150 KB): 1,000 is some
         77 sessions of half-hourly cycles. The ledger keeps everything."""
         self.client = client
@@ -93,7 +94,8 @@ class StreamBus:
         return sum(1 for reply in replies[: len(events)] if reply)
 
     def _cap(self, event_type: str) -> int:
-        return self.max_message_length if event_type.startswith("sent_") else self.max_length
+        capped = event_type.startswith(("sent_", "shadow_"))
+        return self.max_message_length if capped else self.max_length
 
     def republish(self, ledger: EventLog, after_sequence: int | None = None) -> int:
         """Sends what the ledger holds past ``after_sequence`` (default: the cursor; after a

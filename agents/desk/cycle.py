@@ -43,6 +43,8 @@ from agents.desk.preparations import PreparationStore, desk_identity, frame_dige
 from agents.desk.recording import CycleRecorder
 from agents.desk.session import FeatureReader, SessionPreparation, prepare_session
 from agents.desk.settlement import cycle_summary, fill_orders, record_orders, result_of
+from agents.desk.shadow import EVENT as SHADOW_EVENT
+from agents.desk.shadow import shadow_payload
 from agents.desk.state import DeskState, current
 from agents.desk.steps import (
     CycleDecision,
@@ -428,6 +430,21 @@ class Desk:
             return None
         return ThompsonRouter.learned(self.venues, state.venue_fills, state.venue_misses)
 
+    def record_shadow(self, snap: Snapshot) -> None:
+        """After the cycle's fills: the analyst's forecasts as a ``shadow_signals`` event,
+        the challenger's beside the champion's when one runs in shadow
+        (``agents.desk.shadow``), for the live gate and the rollback check. Nothing in it
+        trades; it is outside the decision's latency."""
+        if snap.completed is not None or snap.refused or snap.features is None:
+            return
+        payload = shadow_payload(
+            snap, self._analyst_views(snap), self.models.versions.get("market_analyst"),
+            self.models.shadow_analyst,
+        )  # fmt: skip
+        if payload is not None:
+            self.recorder.emit(snap, SHADOW_EVENT, payload)
+            self.recorder.flush(snap)
+
     # ---- running ------------------------------------------------------------------------
 
     def run_cycle(self, at: datetime) -> CycleResult:
@@ -440,7 +457,9 @@ class Desk:
             risk = self.assess(snap, target)
             plan = self.plan_execution(snap, target)
             decision = self.decide(snap, signals, target.message, risk.message, plan)
-            return self.submit(snap, decision)
+            result = self.submit(snap, decision)
+            self.record_shadow(snap)
+            return result
 
     def run_session(self) -> list[CycleResult]:
         """A paper day: every remaining cycle of the replay clock's next session, prepared

@@ -8,8 +8,9 @@ import mlflow
 from mlflow import MlflowClient
 
 from agents import model_registry
+from agents.desk.shadow import ShadowAnalyst
 from agents.execution.agent import ExecutionPolicy, RLScheduler
-from agents.market_analyst.agent import SignalPolicy
+from agents.market_analyst.agent import MarketAnalyst, SignalPolicy
 from agents.market_analyst.ensemble import SignalEnsemble
 from agents.market_analyst.regime import RegimeModel
 from agents.portfolio_optimizer.optimizer import OptimizerConfig
@@ -34,6 +35,8 @@ class DeskModels:
     # An RL scheduler the post-trade analysis compares with the classical schedules (the
     # backtest's: champion or challenger); it never trades.
     execution_rl_to_compare: RLScheduler | None = None
+    # The Market Analyst's challenger, run in shadow beside the champion (never trades).
+    shadow_analyst: ShadowAnalyst | None = None
 
 
 def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
@@ -47,6 +50,13 @@ def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
     risk = model_registry.load("risk_manager", alias).unwrap_python_model()
     optimizer = model_registry.load("portfolio_optimizer", alias).unwrap_python_model()
     execution = model_registry.load("execution", alias).unwrap_python_model()
+    shadow = None
+    challenger = model_registry.alias_version(
+        client, model_registry.model_name("market_analyst"), model_registry.CHALLENGER
+    )
+    if alias == model_registry.CHAMPION and challenger not in (None, versions["market_analyst"]):
+        model = model_registry.load("market_analyst", model_registry.CHALLENGER)
+        shadow = ShadowAnalyst(MarketAnalyst(model.unwrap_python_model().model), challenger)
     execution_rl = load_rl_scheduler(client, alias)
     if execution_rl is not None:
         versions[RL] = execution_rl.version
@@ -59,6 +69,7 @@ def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
         execution_policy=replace(ExecutionPolicy(), half_spread=execution.half_spread),
         versions=versions,
         execution_rl=execution_rl,
+        shadow_analyst=shadow,
     )
 
 

@@ -338,3 +338,43 @@ def test_a_desk_whose_rl_scheduler_is_champion_trades_its_orders_with_it(desk_pa
     fills = [e.payload for e in desk.log.read(event_types=["fill"])]
     assert fills and all(f["schedule"]["algorithm"] == "rl" for f in fills)
     assert all("quorum-execution_rl v7" in f["schedule"]["why"] for f in fills)
+
+
+def test_a_challenger_in_shadow_is_recorded_and_scored_but_never_trades(desk_parts, tmp_path):
+    from agents.desk.shadow import EVENT, ShadowAnalyst
+    from agents.market_analyst.agent import MarketAnalyst
+    from agents.market_analyst.signal_model import SignalModel
+    from monitoring.live_evidence import cycle_scores
+
+    fitted = desk_parts[0]
+    # A different real model: fewer, shallower trees on the same training set.
+    rows = pd.read_parquet(desk_parts[3].parent / "training" / "market_analyst_v2.parquet")
+    rows = rows.dropna(subset=["forward_excess_return_5d"])
+    X, y = rows[ANALYST_FEATURES], rows["forward_excess_return_5d"]
+    other = SignalModel(n_estimators=10, min_child_samples=200).fit(X, y)
+    other.calibrate(other.predict(X), y.to_numpy())
+    shadowed = replace(fitted, versions={"market_analyst": "1"},
+                       shadow_analyst=ShadowAnalyst(MarketAnalyst(other), "2"))  # fmt: skip
+    with_shadow = make_desk(desk_parts, tmp_path / "shadow.duckdb", models=shadowed)
+    alone = make_desk(desk_parts, tmp_path / "alone.duckdb")
+    with_shadow.run_session()
+    alone.run_session()
+    fills = [
+        (e.event_id, e.payload["quantity"]) for e in with_shadow.log.read(event_types=["fill"])
+    ]
+    assert fills == [(e.event_id, e.payload["quantity"])
+                     for e in alone.log.read(event_types=["fill"])]  # fmt: skip
+    events = with_shadow.log.read(event_types=[EVENT])
+    assert len(events) == len(
+        {e.cycle_id for e in with_shadow.log.read(event_types=["fill"])}
+        | {e.cycle_id for e in events}
+    )  # one per cycle that decided
+    first = events[0].payload
+    assert (first["version"], first["champion_version"]) == ("2", "1")
+    assert set(first["challenger"]) == set(first["champion"]) == set(first["prices"])
+    assert first["challenger"] != first["champion"]
+    scores = cycle_scores(events)
+    assert len(scores) == len(events) - 1 and scores["champion_ic"].notna().any()
+    # Without a challenger the champion's forecasts are still recorded, for its rollback.
+    (alone_first, *_) = alone.log.read(event_types=[EVENT])
+    assert alone_first.payload["challenger"] is None and alone_first.payload["champion"]

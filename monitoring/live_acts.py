@@ -1,0 +1,71 @@
+"""The live gate's acts on the registry, for the Market Analyst: its challenger promoted from
+shadow evidence, its champion rolled back below its validation band (``live_evidence``),
+each act recorded in MLflow and the ledger by ``PromotionWorkflow``, a rollback also
+alerted. No Dagster import."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from agents.desk.ledger import EventLog
+from agents.desk.shadow import EVENT
+from agents.model_names import DATA_QUALITY_TAG, model_name
+from monitoring.alerts import Alert, AlertSink
+from monitoring.drift_records import DRIFT_SHARE_TAG
+from monitoring.live_evidence import (
+    BAND_TAG,
+    LivePolicy,
+    cycle_scores,
+    evaluate_live_gate,
+    live_evidence,
+    rollback_check,
+)
+from monitoring.promotion import PromotionWorkflow
+
+AGENT = "market_analyst"
+
+
+def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | None = None,
+               policy: LivePolicy | None = None) -> dict[str, Any]:  # fmt: skip
+    """The challenger's live gate (when one differs from the champion), then the champion's
+    rollback check; what was decided and on which evidence."""
+    policy = policy or LivePolicy()
+    scores = cycle_scores(log.read(event_types=[EVENT]))
+    out: dict[str, Any] = {"scored_cycles": len(scores), "scores": scores}
+    champion, challenger = workflow.champion(AGENT), workflow.challenger(AGENT)
+    if challenger is not None and challenger != champion:
+        tags = workflow.version_tags(AGENT, challenger)
+        # A challenger whose serving window was never measured counts as drifted.
+        drifted = float(tags.get(DRIFT_SHARE_TAG, "nan"))
+        decision = evaluate_live_gate(
+            live_evidence(scores, challenger), drifted if math.isfinite(drifted) else 1.0,
+            tags.get(DATA_QUALITY_TAG, "not_evaluated"), policy,
+        )  # fmt: skip
+        reason = "; ".join(decision.reasons) or "live gate passed: " + (
+            f"rank IC {decision.evidence.challenger_ic:.4f} vs {decision.evidence.champion_ic:.4f}"
+            f" over {decision.evidence.cycles} shadow cycles, p = {decision.evidence.p_value:.3f}"
+        )
+        act = workflow.apply_verdict(AGENT, challenger, decision.promote, reason, decision.record())
+        if decision.promote:
+            workflow.client.set_model_version_tag(
+                model_name(AGENT), challenger, BAND_TAG, f"{decision.band_lower:.6f}"
+            )
+            champion = challenger
+        out["gate"] = {"act": act.act, "version": challenger, "reason": reason,
+                       **decision.record()}  # fmt: skip
+    if champion is not None:
+        band = workflow.version_tags(AGENT, champion).get(BAND_TAG)
+        check = rollback_check(scores, champion, float(band) if band else None, policy)
+        out["rollback"] = {"due": check.due, "reason": check.reason, "recent_ic": check.recent_ic,
+                           "cycles": check.cycles, "champion": champion}  # fmt: skip
+        if check.due:
+            act = workflow.rollback(AGENT, "live_gate", check.reason)
+            out["rollback"]["act"] = act.act
+            out["rollback"]["champion_after"] = act.champion_after
+            if sink is not None:
+                alert = Alert("model_rollback", check.recent_ic, float(band),
+                              f"quorum-{AGENT} v{champion} rolled back to "
+                              f"v{act.champion_after}: {check.reason}")  # fmt: skip
+                sink.send([alert], f"quorum-{AGENT} rolled back", f"rollback-{champion}")
+    return out
