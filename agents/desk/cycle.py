@@ -414,6 +414,7 @@ class Desk:
             snap, decision, orders, [e.payload for e in fills] + earlier, closes,
             bar.synthesized, latency_ms,
         )  # fmt: skip
+        self._record_shadow(snap)  # outside the decision's latency; the cycle closes after it
         self.recorder.emit(snap, "cycle_completed", summary)
         self.recorder.flush(snap)
         # The snapshot is what the log holds now: if another writer (a clear-halt job)
@@ -430,12 +431,12 @@ class Desk:
             return None
         return ThompsonRouter.learned(self.venues, state.venue_fills, state.venue_misses)
 
-    def record_shadow(self, snap: Snapshot) -> None:
+    def _record_shadow(self, snap: Snapshot) -> None:
         """After the cycle's fills: the analyst's forecasts as a ``shadow_signals`` event,
         the challenger's beside the champion's when one runs in shadow
         (``agents.desk.shadow``), for the live gate and the rollback check. Nothing in it
         trades; it is outside the decision's latency."""
-        if snap.completed is not None or snap.refused or snap.features is None:
+        if snap.refused or snap.features is None:
             return
         payload = shadow_payload(
             snap, self._analyst_views(snap), self.models.versions.get("market_analyst"),
@@ -443,7 +444,6 @@ class Desk:
         )  # fmt: skip
         if payload is not None:
             self.recorder.emit(snap, SHADOW_EVENT, payload)
-            self.recorder.flush(snap)
 
     # ---- running ------------------------------------------------------------------------
 
@@ -457,9 +457,7 @@ class Desk:
             risk = self.assess(snap, target)
             plan = self.plan_execution(snap, target)
             decision = self.decide(snap, signals, target.message, risk.message, plan)
-            result = self.submit(snap, decision)
-            self.record_shadow(snap)
-            return result
+            return self.submit(snap, decision)
 
     def run_session(self) -> list[CycleResult]:
         """A paper day: every remaining cycle of the replay clock's next session, prepared

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import mlflow
 from mlflow import MlflowClient
@@ -80,16 +81,17 @@ def load_rl_scheduler(client: MlflowClient, alias: str) -> RLScheduler | None:
     if model_registry.alias_version(client, name, alias) is None:
         return None
     version = client.get_model_version_by_alias(name, alias)
-
-    def load() -> object:  # PyTorch and the policy load when the first order trades
-        # This version exactly: the alias may have moved since the desk was built.
-        uri = f"models:/{name}/{version.version}"
-        return mlflow.pyfunc.load_model(uri).unwrap_python_model().policy
-
+    # This version exactly (the alias may have moved since the desk was built), loaded when
+    # the first order trades; a partial of a module function, so the desk still pickles.
+    uri = f"models:/{name}/{version.version}"
     return RLScheduler(
         version=str(version.version), trained_through=version.tags.get("trained_through"),
-        load=load,
+        load=partial(_rl_policy, uri),
     )  # fmt: skip
+
+
+def _rl_policy(uri: str) -> object:
+    return mlflow.pyfunc.load_model(uri).unwrap_python_model().policy
 
 
 def long_short_limits(

@@ -217,7 +217,6 @@ def orders(
     fills update positions and cash in the ledger."""
     desk = trading_desk.desk()
     result = desk.submit(market_snapshot, consensus_decision)
-    desk.record_shadow(market_snapshot)  # the analyst's forecasts, scored by the live gate
     positions = pd.Series(market_snapshot.state.positions, dtype=int, name="shares")
     return dg.Output(
         result,
