@@ -114,6 +114,6 @@ def load(agent: str, alias: str = CHAMPION) -> mlflow.pyfunc.PyFuncModel:
 
 def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
     try:
-        return client.get_model_version_by_alias(name, alias).version
+        return str(client.get_model_version_by_alias(name, alias).version)  # registry: int
     except mlflow.exceptions.MlflowException:
         return None

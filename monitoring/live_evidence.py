@@ -38,6 +38,10 @@ def _rank_ic(forecast: pd.Series, realised: pd.Series) -> float:
     return float(forecast.rank().corr(realised.rank()))
 
 
+def _name(version: object) -> str | None:
+    return None if version is None else str(version)
+
+
 def cycle_scores(events: Iterable[Event]) -> pd.DataFrame:
     """One row per scored cycle: its id and time, the challenger's version (None: none ran),
     the champion's version, and both forecasts' rank IC against the move to the next
@@ -52,7 +56,8 @@ def cycle_scores(events: Iterable[Event]) -> pd.DataFrame:
         challenger = pd.Series({s: p["challenger"][s] for s in names}) if p["challenger"] else None
         rows.append({
             "cycle_id": now.cycle_id, "market_time": now.market_time,
-            "version": p["version"], "champion_version": p["champion_version"],
+            # Versions as the registry workflow names them (a ledger may hold ints).
+            "version": _name(p["version"]), "champion_version": _name(p["champion_version"]),
             "champion_ic": _rank_ic(champion, realised),
             "challenger_ic": _rank_ic(challenger, realised) if challenger is not None
             else float("nan"),

@@ -43,8 +43,11 @@ class DeskModels:
 def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
     """Every agent's model at ``alias``; the tracking URI must be configured first."""
     client = MlflowClient()
+    # As strings, as the registry workflow names them (MLflow's ModelVersion holds an int).
     versions = {
-        agent: client.get_model_version_by_alias(model_registry.model_name(agent), alias).version
+        agent: str(
+            client.get_model_version_by_alias(model_registry.model_name(agent), alias).version
+        )
         for agent in ("market_analyst", "risk_manager", "portfolio_optimizer", "execution")
     }
     analyst = model_registry.load("market_analyst", alias).unwrap_python_model()
