@@ -43,6 +43,7 @@ from assets.training.market_analyst_search import market_analyst_search
 from features.settings import QuorumSettings, load_settings
 from orchestration import instance
 from orchestration.jobs import (
+    MARKET_ANALYST_LIVE_GATE,
     analyst_search,
     clear_halt,
     daily_pipeline,
@@ -136,6 +137,7 @@ def build_definitions(settings: QuorumSettings) -> dg.Definitions:
             orders,
             market_analyst_drift,
             market_analyst_promotion,
+            MARKET_ANALYST_LIVE_GATE,
             backtest_report,
         ],
         asset_checks=[desk_alerts],

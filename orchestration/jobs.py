@@ -1,5 +1,6 @@
 """Jobs: what a person launches from the UI and what the schedules run."""
 
+import math
 from dataclasses import asdict
 from typing import Literal
 
@@ -88,6 +89,22 @@ def paper_day_op(context: dg.OpExecutionContext, trading_desk: TradingDesk) -> d
     )
 
 
+# The live gate's record in the asset catalog: each paper day reports one materialization,
+# so the UI plots its numbers (shadow ICs, p-value, the champion's recent IC) day by day.
+MARKET_ANALYST_LIVE_GATE = dg.AssetSpec(
+    "market_analyst_live_gate",
+    group_name="live_evidence",
+    kinds={"mlflow"},
+    description="The Market Analyst's live gate and rollback check, reported by each paper "
+    "day: its shadow evidence, the act and the registry's history.",
+)
+
+
+def _finite(values: dict) -> dict[str, float]:
+    """The numbers Dagster plots; a missing or NaN figure (no challenger yet) is left out."""
+    return {k: float(v) for k, v in values.items() if v is not None and math.isfinite(v)}
+
+
 @dg.op(ins={"after": dg.In(dg.Nothing)})
 def live_gate_op(
     context: dg.OpExecutionContext, model_monitoring: ModelMonitoring, alerting: Alerting
@@ -95,12 +112,15 @@ def live_gate_op(
     """The Market Analyst's live gate and rollback check on the shadow record the day left
     (``monitoring.live_acts``): its challenger promoted or refused, its champion rolled back
     below its validation band; every act in MLflow and the ledger."""
-    from monitoring.live_acts import judge_live
+    from monitoring.live_acts import AGENT, judge_live
+    from monitoring.registry_history import acts_markdown, registry_acts
 
     with model_monitoring.workflow() as workflow:
         decided = judge_live(workflow, workflow.log, alerting.sink(workflow.log))
+        history = acts_markdown(registry_acts(workflow.log, AGENT, limit=20))
     scores = decided.pop("scores")
     gate, rollback = decided.get("gate", {}), decided.get("rollback", {})
+    evidence = gate.get("evidence", {})
     context.log.info(f"live gate: {gate.get('act', 'no challenger')}: {gate.get('reason', '')}")
     daily = pd.DataFrame(columns=["day", "cycles", "champion_ic", "challenger_ic"])
     if len(scores):
@@ -109,19 +129,33 @@ def live_gate_op(
             cycles=("cycle_id", "size"), champion_ic=("champion_ic", "mean"),
             challenger_ic=("challenger_ic", "mean"),
         ).reset_index()  # fmt: skip
-    return dg.Output(
-        None,
-        metadata={
-            "scored_cycles": decided["scored_cycles"],
-            "gate_act": gate.get("act", "no challenger in shadow"),
-            "gate_reason": gate.get("reason", ""),
-            "evidence": dg.MetadataValue.json(gate.get("evidence", {})),
-            "rollback": dg.MetadataValue.json(rollback),
-            "shadow_rank_ic_by_day": dg.MetadataValue.md(
-                daily.tail(30).round(4).to_markdown(index=False)
-            ),
-        },
+    metadata = {
+        "scored_cycles": decided["scored_cycles"],
+        "gate_act": gate.get("act", "no challenger in shadow"),
+        "gate_reason": gate.get("reason", ""),
+        "evidence": dg.MetadataValue.json(gate.get("evidence", {})),
+        "rollback": dg.MetadataValue.json(rollback),
+        "shadow_rank_ic_by_day": dg.MetadataValue.md(
+            daily.tail(30).round(4).to_markdown(index=False)
+        ),
+        "registry_history": dg.MetadataValue.md(history),
+    }
+    plotted = _finite({
+        "challenger_shadow_cycles": evidence.get("cycles"),
+        "challenger_rank_ic_mean": evidence.get("challenger_ic"),
+        "champion_rank_ic_mean": evidence.get("champion_ic"),
+        "paired_t_p_value": evidence.get("p_value"),
+        "champion_recent_rank_ic": rollback.get("recent_ic"),
+        "validation_band_lower": gate.get("band_lower"),
+    })  # fmt: skip
+    context.log_event(
+        dg.AssetMaterialization(
+            MARKET_ANALYST_LIVE_GATE.key,
+            description=f"{metadata['gate_act']}: {metadata['gate_reason']}"[:2000],
+            metadata={**metadata, **plotted},
+        )
     )
+    return dg.Output(None, metadata=metadata)
 
 
 @dg.job(
@@ -151,6 +185,8 @@ def promote_model_op(
     context: dg.OpExecutionContext, config: PromoteModelConfig, model_monitoring: ModelMonitoring
 ) -> dict:
     """A person's act on the champion/challenger workflow, recorded with who and why."""
+    from monitoring.registry_history import acts_markdown, registry_acts
+
     tags = context.run.tags
     actor = tags.get("dagster/user") or tags.get("quorum/requested_by") or "unknown"
     if config.action != "rollback" and not config.version:
@@ -162,10 +198,12 @@ def promote_model_op(
             act = workflow.reject(config.agent, config.version, actor, config.reason)
         else:
             act = workflow.rollback(config.agent, actor, config.reason)
+        history = acts_markdown(registry_acts(workflow.log, config.agent, limit=20))
     context.log.info(
         f"{act.act} {config.agent} v{act.version} by {actor}: champion "
         f"v{act.previous_champion} -> v{act.champion_after} ({config.reason})"
     )
+    context.add_output_metadata({"registry_history": dg.MetadataValue.md(history)})
     return asdict(act)
 
 

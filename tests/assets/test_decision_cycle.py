@@ -23,6 +23,7 @@ from assets.resources import (
     FeastStore,
     Ledger,
     MlflowTracking,
+    ModelMonitoring,
     TradingDesk,
     Warehouse,
 )
@@ -32,7 +33,7 @@ from assets.training.desk_models import (
     risk_manager_model,
 )
 from assets.training.market_analyst import market_analyst_model
-from orchestration.jobs import DESK_TAGS
+from orchestration.jobs import DESK_TAGS, MARKET_ANALYST_LIVE_GATE, paper_day
 from orchestration.schedules import intraday_rebalance_schedule
 
 DECISION = [
@@ -151,6 +152,35 @@ def _tick(moment: str, instance: dg.DagsterInstance):
     at = datetime.fromisoformat(moment)
     context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
     return intraday_rebalance_schedule(30).evaluate_tick(context)
+
+
+def test_a_paper_day_reports_the_live_gate_with_numbers_the_ui_plots(desk_resources, tmp_path):
+    resources, ledger = desk_resources
+    desk = resources["trading_desk"]
+    monitoring = ModelMonitoring(
+        mlflow_tracking=desk.mlflow_tracking, ledger=desk.ledger, reports_dir=str(tmp_path)
+    )
+    day = paper_day.execute_in_process(
+        resources={**resources, "model_monitoring": monitoring, "alerting": Alerting()}
+    )
+    assert day.success
+    (reported,) = [
+        m for m in day.get_asset_materialization_events()
+        if m.asset_key == MARKET_ANALYST_LIVE_GATE.key
+    ]  # fmt: skip
+    metadata = reported.materialization.metadata
+    log = open_event_log(ledger)
+    try:
+        shadow = log.read(event_types=["shadow_signals"])
+    finally:
+        log.close()
+    # Every cycle that decided so far left a shadow record; each but the last is scored.
+    assert metadata["scored_cycles"].value == len(shadow) - 1 > 10
+    # One version of the analyst: nothing in shadow, so no gate; the champion is watched.
+    assert metadata["gate_act"].value == "no challenger in shadow"
+    assert "challenger_rank_ic_mean" not in metadata  # no NaN plotted
+    assert isinstance(metadata["champion_recent_rank_ic"].value, float)
+    assert "no registry act" in metadata["registry_history"].value
 
 
 def test_the_intraday_schedule_trades_only_in_nyse_hours_and_one_desk_run_at_a_time():
