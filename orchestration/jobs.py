@@ -133,7 +133,7 @@ def live_gate_op(
         "scored_cycles": decided["scored_cycles"],
         "gate_act": gate.get("act", "no challenger in shadow"),
         "gate_reason": gate.get("reason", ""),
-        "evidence": dg.MetadataValue.json(gate.get("evidence", {})),
+        "evidence": dg.MetadataValue.json(evidence),
         "rollback": dg.MetadataValue.json(rollback),
         "shadow_rank_ic_by_day": dg.MetadataValue.md(
             daily.tail(30).round(4).to_markdown(index=False)
