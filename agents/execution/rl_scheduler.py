@@ -59,12 +59,16 @@ def make_env(episodes: list[Episode], agent: ExecutionAgent) -> OrderSchedulingE
 def train(episodes: list[Episode], agent: ExecutionAgent, timesteps: int, seed: int = 0):
     """A PPO policy (two hidden layers of 32); undiscounted, an episode is one order."""
     from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
 
     model = PPO(
         "MlpPolicy", make_env(episodes, agent), n_steps=600, batch_size=100, gamma=1.0,
         learning_rate=3e-4, policy_kwargs={"net_arch": [32, 32]}, seed=seed, device="cpu",
         verbose=0,
     )  # fmt: skip
+    # A logger with no output: SB3's default makes an empty SB3-<time> folder in the
+    # system's temporary directory at every training, outside Quorum's home.
+    model.set_logger(Logger(folder=None, output_formats=[]))
     return model.learn(total_timesteps=timesteps)
 
 

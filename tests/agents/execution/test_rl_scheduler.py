@@ -61,6 +61,16 @@ def trained_policy():
     return train([episode(1), episode(-1)], ExecutionAgent(), timesteps=600)
 
 
+def test_training_leaves_no_sb3_log_folder_in_the_temporary_directory(tmp_path, monkeypatch):
+    import tempfile
+
+    from agents.execution.rl_scheduler import train
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    train([episode(1)], ExecutionAgent(), timesteps=600)
+    assert list(tmp_path.glob("SB3-*")) == []
+
+
 def test_a_policy_trading_live_fills_as_its_environment_scores_it(trained_policy):
     agent = ExecutionAgent()
     for side in (1, -1):
