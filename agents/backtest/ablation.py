@@ -150,15 +150,18 @@ def _share(inputs: dict) -> None:
 
 
 def _run(variant: Variant, walk: WalkForward, trained: list[AnalystTraining]) -> pd.Series:
-    """The variant's daily net returns, from its own throwaway ledger."""
+    """The variant's daily net returns, from its own throwaway ledger. A variant is read
+    only for its NAV, so it skips the post-trade counterfactuals (every fill re-priced with
+    each schedule and the RL policy): they are recorded beside a fill, never change it, and
+    cost more than the variant's own decisions."""
     with tempfile.TemporaryDirectory(prefix="quorum-ablation-") as folder:
         log = DuckDBEventLog(Path(folder) / "ledger.duckdb")
         try:
             run = run_desk_backtest(
                 log=log,
                 walk=replace(walk, training_workers=0),
-                config=variant.config,
-                policies=variant.policies,
+                config=replace(variant.config, execution_counterfactuals=False),
+                policies=replace(variant.policies, rl_to_compare=None),
                 trained=trained,
                 **_INPUTS,
             )

@@ -14,6 +14,7 @@ from agents.backtest.desk_run import (
     run_desk_backtest,
     trained_through,
 )
+from agents.desk.cycle import DeskConfig
 from agents.desk.ledger import DuckDBEventLog
 from agents.desk.state import current
 from features.names import ANALYST_FEATURES, ANALYST_INPUTS
@@ -109,6 +110,26 @@ def test_reused_models_give_the_same_decisions_as_training_them(inputs, walked, 
     assert decisions(reused_log) == decisions(trained_log) and decisions(trained_log)
     with pytest.raises(ValueError, match="trained models for"):
         run_desk_backtest(log=reused_log, walk=WALK, trained=trained.models[:1], **inputs)
+
+
+def test_post_trade_counterfactuals_are_recorded_beside_fills_and_change_none(
+    inputs, walked, tmp_path
+):
+    """Why the ablation's variants may skip them: with every fill re-priced by each schedule,
+    the book trades the same shares at the same prices."""
+    plain, _ = walked
+    log = DuckDBEventLog(tmp_path / "counterfactuals.duckdb")
+    try:
+        config = DeskConfig(feed_name="backtest", execution_counterfactuals=True)
+        priced = run_desk_backtest(
+            log=log, walk=WALK, config=config, trained=plain.models, **inputs
+        )
+        recorded = [e.payload.get("counterfactual_bp") for e in log.read(event_types=["fill"])]
+    finally:
+        log.close()
+    assert any(recorded)  # the counterfactuals were priced...
+    pd.testing.assert_frame_equal(priced.fills, plain.fills)  # ...and moved no fill
+    pd.testing.assert_series_equal(priced.nav, plain.nav)
 
 
 def test_altering_every_price_after_a_day_changes_no_decision_up_to_it(inputs, walked, tmp_path):
