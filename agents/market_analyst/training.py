@@ -8,6 +8,7 @@ score uses no weight chosen on the block it is scored on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -39,10 +40,16 @@ def _inputs_of(name: str, X: pd.DataFrame) -> pd.DataFrame:
     return X[ANALYST_FEATURES] if name == LIGHTGBM else X
 
 
-def labelled_rows(training_set: pd.DataFrame, label: str) -> pd.DataFrame:
-    """Rows with a ``label``, their ``date`` and their windows, in date order."""
+def member_inputs(members: Iterable[str]) -> list[str]:
+    """The columns ``members`` read: the windows only when a sequence member is among them
+    (building them is a third of a LightGBM-only retraining in the backtest)."""
+    return ANALYST_INPUTS if any(m in SEQUENCE_MEMBERS for m in members) else ANALYST_FEATURES
+
+
+def labelled_rows(training_set: pd.DataFrame, label: str, windows: bool = True) -> pd.DataFrame:
+    """Rows with a ``label``, their ``date`` and (``windows``) their windows, in date order."""
     # windows before the label filter: a window looks back over rows whatever their label
-    data = with_sequence_windows(training_set).dropna(subset=[label])
+    data = (with_sequence_windows(training_set) if windows else training_set).dropna(subset=[label])
     data["date"] = pd.to_datetime(data["event_timestamp"]).dt.tz_localize(None).dt.normalize()
     return data.sort_values(["date", "symbol"], ignore_index=True)
 
@@ -56,12 +63,12 @@ def walk_forward(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Out-of-sample forecasts of every member and of the ensemble, fold by fold, and their
     metrics against ``label``: (out_of_sample, ensemble folds, member folds). ``data``:
-    labelled rows with ``date`` and the ANALYST_INPUTS, sorted by date.
+    labelled rows with ``date`` and the columns the members read, sorted by date.
     ``recent_folds[member] = k``: that member is trained
     and scored on the last k folds only (a daily run's budget); before, it has no forecast
     and no weight."""
     recent_folds = recent_folds or {}
-    X, y = data[ANALYST_INPUTS], data[label]
+    X, y = data[member_inputs(members)], data[label]
     oos, rows, member_rows = [], [], []
     for fold in splitter.split(data["date"]):
         train_X, train_y = X.iloc[fold.train_index], y.iloc[fold.train_index]
@@ -142,7 +149,7 @@ def train_market_analyst(
     None trains LightGBM alone with ``model_params``. ``recent_folds``: see ``walk_forward``."""
     members = members or {LIGHTGBM: dict(model_params or {})}
     label = f"forward_excess_return_{horizon_days}d"
-    data = labelled_rows(training_set, label)
+    data = labelled_rows(training_set, label, windows=member_inputs(members) == ANALYST_INPUTS)
     # A short history (a user's file of two years) still trains: the first window shrinks to
     # half the history, and the run records the window it used.
     min_train_days = min(min_train_days, data["date"].nunique() // 2)
@@ -156,7 +163,7 @@ def train_market_analyst(
         data, label, members, splitter, recent_folds=recent_folds
     )
     deployed_weights = weights_from_member_folds(member_folds, list(members))
-    X, y = data[ANALYST_INPUTS], data[label]
+    X, y = data[member_inputs(members)], data[label]
     final = SignalEnsemble(
         {name: new_member(name, p).fit(_inputs_of(name, X), y) for name, p in members.items()},
         deployed_weights,

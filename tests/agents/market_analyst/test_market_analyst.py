@@ -11,12 +11,13 @@ from pydantic import ValidationError
 from agents import model_registry
 from agents.market_analyst.agent import MarketAnalyst, SignalPolicy
 from agents.market_analyst.evaluation import forecast_metrics
+from agents.market_analyst.names import LIGHTGBM
 from agents.market_analyst.regime import RegimeModel
 from agents.market_analyst.serving import MarketAnalystModel
-from agents.market_analyst.training import train_market_analyst
+from agents.market_analyst.training import labelled_rows, train_market_analyst, walk_forward
 from agents.market_analyst.walk_forward import PurgedWalkForward
 from agents.messages import Envelope, MessageType, RiskAssessment, TradingSignal, envelope
-from features.names import ANALYST_FEATURES, ANALYST_INPUTS
+from features.names import ANALYST_FEATURES, ANALYST_INPUTS, SEQUENCE_COLUMNS
 from features.sequences import with_sequence_windows
 from features.training import build_training_set, label_rows
 
@@ -85,6 +86,21 @@ def test_training_scores_each_fold_only_on_dates_it_never_trained_on(trained):
         assert scored["date"].max() == fold["test_end"]
     for metric in ("ic", "rank_ic", "hit_rate", "auc", "rmse", "long_short_sharpe"):
         assert np.isfinite(trained.latest_fold[metric]), metric
+
+
+def test_a_lightgbm_only_training_skips_the_windows_and_forecasts_the_same(trained, analyst_inputs):
+    data, _ = analyst_inputs
+    label = trained.label
+    plain = labelled_rows(data, label, windows=False)
+    windowed = labelled_rows(data, label)
+    assert not set(SEQUENCE_COLUMNS) & set(plain) and set(SEQUENCE_COLUMNS) <= set(windowed)
+    pd.testing.assert_frame_equal(plain, windowed[plain.columns])  # same rows, same order
+    splitter = PurgedWalkForward(
+        n_splits=2, min_train_days=trained.min_train_days, purge_days=5, embargo_days=5
+    )
+    members = {LIGHTGBM: SMALL_MODEL}
+    with_windows, _, _ = walk_forward(windowed, label, members, splitter)
+    pd.testing.assert_frame_equal(trained.out_of_sample, with_windows)
 
 
 def test_confidence_is_a_calibrated_probability_rising_with_the_forecast(trained, analyst_inputs):
