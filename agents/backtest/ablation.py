@@ -17,7 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.backtest.desk_run import DeskPolicies, WalkForward, run_desk_backtest
+from agents.backtest.desk_run import (
+    DeskPolicies,
+    WalkForward,
+    one_thread_each,
+    run_desk_backtest,
+)
 from agents.backtest.metrics import performance, period_masks
 from agents.desk.breakers import BreakerThresholds
 from agents.desk.cycle import DeskConfig
@@ -145,8 +150,10 @@ def _shorts_variant(config: DeskConfig, policies: DeskPolicies) -> Variant:
 _INPUTS: dict = {}
 
 
-def _share(inputs: dict) -> None:
+def _share(inputs: dict, threads: int | None = None) -> None:
     _INPUTS.update(inputs)
+    if threads:  # variants side by side on the cores: one BLAS/OpenMP thread each
+        one_thread_each(threads)
 
 
 def _run(variant: Variant, walk: WalkForward, trained: list[AnalystTraining]) -> pd.Series:
@@ -190,7 +197,7 @@ def run_ablation(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_share,
-        initargs=(inputs,),
+        initargs=(inputs, 1),
     ) as pool:
         futures = {v.name: pool.submit(_run, v, walk, trained) for v in variants}
         return {name: future.result() for name, future in futures.items()}

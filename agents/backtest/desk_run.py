@@ -40,6 +40,7 @@ from agents.risk_manager.agent import RiskLimits
 from features.history import HistoricalFeatureReader
 
 MIN_TEST_BLOCK_DAYS = 63  # a quarter: the shortest walk-forward test block worth scoring
+THREADS_BESIDE_THE_DESK = 1  # a training worker's threads while the desk trades (two cores)
 
 
 @dataclass(frozen=True)
@@ -118,20 +119,42 @@ def retrain_days(sessions: list[date], months: int) -> list[date]:
 _SHARED: dict = {}
 
 
-def _share(rows: pd.DataFrame, row_days: pd.Series, market_returns: pd.Series) -> None:
-    _SHARED.update(rows=rows, row_days=row_days, market_returns=market_returns)
+def _share(
+    rows: pd.DataFrame,
+    row_days: pd.Series,
+    market_returns: pd.Series,
+    threads: int | None = None,
+) -> None:
+    """``threads``: the BLAS, OpenMP and LightGBM threads of this process, when it shares
+    the cores with other processes of the run (None: the libraries' own choice)."""
+    _SHARED.update(rows=rows, row_days=row_days, market_returns=market_returns, threads=threads)
+    if threads:
+        one_thread_each(threads)
+
+
+def one_thread_each(threads: int = 1) -> None:
+    """Caps this process's BLAS and OpenMP pools (threadpoolctl) for the rest of its life.
+    Processes that run side by side on the two cores (the desk trading while a worker
+    trains, the ablation's variants) each spin a pool as wide as the machine otherwise; with
+    one thread each the regime fit ran 1.5x and LightGBM 2x faster under that load, with the
+    same parameters and trees (docs/speed.md; ``tests/agents/backtest/test_desk_run.py``)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
 
 
 def _train_through(through: date, walk: WalkForward) -> AnalystTraining:
     """The Market Analyst trained on every row labelled by ``through`` and nothing later."""
     rows, days, market = _SHARED["rows"], _SHARED["row_days"], _SHARED["market_returns"]
+    threads = _SHARED.get("threads")
+    params = {**walk.model_params, "n_jobs": threads} if threads else walk.model_params
     return train_market_analyst(
         rows[days <= through],
         market[market.index.date <= through],
         horizon_days=walk.horizon_days,
         n_splits=walk.n_splits,
         min_train_days=walk.min_train_days,
-        model_params=walk.model_params,
+        model_params=params,
     )
 
 
@@ -182,7 +205,7 @@ def run_desk_backtest(
             max_workers=walk.training_workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_share,
-            initargs=shared,
+            initargs=(*shared, THREADS_BESIDE_THE_DESK),
         )
         futures = [pool.submit(_train_through, t, walk) for t in throughs]
         models = (f.result() for f in futures)

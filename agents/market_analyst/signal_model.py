@@ -45,6 +45,8 @@ class SignalModel(RegressorMixin, BaseEstimator):
     reg_lambda : LightGBM's. Defaults are deliberately conservative (shallow trees, large
         leaves): daily return forecasts have a low signal-to-noise ratio.
     random_state : seed, so a retrain on the same data gives the same model.
+    n_jobs : LightGBM's threads. Two use both cores of a training run alone on the machine;
+        a backtest that trains while it trades gives each process one.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class SignalModel(RegressorMixin, BaseEstimator):
         colsample_bytree: float = 0.8,
         reg_lambda: float = 10.0,
         random_state: int = 0,
+        n_jobs: int = 2,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -66,6 +69,7 @@ class SignalModel(RegressorMixin, BaseEstimator):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def fit(self, X: pd.DataFrame, y: pd.Series) -> SignalModel:
         self.feature_names_in_ = np.asarray(X.columns)
@@ -79,7 +83,7 @@ class SignalModel(RegressorMixin, BaseEstimator):
             colsample_bytree=self.colsample_bytree,
             reg_lambda=self.reg_lambda,
             random_state=self.random_state,
-            n_jobs=2,
+            n_jobs=self.n_jobs,
             verbose=-1,
         ).fit(X.to_numpy(dtype=float), np.asarray(y, dtype=float))
         return self

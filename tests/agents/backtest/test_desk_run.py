@@ -1,6 +1,7 @@
 """The desk walked forward over real history: no decision sees the future, and the book's
 value is the ledger's projection."""
 
+from dataclasses import replace
 from datetime import date
 
 import duckdb
@@ -110,6 +111,24 @@ def test_reused_models_give_the_same_decisions_as_training_them(inputs, walked, 
     assert decisions(reused_log) == decisions(trained_log) and decisions(trained_log)
     with pytest.raises(ValueError, match="trained models for"):
         run_desk_backtest(log=reused_log, walk=WALK, trained=trained.models[:1], **inputs)
+
+
+def test_training_beside_the_desk_on_one_thread_decides_as_training_in_turn(
+    inputs, walked, tmp_path
+):
+    """The walk's worker trains with one BLAS, OpenMP and LightGBM thread (it shares the
+    cores with the desk); the same walk trained in the desk's own process, with the
+    libraries' default threads, trades the same book."""
+    beside, beside_log = walked
+    log = DuckDBEventLog(tmp_path / "in-turn.duckdb")
+    try:
+        in_turn = run_desk_backtest(log=log, walk=replace(WALK, training_workers=0), **inputs)
+        assert decisions(log) == decisions(beside_log)
+    finally:
+        log.close()
+    assert [m.model.members["lightgbm"].n_jobs for m in beside.models] == [1] * len(beside.models)
+    assert [m.model.members["lightgbm"].n_jobs for m in in_turn.models] == [2] * len(in_turn.models)
+    pd.testing.assert_series_equal(in_turn.nav, beside.nav)
 
 
 def test_post_trade_counterfactuals_are_recorded_beside_fills_and_change_none(
