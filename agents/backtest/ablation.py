@@ -159,8 +159,7 @@ def _share(inputs: dict, threads: int | None = None) -> None:
 def _run(variant: Variant, walk: WalkForward, trained: list[AnalystTraining]) -> pd.Series:
     """The variant's daily net returns, from its own throwaway ledger. A variant is read
     only for its NAV, so it skips the post-trade counterfactuals (every fill re-priced with
-    each schedule and the RL policy): they are recorded beside a fill, never change it, and
-    cost more than the variant's own decisions."""
+    each schedule and the RL policy): they are recorded beside a fill and never change it."""
     with tempfile.TemporaryDirectory(prefix="quorum-ablation-") as folder:
         log = DuckDBEventLog(Path(folder) / "ledger.duckdb")
         try:
