@@ -92,6 +92,12 @@ class QuorumSettings(BaseModel):
         "file), none (no venue), or the path of your own YAML or CSV venue file.",
     )
     intraday_minutes: int = Field(default=30, description="Decision cycle interval.")
+    rl_timesteps: int = Field(
+        default=30_000,
+        ge=1,
+        description="PPO steps when the execution_rl_training job trains the RL order "
+        "scheduler (its default run config; about six per training order).",
+    )
     alert_webhook: str | None = Field(
         default=None,
         description="Slack-compatible webhook for alerts; without it alerts go to the log "

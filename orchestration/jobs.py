@@ -219,12 +219,18 @@ analyst_search = dg.define_asset_job(
     selection=dg.AssetSelection.assets("market_analyst_search"),
 )
 
-execution_rl_training = dg.define_asset_job(
-    name="execution_rl_training",
-    description="Train the execution agent's RL order scheduler (PPO) and run its gate: "
-    "champion only if it beats the best classical schedule on held-out orders.",
-    selection=dg.AssetSelection.assets("execution_rl_scheduler"),
-)
+
+def execution_rl_training_job(timesteps: int):  # an unresolved asset job (not in dg)
+    """The RL scheduler's training, with the deployment's step budget as the default run
+    config (``QUORUM_RL_TIMESTEPS``), which the launchpad shows and a run may change."""
+    return dg.define_asset_job(
+        name="execution_rl_training",
+        description="Train the execution agent's RL order scheduler (PPO) and run its gate: "
+        "champion only if it beats the best classical schedule on held-out orders.",
+        selection=dg.AssetSelection.assets("execution_rl_scheduler"),
+        config={"ops": {"execution_rl_scheduler": {"config": {"timesteps": timesteps}}}},
+    )
+
 
 retrain_models = dg.define_asset_job(
     name="retrain_models",

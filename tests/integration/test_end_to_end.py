@@ -23,6 +23,7 @@ def _env(home: Path, data: Path) -> dict[str, str]:
         QUORUM_MARKET_DATA=f"csv:{data}",
         QUORUM_BENCHMARK_SYMBOL="SP500",
         DAGSTER_HOME=str(home / "dagster"),
+        QUORUM_RL_TIMESTEPS="2048",  # one PPO rollout: the script's jobs, not the policy
     )
     return env
 

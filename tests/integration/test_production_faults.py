@@ -38,6 +38,9 @@ pytestmark = [pytest.mark.services, pytest.mark.e2e]
 FAULTS = Path(__file__).resolve().parent.parent / "support" / "faults"
 # 12 real stocks (enough names for the risk manager's diversification limit) and the index.
 SYMBOLS = ["AAPL", "AMD", "BAC", "CVX", "HD", "JNJ", "JPM", "KO", "MSFT", "PEP", "PG", "XOM"]
+# One PPO rollout: the build trains, registers and gates the RL scheduler as make run does;
+# what it learns is not what this module tests (make run's 30,000 steps took a minute).
+RL_TIMESTEPS = 2048
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ def deployment(tmp_path_factory, sp500_prices, servers) -> Iterator[Deployment]:
         market_data=f"csv:{data}",
         benchmark_symbol="SP500",
         replay_sessions="5",
+        rl_timesteps=str(RL_TIMESTEPS),
     )
     try:
         deployment.build_output = deployment.build().stdout
@@ -139,7 +143,12 @@ def test_production_profile_keeps_every_store_on_the_services(deployment):
     assert materialized >= 15
     with psycopg.connect(f"{server}/{deployment.database('mlflow')}") as con:
         models = {m for (m,) in con.execute("select name from registered_models").fetchall()}
+        budgets = con.execute(
+            "select p.value from params p join model_versions v on v.run_id = p.run_uuid "
+            "where v.name = 'quorum-execution_rl' and p.key = 'timesteps'"
+        ).fetchall()
     assert {f"quorum-{a}" for a in ("market_analyst", "risk_manager", "execution_rl")} <= models
+    assert budgets == [(str(RL_TIMESTEPS),)]  # the deployment's setting reached the training
     with psycopg.connect(f"{server}/{deployment.database('feast')}") as con:
         views = con.execute("select count(*) from feature_views").fetchone()[0]
     assert views >= 4

@@ -142,6 +142,15 @@ def test_decision_runs_are_not_retried_and_have_a_runtime_limit(defs):
     assert int(tags["dagster/max_runtime"]) > 0
 
 
+def test_the_rl_training_job_runs_with_the_deployments_step_budget(defs):
+    job = "execution_rl_training"
+    default = defs.get_job_def(job).run_config["ops"]["execution_rl_scheduler"]["config"]
+    assert default == {"timesteps": 30_000}
+    smaller = instance.prepare(current_settings().model_copy(update={"rl_timesteps": 2048}))
+    config = build_definitions(smaller).get_job_def(job).run_config
+    assert config["ops"]["execution_rl_scheduler"]["config"] == {"timesteps": 2048}
+
+
 def test_loading_the_code_location_leaves_the_heavy_libraries_to_the_steps():
     """Every Dagster process (webserver, daemon, each run and step) loads the location: the
     libraries only steps need (Feast, MLflow, Evidently, GE, skfolio, LightGBM, statsmodels,
