@@ -18,9 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from agents.backtest.desk_run import (
+    THREADS_SIDE_BY_SIDE,
     DeskPolicies,
     WalkForward,
-    one_thread_each,
+    limit_threads,
     run_desk_backtest,
 )
 from agents.backtest.metrics import performance, period_masks
@@ -153,7 +154,7 @@ _INPUTS: dict = {}
 def _share(inputs: dict, threads: int | None = None) -> None:
     _INPUTS.update(inputs)
     if threads:  # variants side by side on the cores: one BLAS/OpenMP thread each
-        one_thread_each(threads)
+        limit_threads(threads)
 
 
 def _run(variant: Variant, walk: WalkForward, trained: list[AnalystTraining]) -> pd.Series:
@@ -196,7 +197,7 @@ def run_ablation(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_share,
-        initargs=(inputs, 1),
+        initargs=(inputs, THREADS_SIDE_BY_SIDE),
     ) as pool:
         futures = {v.name: pool.submit(_run, v, walk, trained) for v in variants}
         return {name: future.result() for name, future in futures.items()}

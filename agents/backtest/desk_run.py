@@ -40,7 +40,9 @@ from agents.risk_manager.agent import RiskLimits
 from features.history import HistoricalFeatureReader
 
 MIN_TEST_BLOCK_DAYS = 63  # a quarter: the shortest walk-forward test block worth scoring
-THREADS_BESIDE_THE_DESK = 1  # a training worker's threads while the desk trades (two cores)
+# Threads of each process the backtest runs side by side on the two cores (a training worker
+# beside the trading desk, the ablation's variant workers): limit_threads.
+THREADS_SIDE_BY_SIDE = 1
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,10 @@ def _share(
     the cores with other processes of the run (None: the libraries' own choice)."""
     _SHARED.update(rows=rows, row_days=row_days, market_returns=market_returns, threads=threads)
     if threads:
-        one_thread_each(threads)
+        limit_threads(threads)
 
 
-def one_thread_each(threads: int = 1) -> None:
+def limit_threads(threads: int) -> None:
     """Caps this process's BLAS and OpenMP pools (threadpoolctl) for the rest of its life.
     Processes that run side by side on the two cores (the desk trading while a worker
     trains, the ablation's variants) each spin a pool as wide as the machine otherwise; with
@@ -205,7 +207,7 @@ def run_desk_backtest(
             max_workers=walk.training_workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_share,
-            initargs=(*shared, THREADS_BESIDE_THE_DESK),
+            initargs=(*shared, THREADS_SIDE_BY_SIDE),
         )
         futures = [pool.submit(_train_through, t, walk) for t in throughs]
         models = (f.result() for f in futures)

@@ -40,10 +40,15 @@ def _inputs_of(name: str, X: pd.DataFrame) -> pd.DataFrame:
     return X[ANALYST_FEATURES] if name == LIGHTGBM else X
 
 
+def reads_windows(members: Iterable[str]) -> bool:
+    """Whether a sequence member is among ``members``: only they read the windows, and
+    building them is a third of a LightGBM-only retraining in the backtest."""
+    return any(m in SEQUENCE_MEMBERS for m in members)
+
+
 def member_inputs(members: Iterable[str]) -> list[str]:
-    """The columns ``members`` read: the windows only when a sequence member is among them
-    (building them is a third of a LightGBM-only retraining in the backtest)."""
-    return ANALYST_INPUTS if any(m in SEQUENCE_MEMBERS for m in members) else ANALYST_FEATURES
+    """The columns ``members`` read."""
+    return ANALYST_INPUTS if reads_windows(members) else ANALYST_FEATURES
 
 
 def labelled_rows(training_set: pd.DataFrame, label: str, windows: bool = True) -> pd.DataFrame:
@@ -149,7 +154,7 @@ def train_market_analyst(
     None trains LightGBM alone with ``model_params``. ``recent_folds``: see ``walk_forward``."""
     members = members or {LIGHTGBM: dict(model_params or {})}
     label = f"forward_excess_return_{horizon_days}d"
-    data = labelled_rows(training_set, label, windows=member_inputs(members) == ANALYST_INPUTS)
+    data = labelled_rows(training_set, label, windows=reads_windows(members))
     # A short history (a user's file of two years) still trains: the first window shrinks to
     # half the history, and the run records the window it used.
     min_train_days = min(min_train_days, data["date"].nunique() // 2)
