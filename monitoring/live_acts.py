@@ -1,7 +1,8 @@
-"""The live gate's acts on the registry, for the Market Analyst: its challenger promoted from
-shadow evidence, its champion rolled back below its validation band (``live_evidence``),
-each act recorded in MLflow and the ledger by ``PromotionWorkflow``, a rollback also
-alerted. No Dagster import."""
+"""The live gates' acts on the registry. The Market Analyst: its challenger promoted from
+shadow evidence, its champion rolled back below its validation band (``live_evidence``).
+The other three agents: their challengers promoted or refused on their own shadow evidence
+(``agent_evidence``); they have no automatic rollback yet. Each act is recorded in MLflow
+and the ledger by ``PromotionWorkflow``, a rollback also alerted. No Dagster import."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from typing import Any
 
 from agents.desk.ledger import EventLog
 from agents.desk.shadow import EVENT
+from agents.desk.shadow_agents import AGENTS
+from agents.desk.shadow_agents import EVENT as AGENTS_EVENT
 from agents.model_names import DATA_QUALITY_TAG, model_name
+from monitoring.agent_evidence import (
+    AgentLivePolicy,
+    agent_evidence,
+    agent_scores,
+    evaluate_agent_gate,
+)
 from monitoring.alerts import Alert, AlertSink
 from monitoring.drift_records import DRIFT_SHARE_TAG
 from monitoring.live_evidence import (
@@ -68,4 +77,34 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
                               f"quorum-{AGENT} v{champion} rolled back to "
                               f"v{act.champion_after}: {check.reason}")  # fmt: skip
                 sink.send([alert], f"quorum-{AGENT} rolled back", f"rollback-{champion}")
+    return out
+
+
+def judge_agents_live(
+    workflow: PromotionWorkflow, log: EventLog, policy: AgentLivePolicy | None = None
+) -> dict[str, dict[str, Any]]:
+    """The risk manager's, optimizer's and execution agent's live gates
+    (``monitoring.agent_evidence``), each on its challenger when one differs from its
+    champion; by agent, what was decided and on which evidence (``act`` None: no challenger)."""
+    events = log.read(event_types=[AGENTS_EVENT])
+    out: dict[str, dict[str, Any]] = {}
+    for agent in AGENTS:
+        scores = agent_scores(events, agent)
+        champion, challenger = workflow.champion(agent), workflow.challenger(agent)
+        out[agent] = {"act": None, "champion": champion, "scores": scores}
+        if challenger is None or challenger == champion:
+            continue
+        evidence = agent_evidence(scores, agent, challenger, policy)
+        data_quality = workflow.version_tags(agent, challenger).get(
+            DATA_QUALITY_TAG, "not_evaluated"
+        )
+        decision = evaluate_agent_gate(evidence, data_quality, policy)
+        reason = "; ".join(decision.reasons) or (
+            f"live gate passed: {evidence.score} {evidence.challenger_score:.6g} vs "
+            f"{evidence.champion_score:.6g} over {evidence.observations} observations, "
+            f"p = {evidence.p_value:.3f}; {evidence.check}"
+        )
+        act = workflow.apply_verdict(agent, challenger, decision.promote, reason, decision.record())
+        out[agent] |= {"act": act.act, "version": challenger, "reason": reason,
+                       **decision.record()}  # fmt: skip
     return out

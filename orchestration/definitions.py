@@ -42,6 +42,7 @@ from assets.training.market_analyst import market_analyst_model
 from assets.training.market_analyst_search import market_analyst_search
 from features.settings import QuorumSettings, load_settings
 from orchestration import instance
+from orchestration.agent_gates import AGENT_LIVE_GATES
 from orchestration.jobs import (
     MARKET_ANALYST_LIVE_GATE,
     analyst_search,
@@ -138,6 +139,7 @@ def build_definitions(settings: QuorumSettings) -> dg.Definitions:
             market_analyst_drift,
             market_analyst_promotion,
             MARKET_ANALYST_LIVE_GATE,
+            *AGENT_LIVE_GATES,
             backtest_report,
         ],
         asset_checks=[desk_alerts],

@@ -111,13 +111,18 @@ def live_gate_op(
 ) -> dg.Output:
     """The Market Analyst's live gate and rollback check on the shadow record the day left
     (``monitoring.live_acts``): its challenger promoted or refused, its champion rolled back
-    below its validation band; every act in MLflow and the ledger."""
-    from monitoring.live_acts import AGENT, judge_live
+    below its validation band; then the other three agents' live gates
+    (``orchestration.agent_gates``); every act in MLflow and the ledger."""
+    from monitoring.live_acts import AGENT, judge_agents_live, judge_live
     from monitoring.registry_history import acts_markdown, registry_acts
+    from orchestration.agent_gates import AGENTS, report_agent_gates
 
     with model_monitoring.workflow() as workflow:
         decided = judge_live(workflow, workflow.log, alerting.sink(workflow.log))
         history = acts_markdown(registry_acts(workflow.log, AGENT, limit=20))
+        others = judge_agents_live(workflow, workflow.log)
+        histories = {a: acts_markdown(registry_acts(workflow.log, a, limit=20)) for a in AGENTS}
+    agent_acts = report_agent_gates(context, others, histories)
     scores = decided.pop("scores")
     gate, rollback = decided.get("gate", {}), decided.get("rollback", {})
     evidence = gate.get("evidence", {})
@@ -155,12 +160,13 @@ def live_gate_op(
             metadata={**metadata, **plotted},
         )
     )
-    return dg.Output(None, metadata=metadata)
+    return dg.Output(None, metadata={**metadata, **{f"{a}_gate_act": act
+                                                    for a, act in agent_acts.items()}})  # fmt: skip
 
 
 @dg.job(
     tags=DESK_TAGS,
-    description="A paper day: the replay's next session, cycle by cycle, then the analyst's "
+    description="A paper day: the replay's next session, cycle by cycle, then every agent's "
     "live gate on the shadow record.",
 )
 def paper_day():

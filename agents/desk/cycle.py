@@ -45,6 +45,8 @@ from agents.desk.session import FeatureReader, SessionPreparation, prepare_sessi
 from agents.desk.settlement import cycle_summary, fill_orders, record_orders, result_of
 from agents.desk.shadow import EVENT as SHADOW_EVENT
 from agents.desk.shadow import shadow_payload
+from agents.desk.shadow_agents import EVENT as AGENTS_SHADOW_EVENT
+from agents.desk.shadow_agents import shadow_agents_payload, shadow_parts
 from agents.desk.state import DeskState, current
 from agents.desk.steps import (
     CycleDecision,
@@ -414,7 +416,9 @@ class Desk:
             snap, decision, orders, [e.payload for e in fills] + earlier, closes,
             bar.synthesized, latency_ms,
         )  # fmt: skip
-        self._record_shadow(snap)  # outside the decision's latency; the cycle closes after it
+        # Outside the decision's latency; the cycle closes after them.
+        self._record_shadow(snap)
+        self._record_agents_shadow(snap, [e.payload for e in fills] + earlier)
         self.recorder.emit(snap, "cycle_completed", summary)
         self.recorder.flush(snap)
         # The snapshot is what the log holds now: if another writer (a clear-halt job)
@@ -444,6 +448,23 @@ class Desk:
         )  # fmt: skip
         if payload is not None:
             self.recorder.emit(snap, SHADOW_EVENT, payload)
+
+    def _record_agents_shadow(self, snap: Snapshot, fills: list[dict]) -> None:
+        """While a risk, optimizer or execution challenger is registered beside its champion:
+        what each would have forecast on this cycle, as a ``shadow_agents`` event
+        (``agents.desk.shadow_agents``). Nothing in it trades."""
+        if not self.models.shadow_agents or snap.refused or snap.features is None:
+            return
+        kinds = ["target_set", "risk_budget"]
+        events = {e.event_type: e.payload for e in self.log.read(cycle_id=snap.cycle_id,
+                                                                  event_types=kinds)}  # fmt: skip
+        parts = shadow_parts(
+            snap, self.session(snap), self.models, events, self._analyst_views(snap), fills,
+            self.config.optimizer_lookback_days, 1.0 / BARS_PER_DAY,
+        )  # fmt: skip
+        payload = shadow_agents_payload(snap, parts)
+        if payload is not None:
+            self.recorder.emit(snap, AGENTS_SHADOW_EVENT, payload)
 
     # ---- running ------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from mlflow import MlflowClient
 
 from agents import model_registry
 from agents.desk.shadow import ShadowAnalyst
+from agents.desk.shadow_agents import AGENTS, AgentChallenger
 from agents.execution.agent import ExecutionPolicy, RLScheduler
 from agents.market_analyst.agent import MarketAnalyst, SignalPolicy
 from agents.market_analyst.ensemble import SignalEnsemble
@@ -38,6 +39,8 @@ class DeskModels:
     execution_rl_to_compare: RLScheduler | None = None
     # The Market Analyst's challenger, run in shadow beside the champion (never trades).
     shadow_analyst: ShadowAnalyst | None = None
+    # The risk manager's, optimizer's and execution agent's challengers in shadow, by agent.
+    shadow_agents: dict[str, AgentChallenger] = field(default_factory=dict)
 
 
 def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
@@ -61,6 +64,9 @@ def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
     if alias == model_registry.CHAMPION and challenger not in (None, versions["market_analyst"]):
         model = model_registry.load("market_analyst", model_registry.CHALLENGER)
         shadow = ShadowAnalyst(MarketAnalyst(model.unwrap_python_model().model), challenger)
+    shadow_agents = (
+        load_agent_challengers(client, versions) if alias == model_registry.CHAMPION else {}
+    )
     execution_rl = load_rl_scheduler(client, alias)
     if execution_rl is not None:
         versions[RL] = execution_rl.version
@@ -74,7 +80,29 @@ def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
         versions=versions,
         execution_rl=execution_rl,
         shadow_analyst=shadow,
+        shadow_agents=shadow_agents,
     )
+
+
+def load_agent_challengers(
+    client: MlflowClient, champions: dict[str, str]
+) -> dict[str, AgentChallenger]:
+    """Each of the three agents' challenger, when one is registered beside its champion."""
+    out = {}
+    for agent in AGENTS:
+        version = model_registry.alias_version(
+            client, model_registry.model_name(agent), model_registry.CHALLENGER
+        )
+        if version in (None, champions[agent]):
+            continue
+        model = model_registry.load(agent, model_registry.CHALLENGER).unwrap_python_model()
+        out[agent] = AgentChallenger(
+            agent, str(version),
+            risk_limits=getattr(model, "limits", None),
+            optimizer_config=getattr(model, "config", None),
+            half_spread=getattr(model, "half_spread", None),
+        )  # fmt: skip
+    return out
 
 
 def load_rl_scheduler(client: MlflowClient, alias: str) -> RLScheduler | None:

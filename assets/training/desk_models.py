@@ -7,6 +7,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from assets.monitoring.data_quality import training_data_quality
 from assets.resources import MlflowTracking, Warehouse
 
 # Each asset imports its agent (skfolio, statsmodels, MLflow) when its step runs.
@@ -28,6 +29,14 @@ def _market(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, dict[str,
     return prices, returns, sectors
 
 
+def _quality_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The training data's checks, on the version: the live gate reads them
+    (``monitoring.agent_evidence``)."""
+    from agents.model_names import DATA_QUALITY_TAG
+
+    return {DATA_QUALITY_TAG: training_data_quality(context)[0]}
+
+
 def _metadata(registered: "RegisteredVersion", metrics: dict) -> dict:
     return {
         "model": registered.name,
@@ -40,7 +49,7 @@ def _metadata(registered: "RegisteredVersion", metrics: dict) -> dict:
 
 @dg.asset(group_name="training", kinds={"mlflow"}, deps=STAGING)
 def risk_manager_model(
-    warehouse: Warehouse, mlflow_tracking: MlflowTracking
+    context: dg.AssetExecutionContext, warehouse: Warehouse, mlflow_tracking: MlflowTracking
 ) -> dg.MaterializeResult:
     """Backtests the 1-day historical VaR (95/99%) of an equal-weight book day by day on data
     it has not seen, with Kupiec's test; registers the limits as quorum-risk_manager."""
@@ -64,6 +73,7 @@ def risk_manager_model(
         params=limits.__dict__,
         metrics=metrics,
         tags={"evaluation": "rolling VaR backtest, equal-weight book, one day ahead"},
+        version_tags=_quality_tags(context),
         input_example=example,
         output_example=model.predict(None, example),
     )
@@ -72,7 +82,7 @@ def risk_manager_model(
 
 @dg.asset(group_name="training", kinds={"skfolio", "mlflow"}, deps=STAGING)
 def portfolio_optimizer_model(
-    warehouse: Warehouse, mlflow_tracking: MlflowTracking
+    context: dg.AssetExecutionContext, warehouse: Warehouse, mlflow_tracking: MlflowTracking
 ) -> dg.MaterializeResult:
     """Refits the optimizer's risk-parity fallback yearly on the two years before and holds
     the next year: forecast against realised volatility, out of sample."""
@@ -94,6 +104,7 @@ def portfolio_optimizer_model(
         params=config.__dict__,
         metrics=metrics,
         tags={"evaluation": "yearly walk-forward of the HRP fallback, 2-year fit"},
+        version_tags=_quality_tags(context),
         input_example=example,
         output_example=model.predict(None, example),
     )
@@ -106,7 +117,9 @@ def portfolio_optimizer_model(
 
 
 @dg.asset(group_name="training", kinds={"mlflow"}, deps=STAGING)
-def execution_model(warehouse: Warehouse, mlflow_tracking: MlflowTracking) -> dg.MaterializeResult:
+def execution_model(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, mlflow_tracking: MlflowTracking
+) -> dg.MaterializeResult:
     """Calibrates one impact model per symbol from its last 63 days. There are no realised
     execution costs to score it against, so its metrics are calibration statistics."""
     from agents import model_registry
@@ -142,6 +155,7 @@ def execution_model(warehouse: Warehouse, mlflow_tracking: MlflowTracking) -> dg
         },
         metrics=metrics,
         tags={"evaluation": "calibration only: no realised costs to score"},
+        version_tags=_quality_tags(context),
         input_example=example,
         output_example=model.predict(None, example),
     )

@@ -183,6 +183,53 @@ def test_a_paper_day_reports_the_live_gate_with_numbers_the_ui_plots(desk_resour
     assert "no registry act" in metadata["registry_history"].value
 
 
+def test_a_second_batch_puts_the_other_agents_challengers_in_shadow_and_their_gates_decide(
+    desk_resources, tmp_path, monkeypatch
+):
+    import assets.resources
+    from orchestration.agent_gates import AGENT_LIVE_GATES
+
+    resources, ledger = desk_resources
+    desk = resources["trading_desk"]
+    # The daily batch again, as a second make run: a new version of each agent, challenger.
+    again = dg.materialize(
+        [risk_manager_model, portfolio_optimizer_model, execution_model],
+        resources={"warehouse": desk.warehouse, "mlflow_tracking": desk.mlflow_tracking},
+    )
+    assert again.success
+    monkeypatch.setattr(assets.resources, "_DESKS", {})  # a new run: a new process's desk
+    monitoring = ModelMonitoring(
+        mlflow_tracking=desk.mlflow_tracking, ledger=desk.ledger, reports_dir=str(tmp_path)
+    )
+    day = paper_day.execute_in_process(
+        resources={**resources, "model_monitoring": monitoring, "alerting": Alerting()}
+    )
+    assert day.success
+    log = open_event_log(ledger)
+    try:
+        shadow = log.read(event_types=["shadow_agents"])
+    finally:
+        log.close()
+    risk = [e.payload["risk_manager"] for e in shadow if "risk_manager" in e.payload]
+    costs = [o for e in shadow if "execution" in e.payload
+             for o in e.payload["execution"]["orders"]]  # fmt: skip
+    assert risk and costs
+    # The batch registered the same parameters: each challenger forecasts the champion's
+    # numbers exactly, on the champion's own inputs.
+    assert all(r["version"] == "2" and r["challenger_var_99"] == r["champion_var_99"]
+               for r in risk)  # fmt: skip
+    assert all(o["challenger_cost"] == o["champion_cost"] for o in costs)
+    reported = {
+        m.asset_key: m.materialization.metadata for m in day.get_asset_materialization_events()
+    }
+    for spec in AGENT_LIVE_GATES:
+        metadata = reported[spec.key]
+        # One day of shadow evidence is not enough for any agent: refused, and recorded.
+        assert metadata["gate_act"].value == "gate_refused", metadata["gate_reason"].value
+        assert "need" in metadata["gate_reason"].value
+        assert "gate_refused" in metadata["registry_history"].value
+
+
 def test_the_intraday_schedule_trades_only_in_nyse_hours_and_one_desk_run_at_a_time():
     with dg.instance_for_test() as instance:
         thanksgiving = _tick("2022-11-24T10:00:00-05:00", instance)

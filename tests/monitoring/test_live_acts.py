@@ -76,3 +76,61 @@ def test_a_champion_below_its_band_is_rolled_back_with_an_alert(registry):  # no
     # The bootstrap champion has no band: never rolled back automatically.
     again = judge_live(workflow, log)
     assert not again["rollback"]["due"] and "no validation band" in again["rollback"]["reason"]
+
+
+def register_risk(decay: float, data_quality: str | None = "passed") -> str:
+    """A real Risk Manager model (its limits, with this covariance decay), as the daily batch
+    registers it, with its training data's checks on the version."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from agents import model_registry
+    from agents.risk_manager.agent import RiskLimits
+    from agents.risk_manager.serving import RiskModel
+
+    limits = RiskLimits()
+    model = RiskModel(replace(limits, budget=replace(limits.budget, ewma_decay=decay)))
+    example = pd.DataFrame({"portfolio_return": [0.01, -0.02, 0.005]})
+    return model_registry.log_and_register(
+        "risk_manager", model, params={"ewma_decay": decay}, metrics={}, tags={},
+        version_tags={"data_quality": data_quality} if data_quality else None,
+        input_example=example, output_example=model.predict(None, example),
+    ).version  # fmt: skip
+
+
+def test_the_risk_managers_challenger_is_refused_then_promoted_on_its_shadow_days(registry):  # noqa: F811
+    from agents.desk.models import load_agent_challengers
+    from monitoring.live_acts import judge_agents_live
+    from tests.monitoring.test_agent_evidence import DAILY_VOL, Z99, risk_events
+
+    workflow, log = registry
+    v1, v2 = register_risk(0.94), register_risk(0.97)
+    # The desk loads the challenger's own parameters for its shadow runs.
+    (challenger,) = load_agent_challengers(workflow.client, {"risk_manager": v1, "execution": "",
+                                           "portfolio_optimizer": ""}).values()  # fmt: skip
+    assert challenger.version == v2 and challenger.risk_limits.budget.ewma_decay == 0.97
+    events = risk_events(250, 0.5 * Z99 * DAILY_VOL, Z99 * DAILY_VOL, version=v2)
+    log.append(events[:30])
+    early = judge_agents_live(workflow, log)["risk_manager"]
+    assert early["act"] == "gate_refused" and "need 60" in early["reason"]
+    assert workflow.champion("risk_manager") == v1
+    log.append(events[30:])
+    later = judge_agents_live(workflow, log)
+    assert later["risk_manager"]["act"] == "gate_promoted", later["risk_manager"]["reason"]
+    assert workflow.champion("risk_manager") == v2
+    assert later["execution"]["act"] is None  # no challenger: nothing to judge
+    (act,) = log.read(event_types=["model_gate_promoted"])
+    assert act.payload["agent"] == "risk_manager" and "Kupiec" in act.payload["reason"]
+
+
+def test_a_challenger_whose_training_data_were_never_checked_is_refused(registry):  # noqa: F811
+    from monitoring.live_acts import judge_agents_live
+    from tests.monitoring.test_agent_evidence import DAILY_VOL, Z99, risk_events
+
+    workflow, log = registry
+    v1, v2 = register_risk(0.94), register_risk(0.97, data_quality=None)
+    log.append(risk_events(80, 0.5 * Z99 * DAILY_VOL, Z99 * DAILY_VOL, version=v2))
+    decided = judge_agents_live(workflow, log)["risk_manager"]
+    assert decided["act"] == "gate_refused" and "data quality" in decided["reason"]
+    assert workflow.champion("risk_manager") == v1
