@@ -17,6 +17,10 @@ than the champion's on the same observations by a one-sided paired t-test at
 check passed, and its training data's checks passed. Its inputs are the desk's prices and
 returns, which the data checks cover; there are no features whose drift to measure.
 
+A promoted challenger's validation band is its shadow score ``band_z`` standard errors on
+the worse side; a champion whose mean score over its last ``min_observations`` falls
+outside it is rolled back (``agent_rollback_check``).
+
 No Dagster import.
 """
 
@@ -34,6 +38,7 @@ from scipy import stats
 from agents.desk.ledger import Event
 from agents.risk_manager.backtest import kupiec_pvalue
 
+BAND_TAG = "live_score_band"  # on a version the live gate promoted
 VAR_LEVEL = 0.99
 TRADING_DAYS = 252
 # The score each agent is judged on, and whether the challenger's must be lower.
@@ -123,6 +128,7 @@ class AgentEvidence:
     score: str
     challenger_score: float
     champion_score: float
+    challenger_score_se: float
     t_stat: float
     p_value: float  # one-sided: the challenger scores no better than the champion
     check: str  # the agent's own check on the challenger, as a sentence
@@ -140,6 +146,7 @@ class AgentLivePolicy:
     max_p_value: float = 0.05
     kupiec_min_p_value: float = 0.05
     volatility_ratio_band: tuple[float, float] = (2 / 3, 1.5)  # realised over forecast
+    band_z: float = 2.0  # the validation band: the shadow score this many errors worse
 
 
 def _own_check(agent: str, rows: pd.DataFrame, policy: AgentLivePolicy) -> tuple[str, bool]:
@@ -179,6 +186,7 @@ def agent_evidence(scores: pd.DataFrame, agent: str, version: str,
         observations=n, score=name,
         challenger_score=float(ours.mean()) if n else float("nan"),
         champion_score=float(theirs.mean()) if n else float("nan"),
+        challenger_score_se=float(ours.std(ddof=1) / np.sqrt(n)) if n >= 2 else float("nan"),
         t_stat=t_stat, p_value=p_value, check=check, check_passed=passed,
         window=f"{rows['market_time'].min()}..{rows['market_time'].max()}" if n else "",
     )  # fmt: skip
@@ -191,10 +199,21 @@ class AgentDecision:
     evidence: AgentEvidence
     policy: AgentLivePolicy = field(default_factory=AgentLivePolicy)
 
+    @property
+    def band(self) -> float | None:
+        """The validation band recorded on promotion: the challenger's mean shadow score
+        ``band_z`` standard errors on the worse side (None: not promoted)."""
+        if not self.promote:
+            return None
+        lower_is_better = SCORES[self.evidence.agent][1]
+        margin = self.policy.band_z * self.evidence.challenger_score_se
+        return self.evidence.challenger_score + (margin if lower_is_better else -margin)
+
     def record(self) -> dict[str, Any]:
         direction = "lower" if SCORES[self.evidence.agent][1] else "higher"
         return {"decision": "promote" if self.promote else "refuse", "reasons": self.reasons,
                 "evidence": asdict(self.evidence), "policy": asdict(self.policy),
+                "band": self.band,
                 "test": f"one-sided paired t-test of the per-observation {self.evidence.score}, "
                 f"challenger {direction} than champion"}  # fmt: skip
 
@@ -204,8 +223,10 @@ def evaluate_agent_gate(evidence: AgentEvidence, data_quality: str,
     """Every failing condition is a reason; no reason, promote."""
     policy = policy or AgentLivePolicy()
     need, reasons = policy.min_observations[evidence.agent], []
-    scored = (f"{evidence.score} {evidence.challenger_score:.6g} vs champion "
-              f"{evidence.champion_score:.6g} over {evidence.observations} observations")  # fmt: skip
+    scored = (
+        f"{evidence.score} {evidence.challenger_score:.6g} vs champion "
+        f"{evidence.champion_score:.6g} over {evidence.observations} observations"
+    )
     if evidence.observations < need:
         reasons.append(f"live evidence: {evidence.observations} observations in shadow "
                        f"(need {need})")  # fmt: skip
@@ -220,3 +241,34 @@ def evaluate_agent_gate(evidence: AgentEvidence, data_quality: str,
     if data_quality != "passed":
         reasons.append(f"data quality of the training data: {data_quality}")
     return AgentDecision(not reasons, reasons, evidence, policy)
+
+
+@dataclass(frozen=True)
+class AgentRollbackCheck:
+    due: bool
+    reason: str
+    recent_score: float
+    observations: int
+
+
+def agent_rollback_check(scores: pd.DataFrame, agent: str, champion_version: str,
+                         band: float | None, policy: AgentLivePolicy | None = None,
+                         ) -> AgentRollbackCheck:  # fmt: skip
+    """Whether the champion's mean score over its last ``min_observations`` fell on the
+    worse side of its validation band. A champion with no band (the bootstrap one, one a
+    person promoted) is never rolled back automatically."""
+    policy = policy or AgentLivePolicy()
+    need, (name, lower_is_better) = policy.min_observations[agent], SCORES[agent]
+    rows = scores[scores["champion_version"] == champion_version].dropna(subset=["champion"])
+    recent = rows["champion"].tail(need)
+    score = float(recent.mean()) if len(recent) else float("nan")
+    if band is None:
+        return AgentRollbackCheck(False, "no validation band recorded: never rolled back "
+                                  "automatically", score, len(recent))  # fmt: skip
+    if len(recent) < need:
+        return AgentRollbackCheck(False, f"{len(recent)} observations scored as champion "
+                                  f"(need {need})", score, len(recent))  # fmt: skip
+    due = score > band if lower_is_better else score < band
+    reason = (f"mean {name} {score:.6g} over its last {len(recent)} observations "
+              f"{'outside' if due else 'within'} its validation band ({band:.6g})")  # fmt: skip
+    return AgentRollbackCheck(due, reason, score, len(recent))

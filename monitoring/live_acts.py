@@ -1,8 +1,9 @@
 """The live gates' acts on the registry. The Market Analyst: its challenger promoted from
 shadow evidence, its champion rolled back below its validation band (``live_evidence``).
-The other three agents: their challengers promoted or refused on their own shadow evidence
-(``agent_evidence``); they have no automatic rollback yet. Each act is recorded in MLflow
-and the ledger by ``PromotionWorkflow``, a rollback also alerted. No Dagster import."""
+The other three agents: their challengers promoted or refused on their own shadow
+evidence, their champions rolled back outside their validation bands
+(``agent_evidence``). Each act is recorded in MLflow and the ledger by
+``PromotionWorkflow``, a rollback also alerted. No Dagster import."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from agents.desk.shadow import EVENT
 from agents.desk.shadow_agents import AGENTS
 from agents.desk.shadow_agents import EVENT as AGENTS_EVENT
 from agents.model_names import DATA_QUALITY_TAG, model_name
+from monitoring.agent_evidence import BAND_TAG as SCORE_BAND_TAG
 from monitoring.agent_evidence import (
     AgentLivePolicy,
     agent_evidence,
+    agent_rollback_check,
     agent_scores,
     evaluate_agent_gate,
 )
@@ -81,19 +84,25 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
 
 
 def judge_agents_live(
-    workflow: PromotionWorkflow, log: EventLog, policy: AgentLivePolicy | None = None
+    workflow: PromotionWorkflow,
+    log: EventLog,
+    sink: AlertSink | None = None,
+    policy: AgentLivePolicy | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The risk manager's, optimizer's and execution agent's live gates
     (``monitoring.agent_evidence``), each on its challenger when one differs from its
-    champion; by agent, what was decided and on which evidence (``act`` None: no challenger)."""
+    champion, then each champion's rollback check against its validation band; by agent,
+    what was decided and on which evidence (``act`` None: no challenger)."""
     events = log.read(event_types=[AGENTS_EVENT])
-    out: dict[str, dict[str, Any]] = {}
-    for agent in AGENTS:
-        scores = agent_scores(events, agent)
-        champion, challenger = workflow.champion(agent), workflow.challenger(agent)
-        out[agent] = {"act": None, "champion": champion, "scores": scores}
-        if challenger is None or challenger == champion:
-            continue
+    return {agent: _judge_agent(workflow, agent, agent_scores(events, agent), sink, policy)
+            for agent in AGENTS}  # fmt: skip
+
+
+def _judge_agent(workflow: PromotionWorkflow, agent: str, scores: Any, sink: AlertSink | None,
+                 policy: AgentLivePolicy | None) -> dict[str, Any]:  # fmt: skip
+    champion, challenger = workflow.champion(agent), workflow.challenger(agent)
+    out: dict[str, Any] = {"act": None, "champion": champion, "scores": scores}
+    if challenger is not None and challenger != champion:
         evidence = agent_evidence(scores, agent, challenger, policy)
         data_quality = workflow.version_tags(agent, challenger).get(
             DATA_QUALITY_TAG, "not_evaluated"
@@ -105,6 +114,25 @@ def judge_agents_live(
             f"p = {evidence.p_value:.3f}; {evidence.check}"
         )
         act = workflow.apply_verdict(agent, challenger, decision.promote, reason, decision.record())
-        out[agent] |= {"act": act.act, "version": challenger, "reason": reason,
-                       **decision.record()}  # fmt: skip
+        if decision.promote:
+            workflow.client.set_model_version_tag(
+                model_name(agent), challenger, SCORE_BAND_TAG, f"{decision.band:.9g}"
+            )
+            champion = out["champion"] = challenger
+        out |= {"act": act.act, "version": challenger, "reason": reason, **decision.record()}
+    if champion is not None:
+        band = workflow.version_tags(agent, champion).get(SCORE_BAND_TAG)
+        check = agent_rollback_check(scores, agent, champion, float(band) if band else None,
+                                     policy)  # fmt: skip
+        out["rollback"] = {"due": check.due, "reason": check.reason, "champion": champion,
+                           "recent_score": check.recent_score,
+                           "observations": check.observations}  # fmt: skip
+        if check.due:
+            act = workflow.rollback(agent, "live_gate", check.reason)
+            out["rollback"] |= {"act": act.act, "champion_after": act.champion_after}
+            if sink is not None:
+                alert = Alert("model_rollback", check.recent_score, float(band),
+                              f"quorum-{agent} v{champion} rolled back to "
+                              f"v{act.champion_after}: {check.reason}")  # fmt: skip
+                sink.send([alert], f"quorum-{agent} rolled back", f"rollback-{agent}-{champion}")
     return out

@@ -120,7 +120,7 @@ def live_gate_op(
     with model_monitoring.workflow() as workflow:
         decided = judge_live(workflow, workflow.log, alerting.sink(workflow.log))
         history = acts_markdown(registry_acts(workflow.log, AGENT, limit=20))
-        others = judge_agents_live(workflow, workflow.log)
+        others = judge_agents_live(workflow, workflow.log, alerting.sink(workflow.log))
         histories = {a: acts_markdown(registry_acts(workflow.log, a, limit=20)) for a in AGENTS}
     agent_acts = report_agent_gates(context, others, histories)
     scores = decided.pop("scores")

@@ -45,8 +45,8 @@ from agents.desk.session import FeatureReader, SessionPreparation, prepare_sessi
 from agents.desk.settlement import cycle_summary, fill_orders, record_orders, result_of
 from agents.desk.shadow import EVENT as SHADOW_EVENT
 from agents.desk.shadow import shadow_payload
+from agents.desk.shadow_agents import AGENTS, shadow_agents_payload, shadow_parts
 from agents.desk.shadow_agents import EVENT as AGENTS_SHADOW_EVENT
-from agents.desk.shadow_agents import shadow_agents_payload, shadow_parts
 from agents.desk.state import DeskState, current
 from agents.desk.steps import (
     CycleDecision,
@@ -450,10 +450,12 @@ class Desk:
             self.recorder.emit(snap, SHADOW_EVENT, payload)
 
     def _record_agents_shadow(self, snap: Snapshot, fills: list[dict]) -> None:
-        """While a risk, optimizer or execution challenger is registered beside its champion:
-        what each would have forecast on this cycle, as a ``shadow_agents`` event
-        (``agents.desk.shadow_agents``). Nothing in it trades."""
-        if not self.models.shadow_agents or snap.refused or snap.features is None:
+        """A registry's desk: what the risk, optimizer and execution champions forecast on
+        this cycle, and each challenger registered beside its champion, as a
+        ``shadow_agents`` event (``agents.desk.shadow_agents``) for the live gates and the
+        rollback checks. Nothing in it trades."""
+        registered = any(agent in self.models.versions for agent in AGENTS)
+        if not registered or snap.refused or snap.features is None:
             return
         kinds = ["target_set", "risk_budget"]
         events = {e.event_type: e.payload for e in self.log.read(cycle_id=snap.cycle_id,

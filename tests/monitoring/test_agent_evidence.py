@@ -24,13 +24,14 @@ def _event(day: int, payload: dict) -> Event:
 
 
 def risk_events(days: int, champion_var: float, challenger_var: float | None, seed: int = 0,
-                version: str | None = "2") -> list[Event]:  # fmt: skip
+                version: str | None = "2", champion_version: str = "1",
+                first_day: int = 0) -> list[Event]:  # fmt: skip
     """A one-name book whose daily moves are normal at 1%, with constant VaR forecasts."""
     moves = np.random.default_rng(seed).normal(0, DAILY_VOL, days + 1)
     price, events = 100.0, []
     for day in range(days + 1):
-        events.append(_event(day, {"prices": {"A": price}, "risk_manager": {
-            "champion_version": "1", "version": version, "book": {"A": 1.0},
+        events.append(_event(first_day + day, {"prices": {"A": price}, "risk_manager": {
+            "champion_version": champion_version, "version": version, "book": {"A": 1.0},
             "champion_var_99": champion_var, "challenger_var_99": challenger_var}}))  # fmt: skip
         price *= 1 + moves[day]
     return events

@@ -134,3 +134,35 @@ def test_a_challenger_whose_training_data_were_never_checked_is_refused(registry
     decided = judge_agents_live(workflow, log)["risk_manager"]
     assert decided["act"] == "gate_refused" and "data quality" in decided["reason"]
     assert workflow.champion("risk_manager") == v1
+
+
+def test_a_risk_champion_outside_its_validation_band_is_rolled_back_with_an_alert(registry):  # noqa: F811
+    from monitoring.agent_evidence import BAND_TAG as SCORE_BAND_TAG
+    from monitoring.alerts import AlertSink
+    from monitoring.live_acts import judge_agents_live
+    from tests.monitoring.test_agent_evidence import DAILY_VOL, Z99, risk_events
+
+    workflow, log = registry
+    v1, v2 = register_risk(0.94), register_risk(0.97)
+    log.append(risk_events(250, 0.5 * Z99 * DAILY_VOL, Z99 * DAILY_VOL, version=v2))
+    promoted = judge_agents_live(workflow, log)["risk_manager"]
+    assert promoted["act"] == "gate_promoted" and workflow.champion("risk_manager") == v2
+    band = float(workflow.version_tags("risk_manager", v2)[SCORE_BAND_TAG])
+    assert (
+        band == pytest.approx(promoted["band"]) and band > promoted["evidence"]["challenger_score"]
+    )
+    # As champion, with no challenger beside it, its VaR is breached far too often.
+    workflow.client.delete_registered_model_alias("quorum-risk_manager", "challenger")
+    log.append(risk_events(80, 0.3 * Z99 * DAILY_VOL, None, seed=3, version=None,
+                           champion_version=v2, first_day=400))  # fmt: skip
+    decided = judge_agents_live(workflow, log, AlertSink(log))["risk_manager"]
+    assert decided["rollback"]["due"] and decided["rollback"]["champion_after"] == v1
+    assert workflow.champion("risk_manager") == v1
+    (act,) = log.read(event_types=["model_rolled_back"])
+    assert act.payload["actor"] == "live_gate" and "validation band" in act.payload["reason"]
+    (alert,) = log.read(event_types=["alert"])
+    assert alert.payload["name"] == "model_rollback" and "quorum-risk_manager" in alert.payload[
+        "message"]  # fmt: skip
+    # The bootstrap champion has no band: never rolled back automatically.
+    again = judge_agents_live(workflow, log)["risk_manager"]
+    assert not again["rollback"]["due"] and "no validation band" in again["rollback"]["reason"]

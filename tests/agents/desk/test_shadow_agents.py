@@ -47,7 +47,11 @@ def test_challengers_in_shadow_never_change_what_the_desk_trades(desks):
         return [(e.event_id, e.payload["quantity"]) for e in desk.log.read(event_types=["fill"])]
 
     assert fills(with_shadow) and fills(with_shadow) == fills(alone)
-    assert alone.log.read(event_types=[EVENT]) == []  # no challenger: no record
+    # Without challengers the champions' forecasts are still recorded, for their rollback.
+    (first, *_) = [e.payload for e in alone.log.read(event_types=[EVENT])
+                   if "risk_manager" in e.payload]  # fmt: skip
+    assert first["risk_manager"]["version"] is None and first["risk_manager"]["champion_var_99"]
+    assert first["portfolio_optimizer"]["challenger_weights"] is None
 
 
 def test_each_record_holds_the_champions_own_forecasts_beside_the_challengers(desks):
