@@ -142,14 +142,18 @@ class TradingDesk(dg.ConfigurableResource):
         from agents.desk.breakers import BreakerThresholds
         from agents.desk.cycle import Desk, DeskConfig
         from agents.desk.feed import ReplayFeed
-        from agents.desk.models import load_desk_models, with_hedge, with_long_short
+        from agents.desk.models import NoChampion, load_desk_models, with_hedge, with_long_short
         from agents.desk.preparations import PreparationStore
         from features.ingestion.staged import read_staged_market
         from features.names import ANALYST_SERVICE
         from features.store import OnlineFeatureReader, SessionPublisher
 
         self.mlflow_tracking.configure()
-        models = with_hedge(load_desk_models(), self.hedge, self.hedge_instrument)
+        try:
+            champions = load_desk_models()
+        except NoChampion as missing:  # the step fails saying why; nothing trades
+            raise dg.Failure(description=str(missing)) from missing
+        models = with_hedge(champions, self.hedge, self.hedge_instrument)
         models = with_long_short(models, self.max_short)
         with self.warehouse.connect(read_only=True) as con:
             market = read_staged_market(con)
@@ -188,6 +192,9 @@ class ModelMonitoring(dg.ConfigurableResource):
     min_improvement: float = 0.0  # rank IC the challenger must gain over the champion
     min_window_days: int = 20  # common out-of-sample days needed to compare them
     serving_window_sessions: int = 63
+    # False: a first analyst version failing its bootstrap gate is made champion anyway, the
+    # gate's verdict recorded with it (QUORUM_BOOTSTRAP_GATE).
+    bootstrap_gate: bool = True
 
     def thresholds(self) -> DriftThresholds:
         from monitoring.drift import DriftThresholds

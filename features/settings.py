@@ -98,6 +98,13 @@ class QuorumSettings(BaseModel):
         description="PPO steps when the execution_rl_training job trains the RL order "
         "scheduler (its default run config; about six per training order).",
     )
+    bootstrap_gate: bool = Field(
+        default=True,
+        description="Whether the Market Analyst's first version must pass its bootstrap gate "
+        "(out-of-sample rank IC, drift, data checks) to trade. false: the gate still runs "
+        "and records its verdict, and the version is made champion anyway (data too short "
+        "to judge skill on, such as a test slice).",
+    )
     alert_webhook: str | None = Field(
         default=None,
         description="Slack-compatible webhook for alerts; without it alerts go to the log "

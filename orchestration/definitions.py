@@ -99,7 +99,10 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
         ),
         "ledger": ledger,
         "model_monitoring": ModelMonitoring(
-            mlflow_tracking=mlflow_tracking, ledger=ledger, reports_dir=str(settings.reports_dir)
+            mlflow_tracking=mlflow_tracking,
+            ledger=ledger,
+            reports_dir=str(settings.reports_dir),
+            bootstrap_gate=settings.bootstrap_gate,
         ),
         "alerting": Alerting(webhook_url=settings.alert_webhook),
         "backtesting": Backtesting(

@@ -43,16 +43,33 @@ class DeskModels:
     shadow_agents: dict[str, AgentChallenger] = field(default_factory=dict)
 
 
+class NoChampion(LookupError):
+    """An agent has no model at the alias the desk trades with: the desk trades nothing."""
+
+
+def _no_model(client: MlflowClient, agent: str, alias: str) -> str:
+    """Why the desk cannot trade: the agent's missing alias, and what its gate said of the
+    version waiting as challenger."""
+    name = model_registry.model_name(agent)
+    why = f"{name} has no {alias}: the desk trades nothing until a version passes its gate"
+    waiting = model_registry.alias_version(client, name, model_registry.CHALLENGER)
+    if waiting is None:
+        return f"{why} (no version is registered; run the daily batch)"
+    tags = client.get_model_version(name, waiting).tags
+    said = tags.get("promotion.reason", "its gate has not run yet")
+    return f"{why} (v{waiting}, {tags.get('promotion.last_act', 'not judged')}: {said})"
+
+
 def load_desk_models(alias: str = model_registry.CHAMPION) -> DeskModels:
     """Every agent's model at ``alias``; the tracking URI must be configured first."""
     client = MlflowClient()
     # As strings, as the registry workflow names them (MLflow's ModelVersion holds an int).
-    versions = {
-        agent: str(
-            client.get_model_version_by_alias(model_registry.model_name(agent), alias).version
-        )
-        for agent in ("market_analyst", "risk_manager", "portfolio_optimizer", "execution")
-    }
+    versions = {}
+    for agent in ("market_analyst", "risk_manager", "portfolio_optimizer", "execution"):
+        version = model_registry.alias_version(client, model_registry.model_name(agent), alias)
+        if version is None:
+            raise NoChampion(_no_model(client, agent, alias))
+        versions[agent] = version
     analyst = model_registry.load("market_analyst", alias).unwrap_python_model()
     risk = model_registry.load("risk_manager", alias).unwrap_python_model()
     optimizer = model_registry.load("portfolio_optimizer", alias).unwrap_python_model()

@@ -43,10 +43,12 @@ def register_analyst(
     n_splits: int,
     data_quality: str,
     quality_notes: Sequence[str] = (),
+    first_is_champion: bool = True,
 ) -> tuple[RegisteredVersion, pd.DataFrame]:
     """Logs a trained Market Analyst to MLflow with what the gate will need of it (its drift
     reference, its walk-forward forecasts, the last labelled day, its training data's quality)
-    and registers it as the challenger. Returns the version and its drift reference."""
+    and registers it as the challenger (``first_is_champion`` False: even the first version,
+    which then waits for the bootstrap gate). Returns the version and its drift reference."""
     latest = result.latest_fold
     overall = result.folds.drop(columns=["fold", "test_start", "test_end"]).mean().to_dict()
     metrics = {
@@ -103,6 +105,7 @@ def register_analyst(
             artifacts={name: str(path) for name, path in paths.items()},
             log_members=lambda: log_members(result.model, result.member_folds, example),
             pip_requirements=model_registry.installed_requirements(SERVING_PACKAGES),
+            first_is_champion=first_is_champion,
         )
     return registered, reference
 

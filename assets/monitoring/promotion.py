@@ -126,6 +126,8 @@ def market_analyst_promotion(
     with model_monitoring.workflow() as workflow:
         challenger_version = workflow.challenger(AGENT)
         champion_version = workflow.champion(AGENT)
+        if champion_version is None and challenger_version is not None:
+            return _bootstrap(context, feast, model_monitoring, workflow, challenger_version)
         if challenger_version is None or challenger_version == champion_version:
             context.log.info("the challenger is the champion: nothing to decide")
             return dg.MaterializeResult(
@@ -169,6 +171,70 @@ def market_analyst_promotion(
             "drift_evidence": f"drift report {drift.report}"
             if isinstance(drift, RecordedDrift)
             else "computed by the gate (no report for this window)",
+            "training_data_quality": evidence.data_quality,
+        }
+    )
+
+
+def _window_drift(client, version, feast: FeastStore, model_monitoring: ModelMonitoring):
+    """The drift report's verdict on the serving window for ``version``, or computed."""
+    from features.vectors import analyst_feature_rows
+    from features.windows import serving_window, window_end
+    from monitoring.drift_records import latest_window_drift, recorded_drift
+
+    features, sessions = (
+        analyst_feature_rows(feast.exports),
+        model_monitoring.serving_window_sessions,
+    )
+    end = window_end(serving_window(features, sessions))
+    return recorded_drift(client, version.version, end) or latest_window_drift(
+        client, version, features, _labels(feast), sessions=sessions,
+        thresholds=model_monitoring.thresholds(),
+    ).summary  # fmt: skip
+
+
+def _bootstrap(context, feast, model_monitoring, workflow, version: str) -> dg.MaterializeResult:
+    """No champion yet: the challenger must pass the bootstrap gate (its own out-of-sample
+    rank IC, drift, data checks: ``monitoring.bootstrap_gate``) or the desk has no analyst
+    to trade with, and says so."""
+    from agents.market_analyst.registration import load_analyst_version
+    from monitoring.bootstrap_gate import (
+        BootstrapPolicy,
+        bootstrap_evidence,
+        bootstrap_reason,
+        evaluate_bootstrap,
+    )
+
+    client = model_monitoring.client()
+    challenger = load_analyst_version(client, version)
+    drift = _window_drift(client, challenger, feast, model_monitoring)
+    policy = BootstrapPolicy(model_monitoring.min_window_days, 0.05,
+                             model_monitoring.max_drifted_share)  # fmt: skip
+    decision = evaluate_bootstrap(bootstrap_evidence(challenger, drift, _labels(feast)), policy)
+    reason = bootstrap_reason(decision)
+    outcome = ("promoted" if decision.promote else "refused") + " (bootstrap gate)"
+    if decision.promote or model_monitoring.bootstrap_gate:
+        act = workflow.apply_verdict(AGENT, version, decision.promote, reason, decision.record())
+    else:  # the gate is off by setting: champion anyway, with the verdict it overrode
+        act = workflow.promote(AGENT, version, "QUORUM_BOOTSTRAP_GATE=false",
+                               f"bootstrap gate off; it would have refused: {reason}")  # fmt: skip
+        outcome = "champion by setting (the bootstrap gate, off, would have refused)"
+    context.log.info(f"bootstrap gate: {act.act}: {act.reason}")
+    evidence = decision.evidence
+    return dg.MaterializeResult(
+        metadata={
+            "decision": outcome,
+            "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons))
+            if decision.reasons
+            else "all conditions met",
+            "challenger": version,
+            "champion_before": None,
+            "champion_after": act.champion_after,
+            "challenger_rank_ic": evidence.oos_rank_ic,
+            "oos_rank_ic_p_value": evidence.p_value,
+            "common_window": evidence.window or "none",
+            "common_window_days": evidence.oos_days,
+            "drifted_feature_share": evidence.drifted_share,
             "training_data_quality": evidence.data_quality,
         }
     )

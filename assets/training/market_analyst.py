@@ -114,6 +114,9 @@ def market_analyst_model(
         n_splits=config.n_splits,
         data_quality=quality,
         quality_notes=quality_notes,
+        # Even the first version is champion only through a gate: the bootstrap gate of
+        # market_analyst_promotion, once its serving window's drift is measured.
+        first_is_champion=False,
     )
     latest = result.latest_fold
     return dg.MaterializeResult(

@@ -56,12 +56,19 @@ def desk_resources(replay_online_store, tmp_path_factory):
     mlflow_tracking = MlflowTracking(
         tracking_uri=f"sqlite:///{root / 'mlflow.db'}", artifact_location=str(root / "artifacts")
     )
+    ledger = f"duckdb:///{root / 'ledger.duckdb'}"
+    monitoring = ModelMonitoring(mlflow_tracking=mlflow_tracking, ledger=Ledger(url=ledger),
+                                 reports_dir=str(root / "reports"))  # fmt: skip
     trained = dg.materialize(
         [market_analyst_model, risk_manager_model, portfolio_optimizer_model, execution_model],
         resources={"warehouse": warehouse, "feast": feast, "mlflow_tracking": mlflow_tracking},
     )
     assert trained.success
-    ledger = f"duckdb:///{root / 'ledger.duckdb'}"
+    # The analyst's first version waits for its bootstrap gate, which three names' slice
+    # cannot pass (too few names a day to measure skill): a person makes it champion, as
+    # the promote_model job would. These tests are about the desk's mechanics.
+    with monitoring.workflow() as workflow:
+        workflow.promote("market_analyst", "1", "desk tests", "the slice cannot judge skill")
     desk = TradingDesk(
         warehouse=warehouse,
         feast=feast,
@@ -180,7 +187,9 @@ def test_a_paper_day_reports_the_live_gate_with_numbers_the_ui_plots(desk_resour
     assert metadata["gate_act"].value == "no challenger in shadow"
     assert "challenger_rank_ic_mean" not in metadata  # no NaN plotted
     assert isinstance(metadata["champion_recent_rank_ic"].value, float)
-    assert "no registry act" in metadata["registry_history"].value
+    # The registry's history: the fixture's one act, by the person who made v1 champion.
+    assert "| promoted |" in metadata["registry_history"].value
+    assert "desk tests" in metadata["registry_history"].value
 
 
 def test_a_second_batch_puts_the_other_agents_challengers_in_shadow_and_their_gates_decide(
@@ -210,8 +219,10 @@ def test_a_second_batch_puts_the_other_agents_challengers_in_shadow_and_their_ga
         shadow = log.read(event_types=["shadow_agents"])
     finally:
         log.close()
-    risk = [e.payload["risk_manager"] for e in shadow if "risk_manager" in e.payload]
-    costs = [o for e in shadow if "execution" in e.payload
+    # The earlier cycles recorded the champions alone; this day's, each challenger too.
+    risk = [e.payload["risk_manager"] for e in shadow
+            if e.payload.get("risk_manager", {}).get("version") is not None]  # fmt: skip
+    costs = [o for e in shadow if e.payload.get("execution", {}).get("version") is not None
              for o in e.payload["execution"]["orders"]]  # fmt: skip
     assert risk and costs
     # The batch registered the same parameters: each challenger forecasts the champion's

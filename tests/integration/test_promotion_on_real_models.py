@@ -60,7 +60,8 @@ def train_and_register(feast: FeastStore, tracking: MlflowTracking, **how) -> st
     """Trains on the Feast training set (altered as ``how`` says) and registers the model
     exactly as the training asset does; returns its version."""
     training = pd.read_parquet(Path(feast.training_dir) / "market_analyst_v2.parquet")
-    rows = altered_training_rows(training, **how)
+    rows = altered_training_rows(training, **{k: v for k, v in how.items()
+                                              if k != "first_is_champion"})  # fmt: skip
     market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
     market = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
     result = train_market_analyst(rows, market, model_params=PARAMS)
@@ -73,8 +74,34 @@ def train_and_register(feast: FeastStore, tracking: MlflowTracking, **how) -> st
         horizon_days=5,
         n_splits=5,
         data_quality="passed",
+        first_is_champion=how.pop("first_is_champion", True),
     )
     return registered.version
+
+
+def test_a_first_version_is_champion_only_through_the_bootstrap_gate(feast, registry):
+    from agents.desk.models import NoChampion, load_desk_models
+
+    tracking, monitoring = registry
+    # Registered as the training asset registers it: challenger only, waiting for its gate.
+    backwards = train_and_register(feast, tracking, backwards=True, first_is_champion=False)
+    refused = run_gate(feast, monitoring)
+    assert refused["decision"] == "refused (bootstrap gate)"
+    assert "out of sample" in refused["reasons"] and refused["challenger_rank_ic"] < 0
+    with monitoring.workflow() as workflow:
+        assert workflow.champion(AGENT) is None
+    # With no champion the desk trades nothing, and says why.
+    tracking.configure()
+    with pytest.raises(NoChampion, match=f"v{backwards}, gate_refused: bootstrap gate: out of"):
+        load_desk_models()
+
+    skilled = train_and_register(feast, tracking, first_is_champion=False)
+    promoted = run_gate(feast, monitoring)
+    assert promoted["decision"] == "promoted (bootstrap gate)", promoted["reasons"]
+    assert promoted["challenger_rank_ic"] > 0 and promoted["oos_rank_ic_p_value"] < 0.05
+    assert promoted["drifted_feature_share"] < monitoring.max_drifted_share
+    with monitoring.workflow() as workflow:
+        assert workflow.champion(AGENT) == skilled
 
 
 def run_gate(feast: FeastStore, monitoring: ModelMonitoring) -> dict:

@@ -151,6 +151,15 @@ def test_the_rl_training_job_runs_with_the_deployments_step_budget(defs):
     assert config["ops"]["execution_rl_scheduler"]["config"] == {"timesteps": 2048}
 
 
+def test_the_bootstrap_gate_is_on_unless_the_deployment_turns_it_off(defs):
+    def monitoring(definitions: dg.Definitions):
+        return definitions.resources["model_monitoring"]
+
+    assert monitoring(defs).bootstrap_gate is True
+    off = instance.prepare(current_settings().model_copy(update={"bootstrap_gate": False}))
+    assert monitoring(build_definitions(off)).bootstrap_gate is False
+
+
 def test_loading_the_code_location_leaves_the_heavy_libraries_to_the_steps():
     """Every Dagster process (webserver, daemon, each run and step) loads the location: the
     libraries only steps need (Feast, MLflow, Evidently, GE, skfolio, LightGBM, statsmodels,
