@@ -61,8 +61,12 @@ def _tick_loss(var: float, realised: float, alpha: float = 1 - VAR_LEVEL) -> flo
 
 
 def _daily_rows(events: list[Event], agent: str) -> list[dict]:
-    rows = []
-    records = [e for e in events if agent in e.payload]
+    rows, records, days = [], [], set()
+    for event in events:  # the first record of each session: the champion re-sets its
+        day = event.payload.get("day")  # target when its signals change, not only daily
+        if agent in event.payload and day not in days:
+            records.append(event)
+            days.add(day)
     for now, later in pairwise(records):
         part, p, q = now.payload[agent], now.payload["prices"], later.payload["prices"]
         row = {"market_time": now.market_time, "version": part["version"],
@@ -236,7 +240,8 @@ def evaluate_agent_gate(evidence: AgentEvidence, data_quality: str,
     elif not evidence.p_value < policy.max_p_value:
         reasons.append(f"live evidence: {scored}, one-sided paired t-test p = "
                        f"{evidence.p_value:.3f} (need < {policy.max_p_value})")  # fmt: skip
-    if evidence.observations and not evidence.check_passed:
+    # The agent's own check is judged on as much evidence as the score (before, it is noise).
+    if evidence.observations >= need and not evidence.check_passed:
         reasons.append(f"{evidence.agent} check: {evidence.check}")
     if data_quality != "passed":
         reasons.append(f"data quality of the training data: {data_quality}")

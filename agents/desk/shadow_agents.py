@@ -15,9 +15,10 @@ What each challenger is asked, on the champion's own inputs so that only the mod
 - **Execution Agent**: the expected cost of each order that filled, with the session's impact
   models and its half spread, scored against the fill's implementation shortfall.
 
-The risk and optimizer parts are recorded when the champion set a new target (its signals
-changed: once a session), so consecutive records are about a day apart, the horizon of a
-one-day VaR; the execution part on every cycle that filled an order.
+The risk and optimizer parts are recorded when the champion sets a new target (its signals
+changed: at least once a session); the evidence scores the first of each session against the
+next session's, a day apart, the horizon of a one-day VaR. The execution part is recorded on
+every cycle that filled an order.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def optimizer_part(
     signals: list[TradingSignal],
     held: pd.Series,
     sectors: dict[str, str],
+    champion_config: OptimizerConfig,
     champion_version: str | None,
     challenger: AgentChallenger | None,
 ) -> dict:
@@ -119,7 +121,11 @@ def optimizer_part(
         return _book_volatility(covariance.to_numpy(), w) * TRADING_DAYS**0.5
 
     theirs = None
-    if challenger is not None:
+    if challenger is not None and challenger.optimizer_config == champion_config:
+        # The same parameters on the same inputs propose the same book; solving again would
+        # only add the solver's tolerance (weights apart by 1e-3 between processes).
+        theirs = champion_shape
+    elif challenger is not None:
         proposal = PortfolioOptimizer(challenger.optimizer_config).propose(
             returns, signals, held, sectors
         )
@@ -203,7 +209,8 @@ def shadow_parts(
         returns = session.returns[snap.symbols].tail(optimizer_lookback_days).dropna(axis=1)
         parts["portfolio_optimizer"] = optimizer_part(
             returns, covariance, shape, views, snap.weights, models.sectors,
-            versions.get("portfolio_optimizer"), challengers.get("portfolio_optimizer"),
+            models.optimizer_config, versions.get("portfolio_optimizer"),
+            challengers.get("portfolio_optimizer"),
         )  # fmt: skip
     parts["execution"] = execution_part(
         fills, snap.marks, session.impact, duration_days,

@@ -124,3 +124,14 @@ def test_a_cost_model_closer_to_realised_shortfall_is_promoted_and_a_worse_one_r
     worse = agent_evidence(agent_scores(execution_events(60, 8e-4), "execution"), "execution", "2")
     refused = evaluate_agent_gate(worse, "passed")
     assert not refused.promote and "p = " in refused.reasons[0]
+
+
+def test_a_book_re_set_within_a_session_is_scored_once_a_day():
+    from dataclasses import replace
+
+    events = risk_events(30, Z99 * DAILY_VOL, Z99 * DAILY_VOL / 2)
+    later = [replace(e, event_id=e.event_id + "b", market_time=e.market_time + timedelta(hours=1),
+                     payload={**e.payload, "prices": {"A": 1.0}}) for e in events]  # fmt: skip
+    scores = agent_scores(events + later, "risk_manager")
+    assert len(scores) == 30  # one day-to-day move per session, from its first record
+    assert scores.equals(agent_scores(events, "risk_manager"))
