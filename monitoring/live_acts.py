@@ -33,7 +33,7 @@ from monitoring.live_evidence import (
     live_evidence,
     rollback_check,
 )
-from monitoring.promotion import PromotionWorkflow
+from monitoring.promotion import PromotionWorkflow, RegistryAct
 
 AGENT = "market_analyst"
 
@@ -72,15 +72,21 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
         out["rollback"] = {"due": check.due, "reason": check.reason, "recent_ic": check.recent_ic,
                            "cycles": check.cycles, "champion": champion}  # fmt: skip
         if check.due:
-            act = workflow.rollback(AGENT, "live_gate", check.reason)
-            out["rollback"]["act"] = act.act
-            out["rollback"]["champion_after"] = act.champion_after
-            if sink is not None:
-                alert = Alert("model_rollback", check.recent_ic, float(band),
-                              f"quorum-{AGENT} v{champion} rolled back to "
-                              f"v{act.champion_after}: {check.reason}")  # fmt: skip
-                sink.send([alert], f"quorum-{AGENT} rolled back", f"rollback-{champion}")
+            act = _roll_back(workflow, AGENT, champion, check.reason, check.recent_ic, band, sink)
+            out["rollback"] |= {"act": act.act, "champion_after": act.champion_after}
     return out
+
+
+def _roll_back(workflow: PromotionWorkflow, agent: str, champion: str, reason: str,
+               score: float, band: str, sink: AlertSink | None) -> RegistryAct:  # fmt: skip
+    """The champion rolled back by the live gate, recorded, and alerted when a sink is
+    given (one alert per agent and version)."""
+    act = workflow.rollback(agent, "live_gate", reason)
+    if sink is not None:
+        alert = Alert("model_rollback", score, float(band), f"quorum-{agent} v{champion} rolled "
+                      f"back to v{act.champion_after}: {reason}")  # fmt: skip
+        sink.send([alert], f"quorum-{agent} rolled back", f"rollback-{agent}-{champion}")
+    return act
 
 
 def judge_agents_live(
@@ -128,11 +134,7 @@ def _judge_agent(workflow: PromotionWorkflow, agent: str, scores: Any, sink: Ale
                            "recent_score": check.recent_score,
                            "observations": check.observations}  # fmt: skip
         if check.due:
-            act = workflow.rollback(agent, "live_gate", check.reason)
+            act = _roll_back(workflow, agent, champion, check.reason, check.recent_score, band,
+                             sink)  # fmt: skip
             out["rollback"] |= {"act": act.act, "champion_after": act.champion_after}
-            if sink is not None:
-                alert = Alert("model_rollback", check.recent_score, float(band),
-                              f"quorum-{agent} v{champion} rolled back to "
-                              f"v{act.champion_after}: {check.reason}")  # fmt: skip
-                sink.send([alert], f"quorum-{agent} rolled back", f"rollback-{agent}-{champion}")
     return out

@@ -114,12 +114,11 @@ def market_analyst_promotion(
 ) -> dg.MaterializeResult:
     """The gate: the challenger becomes champion only if it beats the champion out of sample
     on their common window, its serving data has not drifted, and its training data passed
-    the quality checks. The decision and its reasons go to MLflow and the ledger."""
+    the quality checks. With no champion yet, the challenger faces the bootstrap gate
+    instead. The decision and its reasons go to MLflow and the ledger."""
     from agents.market_analyst.registration import load_analyst_version
-    from features.vectors import analyst_feature_rows
-    from features.windows import serving_window, window_end
     from monitoring.analyst_gate import gate_evidence
-    from monitoring.drift_records import RecordedDrift, latest_window_drift, recorded_drift
+    from monitoring.drift_records import RecordedDrift
     from monitoring.promotion import evaluate_gate
 
     client = model_monitoring.client()
@@ -139,15 +138,8 @@ def market_analyst_promotion(
             )
         challenger = load_analyst_version(client, challenger_version)
         champion = load_analyst_version(client, champion_version)
-        features, labels = analyst_feature_rows(feast.exports), _labels(feast)
-        sessions = model_monitoring.serving_window_sessions
-        # The drift report of this run has judged this window already; only a gate run on
-        # its own (or on newer features) computes the drift itself.
-        end = window_end(serving_window(features, sessions))
-        drift = recorded_drift(client, challenger_version, end) or latest_window_drift(
-            client, challenger, features, labels, sessions=sessions,
-            thresholds=model_monitoring.thresholds(),
-        ).summary  # fmt: skip
+        labels = _labels(feast)
+        drift = _window_drift(client, challenger, feast, model_monitoring)
         decision = evaluate_gate(
             gate_evidence(challenger, champion, drift, labels), model_monitoring.policy()
         )
@@ -177,7 +169,9 @@ def market_analyst_promotion(
 
 
 def _window_drift(client, version, feast: FeastStore, model_monitoring: ModelMonitoring):
-    """The drift report's verdict on the serving window for ``version``, or computed."""
+    """The drift report's verdict on the serving window for ``version``: the drift report
+    of this run has judged this window already; only a gate run on its own (or on newer
+    features) computes the drift itself."""
     from features.vectors import analyst_feature_rows
     from features.windows import serving_window, window_end
     from monitoring.drift_records import latest_window_drift, recorded_drift
