@@ -112,7 +112,9 @@ def load_agent_challengers(
         )
         if version in (None, champions[agent]):
             continue
-        model = model_registry.load(agent, model_registry.CHALLENGER).unwrap_python_model()
+        # This version exactly: the alias may move while the desk is built.
+        uri = f"models:/{model_registry.model_name(agent)}/{version}"
+        model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
         out[agent] = AgentChallenger(
             agent, str(version),
             risk_limits=getattr(model, "limits", None),
@@ -162,12 +164,30 @@ def long_short_limits(
     )
 
 
+def _challengers_too(models: DeskModels, risk, optimizer) -> dict[str, AgentChallenger]:
+    """The challengers in shadow with the desk's own settings applied as to the champions
+    (``risk`` and ``optimizer`` map a registered limits or config to the desk's), so that
+    a challenger differs from its champion only by what was registered."""
+    out = dict(models.shadow_agents)
+    if (c := out.get("risk_manager")) is not None:
+        out["risk_manager"] = replace(c, risk_limits=risk(c.risk_limits))
+    if (c := out.get("portfolio_optimizer")) is not None:
+        out["portfolio_optimizer"] = replace(c, optimizer_config=optimizer(c.optimizer_config))
+    return out
+
+
 def with_long_short(models: DeskModels, max_short: float) -> DeskModels:
     """The models with the long-short book of ``long_short_limits`` (0: as registered)."""
     if not max_short:
         return models
     limits, optimizer = long_short_limits(models.risk_limits, models.optimizer_config, max_short)
-    return replace(models, risk_limits=limits, optimizer_config=optimizer)
+    challengers = _challengers_too(
+        models,
+        lambda r: long_short_limits(r, models.optimizer_config, max_short)[0],
+        lambda o: long_short_limits(models.risk_limits, o, max_short)[1],
+    )
+    return replace(models, risk_limits=limits, optimizer_config=optimizer,
+                   shadow_agents=challengers)  # fmt: skip
 
 
 def hedged_limits(limits: RiskLimits, enabled: bool, instrument: str | None) -> RiskLimits:
@@ -177,4 +197,8 @@ def hedged_limits(limits: RiskLimits, enabled: bool, instrument: str | None) -> 
 
 def with_hedge(models: DeskModels, enabled: bool, instrument: str | None) -> DeskModels:
     """The models with the hedge of ``hedged_limits``."""
-    return replace(models, risk_limits=hedged_limits(models.risk_limits, enabled, instrument))
+    challengers = _challengers_too(
+        models, lambda r: hedged_limits(r, enabled, instrument), lambda o: o
+    )
+    return replace(models, risk_limits=hedged_limits(models.risk_limits, enabled, instrument),
+                   shadow_agents=challengers)  # fmt: skip

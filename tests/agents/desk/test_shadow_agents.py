@@ -89,3 +89,21 @@ def test_the_live_evidence_scores_each_agent_on_the_record(desks):
     assert execution[["champion", "challenger"]].ge(0).all().all()  # absolute errors, bp
     assert (execution["challenger"] != execution["champion"]).all()
     assert set(execution["version"]) == {"2"} and set(execution["champion_version"]) == {"1"}
+
+
+def test_the_desks_long_short_and_hedge_settings_reach_the_challengers_as_the_champions(desk_parts):
+    from agents.desk.models import with_hedge, with_long_short
+
+    fitted = desk_parts[0]
+    models = with_hedge(
+        with_long_short(replace(fitted, shadow_agents=challengers(fitted)), max_short=0.3),
+        enabled=False, instrument=None,
+    )  # fmt: skip
+    risk = models.shadow_agents["risk_manager"].risk_limits
+    optimizer = models.shadow_agents["portfolio_optimizer"].optimizer_config
+    assert optimizer.max_short == models.optimizer_config.max_short == 0.3
+    assert risk.max_gross_exposure == models.risk_limits.max_gross_exposure == 1.6
+    assert not risk.hedge.enabled and not models.risk_limits.hedge.enabled
+    # What was registered differently stays different.
+    assert risk.budget.ewma_decay == 0.8 != models.risk_limits.budget.ewma_decay
+    assert optimizer.risk_aversion == 25.0 != models.optimizer_config.risk_aversion
