@@ -168,12 +168,13 @@ def execution_part(fills: list[dict[str, Any]], prices: pd.Series, impact: dict[
 
 
 def shadow_agents_payload(snap: Snapshot, parts: dict[str, dict | None]) -> dict | None:
-    """The event's payload: the names' decision prices and each agent's part; None when no
-    part was recorded this cycle."""
+    """The event's payload: the decision prices of everything the feed has (the hedge's too:
+    the risk manager's book carries it) and each agent's part; None when no part was
+    recorded this cycle."""
     parts = {agent: part for agent, part in parts.items() if part is not None}
     if not parts:
         return None
-    prices = snap.prices
+    prices = snap.marks
     return {
         "day": str(snap.day),
         "prices": {s: float(p) for s, p in prices.items() if np.isfinite(p)},

@@ -66,6 +66,8 @@ def test_each_record_holds_the_champions_own_forecasts_beside_the_challengers(de
         assert risk["champion_var_99"] == pytest.approx(assessed.payload["forecast_var_99"],
                                                         rel=1e-6)  # fmt: skip
         assert risk["challenger_var_99"] != pytest.approx(risk["champion_var_99"])
+        # The book carries the index hedge, and its move is priced to score the VaR with.
+        assert "SP500" in risk["book"] and set(risk["book"]) <= set(event.payload["prices"])
         assert optimizer["challenger_weights"] != optimizer["champion_weights"]
         assert sum(optimizer["challenger_weights"].values()) == pytest.approx(1.0, abs=1e-4)
     executed = [e for e in events if "execution" in e.payload]
