@@ -58,11 +58,10 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
             f"rank IC {decision.evidence.challenger_ic:.4f} vs {decision.evidence.champion_ic:.4f}"
             f" over {decision.evidence.cycles} shadow cycles, p = {decision.evidence.p_value:.3f}"
         )
-        act = workflow.apply_verdict(AGENT, challenger, decision.promote, reason, decision.record())
+        band = f"{decision.band_lower:.6f}" if decision.promote else None
+        act = _apply(workflow, AGENT, challenger, decision.promote, reason, decision.record(),
+                     BAND_TAG, band)  # fmt: skip
         if decision.promote:
-            workflow.client.set_model_version_tag(
-                model_name(AGENT), challenger, BAND_TAG, f"{decision.band_lower:.6f}"
-            )
             champion = challenger
         out["gate"] = {"act": act.act, "version": challenger, "reason": reason,
                        **decision.record()}  # fmt: skip
@@ -75,6 +74,16 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
             act = _roll_back(workflow, AGENT, champion, check.reason, check.recent_ic, band, sink)
             out["rollback"] |= {"act": act.act, "champion_after": act.champion_after}
     return out
+
+
+def _apply(workflow: PromotionWorkflow, agent: str, version: str, promote: bool, reason: str,
+           record: dict[str, Any], band_tag: str, band: str | None) -> RegistryAct:  # fmt: skip
+    """A live gate's verdict in the registry and the ledger; a promoted version also carries
+    its validation band under ``band_tag``, which its rollback check reads."""
+    act = workflow.apply_verdict(agent, version, promote, reason, record)
+    if promote:
+        workflow.client.set_model_version_tag(model_name(agent), version, band_tag, band)
+    return act
 
 
 def _roll_back(workflow: PromotionWorkflow, agent: str, champion: str, reason: str,
@@ -119,11 +128,10 @@ def _judge_agent(workflow: PromotionWorkflow, agent: str, scores: Any, sink: Ale
             f"{evidence.champion_score:.6g} over {evidence.observations} observations, "
             f"p = {evidence.p_value:.3f}; {evidence.check}"
         )
-        act = workflow.apply_verdict(agent, challenger, decision.promote, reason, decision.record())
+        band = f"{decision.band:.9g}" if decision.promote else None
+        act = _apply(workflow, agent, challenger, decision.promote, reason, decision.record(),
+                     SCORE_BAND_TAG, band)  # fmt: skip
         if decision.promote:
-            workflow.client.set_model_version_tag(
-                model_name(agent), challenger, SCORE_BAND_TAG, f"{decision.band:.9g}"
-            )
             champion = out["champion"] = challenger
         out |= {"act": act.act, "version": challenger, "reason": reason, **decision.record()}
     if champion is not None:

@@ -22,6 +22,15 @@ def _labels(feast: FeastStore) -> pd.DataFrame:
     return pd.read_parquet(Path(feast.training_dir) / f"{FEATURE_SERVICE}.parquet")
 
 
+def _reasons(reasons: list[str]) -> dg.MetadataValue | str:
+    """A gate's reasons as the UI lists them."""
+    return (
+        dg.MetadataValue.md("\n".join(f"- {r}" for r in reasons))
+        if reasons
+        else ("all conditions met")
+    )
+
+
 def _drift_metadata(summary: "DriftSummary", version: str, run_id: str) -> dict:
     path = summary.html_path
     return {
@@ -149,9 +158,7 @@ def market_analyst_promotion(
     return dg.MaterializeResult(
         metadata={
             "decision": "promoted" if decision.promote else "refused",
-            "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons))
-            if decision.reasons
-            else "all conditions met",
+            "reasons": _reasons(decision.reasons),
             "challenger": challenger_version,
             "champion_before": champion_version,
             "champion_after": act.champion_after,
@@ -218,9 +225,7 @@ def _bootstrap(context, feast, model_monitoring, workflow, version: str) -> dg.M
     return dg.MaterializeResult(
         metadata={
             "decision": outcome,
-            "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons))
-            if decision.reasons
-            else "all conditions met",
+            "reasons": _reasons(decision.reasons),
             "challenger": version,
             "champion_before": None,
             "champion_after": act.champion_after,
