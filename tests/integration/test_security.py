@@ -74,23 +74,30 @@ def _listening(port: int) -> list[str]:
     return [cols[3] for cols in map(str.split, out.splitlines()) if cols[3].endswith(f":{port}")]
 
 
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
 @pytest.mark.e2e
 def test_make_serve_listens_on_127_0_0_1_only(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QUORUM_", "DAGSTER_"))}
     env |= {"QUORUM_HOME": str(tmp_path / "home"), "QUORUM_WEBSERVER_PORT": str(port)}
-    service = subprocess.Popen(
-        [sys.executable, "-m", "orchestration.serve"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        service = subprocess.Popen(
+            [sys.executable, "-m", "orchestration.serve"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 180
         while not _listening(port):
-            assert service.poll() is None, "the service exited"
-            assert time.monotonic() < deadline, "the webserver never listened"
+            # The service's own output says why it stopped (CI keeps nothing else of it).
+            assert service.poll() is None, f"the service exited:\n{_tail(log_path)}"
+            assert time.monotonic() < deadline, f"never listened:\n{_tail(log_path)}"
             time.sleep(1)
         assert _listening(port) == [f"127.0.0.1:{port}"]
     finally:
