@@ -33,7 +33,7 @@ from monitoring.live_evidence import (
     live_evidence,
     rollback_check,
 )
-from monitoring.promotion import PromotionWorkflow, RegistryAct
+from monitoring.promotion import OFFLINE_GATE_TAG, PromotionWorkflow, RegistryAct
 
 AGENT = "market_analyst"
 
@@ -53,6 +53,7 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
         decision = evaluate_live_gate(
             live_evidence(scores, challenger), drifted if math.isfinite(drifted) else 1.0,
             tags.get(DATA_QUALITY_TAG, "not_evaluated"), policy,
+            offline_gate=tags.get(OFFLINE_GATE_TAG, "not_evaluated"),
         )  # fmt: skip
         reason = "; ".join(decision.reasons) or "live gate passed: " + (
             f"rank IC {decision.evidence.challenger_ic:.4f} vs {decision.evidence.champion_ic:.4f}"

@@ -4,9 +4,10 @@ and the rollback check of a champion against its validation band.
 
 Score: the rank IC of a forecast against the realised return from its cycle's prices to the
 next shadow event's, per cycle (the Market Analyst's evidence; the consensus scores the
-champion's votes on the same moves). A challenger is promoted only with at least
-``min_cycles`` scored cycles, a mean IC above the champion's on the same cycles by a one-sided
-paired t-test at ``max_p_value``, drift below the threshold and its data checks passed.
+champion's votes on the same moves). A challenger the offline gate admitted is promoted only
+with at least ``min_cycles`` scored cycles, a mean IC above the champion's on the same cycles
+by a one-sided paired t-test at ``max_p_value``, drift below the threshold and its data
+checks passed.
 
 Validation band: the promoted challenger's mean live IC in shadow less ``band_z`` standard
 errors, recorded on its version. A champion whose mean IC over its last ``window_cycles``
@@ -128,10 +129,15 @@ class LiveDecision:
 
 
 def evaluate_live_gate(evidence: LiveEvidence, drifted_share: float, data_quality: str,
-                       policy: LivePolicy | None = None) -> LiveDecision:  # fmt: skip
-    """Every failing condition is a reason; no reason, promote."""
+                       policy: LivePolicy | None = None, *,
+                       offline_gate: str = "passed") -> LiveDecision:  # fmt: skip
+    """Every failing condition is a reason; no reason, promote. ``offline_gate``: the daily
+    batch's verdict on the version's backtested comparison, which must have admitted it."""
     policy = policy or LivePolicy()
     reasons = []
+    if offline_gate != "passed":
+        reasons.append(f"offline gate: {offline_gate} (the daily batch's out-of-sample "
+                       "comparison with the champion must admit it first)")  # fmt: skip
     if evidence.cycles < policy.min_cycles:
         reasons.append(f"live evidence: {evidence.cycles} shadow cycles scored "
                        f"(need {policy.min_cycles})")  # fmt: skip

@@ -1,6 +1,8 @@
 """The promotion gate and the registry acts of the champion/challenger workflow.
 
-A challenger becomes champion only when all three hold:
+The daily batch's offline gate admits a challenger to shadow trading only when all three
+hold (with no champion yet, the bootstrap gate of ``monitoring.bootstrap_gate`` decides
+instead); the live gate (``monitoring.live_acts``) then promotes it on live evidence:
 
 (a) **it forecasts better**: on the same recent window, out of sample for *both* models, its
     metric (rank IC) beats the champion's by ``min_improvement``. The window is every labelled
@@ -37,6 +39,9 @@ from agents.desk.ledger import Event, EventLog
 from agents.model_registry import CHALLENGER, CHAMPION, model_name
 
 HISTORY_TAG = "champion_history"
+# The offline gate's verdict on a challenger ("passed" | "refused"): the live gate promotes
+# only a version the offline gate admitted.
+OFFLINE_GATE_TAG = "offline_gate"
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,7 @@ def head_to_head(
 
 @dataclass(frozen=True)
 class RegistryAct:
-    act: str  # gate_promoted | gate_refused | promoted | rejected | rolled_back
+    act: str  # gate_promoted | gate_admitted | gate_refused | promoted | rejected | rolled_back
     agent: str
     version: str
     previous_champion: str | None
@@ -156,9 +161,27 @@ class PromotionWorkflow:
         return dict(self.client.get_model_version(model_name(agent), version).tags)
 
     def apply_gate(self, agent: str, version: str, decision: GateDecision) -> RegistryAct:
-        """The daily batch's act: promote when the gate says so, else record the refusal."""
-        reason = "; ".join(decision.reasons) or "gate passed: better, undrifted, clean data"
-        return self.apply_verdict(agent, version, decision.promote, reason, decision.record())
+        """The daily batch's offline act once a champion trades: a challenger that passes is
+        admitted to shadow (``gate_admitted``), it does not become champion on backtested
+        evidence alone: only the live gate promotes, on shadow (and canary) cycles. Either
+        way the verdict is tagged on the version (``OFFLINE_GATE_TAG``), which the live
+        gate reads."""
+        passed = decision.promote
+        reason = "; ".join(decision.reasons) or (
+            "offline gate passed (better out of sample, undrifted, clean data): admitted to "
+            "shadow; the live gate decides"
+        )
+        self.client.set_model_version_tag(
+            model_name(agent), version, OFFLINE_GATE_TAG, "passed" if passed else "refused"
+        )
+        champion = self.champion(agent)
+        act = RegistryAct(
+            "gate_admitted" if passed else "gate_refused", agent, version, champion, champion,
+            "promotion_gate", reason, decision.record(),
+        )  # fmt: skip
+        self._tag_version(act)
+        self._append(act)
+        return act
 
     def apply_verdict(
         self, agent: str, version: str, promote: bool, reason: str, details: dict[str, Any]

@@ -1,6 +1,6 @@
 """Every registry act the ledger holds (``PromotionWorkflow`` appends one ``model_<act>``
-event per promotion, refusal, rejection and rollback), as a table per agent: what a quant
-reads to see how a model came to be champion. No Dagster import."""
+event per promotion, admission to shadow, refusal, rejection and rollback), as a table per
+agent: what a quant reads to see how a model came to be champion. No Dagster import."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 
 from agents.desk.ledger import EventLog
 
-ACTS = ("gate_promoted", "gate_refused", "promoted", "rejected", "rolled_back")
+ACTS = ("gate_promoted", "gate_admitted", "gate_refused", "promoted", "rejected", "rolled_back")
 EVENT_TYPES = tuple(f"model_{act}" for act in ACTS)
 COLUMNS = ["at", "agent", "act", "version", "champion_before", "champion_after", "actor",
            "reason"]  # fmt: skip

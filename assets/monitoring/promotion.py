@@ -121,10 +121,11 @@ def market_analyst_drift(
 def market_analyst_promotion(
     context: dg.AssetExecutionContext, feast: FeastStore, model_monitoring: ModelMonitoring
 ) -> dg.MaterializeResult:
-    """The gate: the challenger becomes champion only if it beats the champion out of sample
-    on their common window, its serving data has not drifted, and its training data passed
-    the quality checks. With no champion yet, the challenger faces the bootstrap gate
-    instead. The decision and its reasons go to MLflow and the ledger."""
+    """The offline gate: the challenger is admitted to shadow trading only if it beats the
+    champion out of sample on their common window, its serving data has not drifted, and
+    its training data passed the quality checks; the paper day's live gate then promotes it
+    on shadow evidence, or not. With no champion yet, the challenger faces the bootstrap
+    gate instead. The decision and its reasons go to MLflow and the ledger."""
     from agents.market_analyst.registration import load_analyst_version
     from monitoring.analyst_gate import gate_evidence
     from monitoring.drift_records import RecordedDrift
@@ -154,10 +155,10 @@ def market_analyst_promotion(
         )
         act = workflow.apply_gate(AGENT, challenger_version, decision)
     evidence = decision.evidence
-    context.log.info(f"promotion gate: {act.act}: {act.reason}")
+    context.log.info(f"offline gate: {act.act}: {act.reason}")
     return dg.MaterializeResult(
         metadata={
-            "decision": "promoted" if decision.promote else "refused",
+            "decision": "admitted to shadow" if decision.promote else "refused",
             "reasons": _reasons(decision.reasons),
             "challenger": challenger_version,
             "champion_before": champion_version,

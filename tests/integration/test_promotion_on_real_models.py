@@ -26,6 +26,7 @@ from assets.resources import FeastStore, Ledger, MlflowTracking, ModelMonitoring
 from features.names import ANALYST_FEATURES
 from features.vectors import analyst_feature_rows
 from monitoring.drift_records import DRIFT_REPORT_TAG, DRIFT_SHARE_TAG
+from monitoring.promotion import OFFLINE_GATE_TAG
 from orchestration.jobs import promote_model, retrain_models
 from orchestration.sensors import feature_drift_sensor
 from tests.conftest import altered_training_rows
@@ -113,7 +114,7 @@ def run_gate(feast: FeastStore, monitoring: ModelMonitoring) -> dict:
     return {k: v.value for k, v in event.metadata.items()}
 
 
-def test_the_gate_promotes_a_better_challenger_refuses_a_drifted_one_and_a_rollback_restores(
+def test_the_gate_admits_a_better_challenger_refuses_a_drifted_one_and_a_rollback_restores(
     feast, registry
 ):
     tracking, monitoring = registry
@@ -137,19 +138,24 @@ def test_the_gate_promotes_a_better_challenger_refuses_a_drifted_one_and_a_rollb
     v2 = train_and_register(feast, tracking)
     assert champion() == v1  # the first version is champion by bootstrap
 
-    # A better challenger on undrifted data: promoted, with its numbers on the version.
+    # A better challenger on undrifted data: admitted to shadow, with its numbers on the
+    # version; the champion changes only on live evidence (here, a live verdict).
     better = run_gate(feast, monitoring)
-    assert better["decision"] == "promoted", better["reasons"]
+    assert better["decision"] == "admitted to shadow", better["reasons"]
     assert better["challenger_rank_ic"] > better["champion_rank_ic"]
     assert better["challenger_rank_ic"] > 0.0  # real skill out of sample, not only a bad rival
     assert better["common_window"].startswith("2013-01") and better["common_window_days"] > 400
     assert better["drifted_feature_share"] < monitoring.max_drifted_share
-    assert champion() == v2
+    assert champion() == v1 and better["champion_after"] == v1
     tags = client.get_model_version(MODEL, v2).tags
-    assert tags["promotion.last_act"] == "gate_promoted"
+    assert tags["promotion.last_act"] == "gate_admitted" and tags[OFFLINE_GATE_TAG] == "passed"
     assert float(tags[DRIFT_SHARE_TAG]) == better["drifted_feature_share"]
     assert better["drift_evidence"] == f"drift report {tags[DRIFT_REPORT_TAG]}"  # not redone
     assert list(Path(monitoring.reports_dir, "drift").glob(f"{MODEL}-v{v2}-*.html"))
+
+    with monitoring.workflow() as workflow:
+        workflow.apply_verdict(AGENT, v2, True, "live gate passed", {})
+    assert champion() == v2
 
     # A challenger trained on shifted features: refused for drift, the champion untouched.
     shifted = [f for f in ANALYST_FEATURES if not f.endswith("_rank")][:12]
@@ -174,6 +180,7 @@ def test_the_gate_promotes_a_better_challenger_refuses_a_drifted_one_and_a_rollb
     )
     assert run.success and champion() == v1
     assert acts() == [
+        ("model_gate_admitted", v2, "promotion_gate"),
         ("model_gate_promoted", v2, "promotion_gate"),
         ("model_gate_refused", v3, "promotion_gate"),
         ("model_rolled_back", v2, "dana"),

@@ -15,10 +15,12 @@ from tests.monitoring.test_promotion import register, registry  # noqa: F401 (a 
 AGENT = "market_analyst"
 
 
-def checked(version: str, drifted_share: float = 0.05) -> None:
-    """The tags the daily batch writes on a version: its data checks and measured drift."""
+def checked(version: str, drifted_share: float = 0.05, offline_gate: str = "passed") -> None:
+    """The tags the daily batch writes on a version: its data checks, measured drift and
+    the offline gate's verdict."""
     client = MlflowClient()
     client.set_model_version_tag(f"quorum-{AGENT}", version, "data_quality", "passed")
+    client.set_model_version_tag(f"quorum-{AGENT}", version, "offline_gate", offline_gate)
     client.set_model_version_tag(f"quorum-{AGENT}", version, "drift.drifted_feature_share",
                                  str(drifted_share))  # fmt: skip
 
@@ -50,6 +52,17 @@ def test_a_drifted_challenger_is_refused_however_well_it_did_in_shadow(registry)
     log.append(shadow_events(60, 1.0, 0.0, version=v2, champion_version=v1))
     decided = judge_live(workflow, log)
     assert decided["gate"]["act"] == "gate_refused" and "drift" in decided["gate"]["reason"]
+    assert workflow.champion(AGENT) == v1
+
+
+def test_a_challenger_the_offline_gate_refused_is_refused_live_however_well_it_did(registry):  # noqa: F811
+    workflow, log = registry
+    v1, v2 = register(0.1), register(0.2)
+    checked(v2, offline_gate="refused")
+    log.append(shadow_events(60, 1.0, 0.0, version=v2, champion_version=v1))
+    decided = judge_live(workflow, log)
+    assert decided["gate"]["act"] == "gate_refused"
+    assert decided["gate"]["reason"].startswith("offline gate: refused")
     assert workflow.champion(AGENT) == v1
 
 

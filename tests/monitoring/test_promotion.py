@@ -11,6 +11,7 @@ from agents import model_registry
 from agents.desk.ledger import DuckDBEventLog
 from monitoring.promotion import (
     HISTORY_TAG,
+    OFFLINE_GATE_TAG,
     GateEvidence,
     GatePolicy,
     PromotionWorkflow,
@@ -109,7 +110,13 @@ def test_a_refused_gate_leaves_the_champion_and_a_manual_rollback_restores_it(re
     assert tags["promotion.last_act"] == "gate_refused"
     assert json.loads(tags["promotion.details"])["evidence"]["drifted_share"] == 0.4
 
-    promoted = workflow.apply_gate("market_analyst", v2, evaluate_gate(evidence()))
+    assert tags[OFFLINE_GATE_TAG] == "refused"
+
+    # Passing the offline gate admits it to shadow; only a live verdict makes it champion.
+    admitted = workflow.apply_gate("market_analyst", v2, evaluate_gate(evidence()))
+    assert admitted.act == "gate_admitted" and workflow.champion("market_analyst") == v1
+    assert workflow.version_tags("market_analyst", v2)[OFFLINE_GATE_TAG] == "passed"
+    promoted = workflow.apply_verdict("market_analyst", v2, True, "live gate passed", {})
     assert promoted.act == "gate_promoted" and workflow.champion("market_analyst") == v2
     v3 = register(0.3)
     workflow.promote("market_analyst", v3, actor="alice", reason="desk head override")
@@ -132,6 +139,7 @@ def test_a_refused_gate_leaves_the_champion_and_a_manual_rollback_restores_it(re
     ]
     assert acts == [
         ("model_gate_refused", v2, "promotion_gate"),
+        ("model_gate_admitted", v2, "promotion_gate"),
         ("model_gate_promoted", v2, "promotion_gate"),
         ("model_promoted", v3, "alice"),
         ("model_rolled_back", v3, "bob"),
