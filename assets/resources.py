@@ -127,6 +127,7 @@ class TradingDesk(dg.ConfigurableResource):
     initial_cash: float = 1_000_000.0
     halt_policy: str = "hold"
     max_short: float = 0.0
+    canary_share: float = 0.0  # of the book traded by the analyst's challenger
     hedge: bool = True
     hedge_instrument: str | None = None
     sessions_dir: str | None = None  # session preparations shared by the runs of a session
@@ -165,6 +166,7 @@ class TradingDesk(dg.ConfigurableResource):
             initial_cash=self.initial_cash,
             breakers=BreakerThresholds(policy=self.halt_policy),
             venues_file=self.venues_file,
+            canary_share=self.canary_share,
         )
         publisher = SessionPublisher(store, self.feast.exports)
         return Desk(

@@ -77,6 +77,16 @@ class QuorumSettings(BaseModel):
         description="A long-short book: the shape's shorts sum to at most this (0.3: a 130/30 "
         "book); 0 keeps the names long only.",
     )
+    canary_share: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=0.5,
+        allow_inf_nan=False,
+        description="The canary split: this share of the book's capital is traded by a "
+        "sub-book the Market Analyst's challenger drives while one is registered (0.1: a "
+        "tenth); the desk's limits apply to the whole book. 0: challengers run in shadow "
+        "only.",
+    )
     hedge: bool = Field(
         default=True,
         description="The Risk Manager's index hedge: a short sized from the book's beta.",

@@ -135,7 +135,7 @@ def evaluate_live_gate(evidence: LiveEvidence, drifted_share: float, data_qualit
     batch's verdict on the version's backtested comparison, which must have admitted it."""
     policy = policy or LivePolicy()
     reasons = []
-    if offline_gate != "passed":
+    if offline_gate not in ("passed", "not_comparable"):
         reasons.append(f"offline gate: {offline_gate} (the daily batch's out-of-sample "
                        "comparison with the champion must admit it first)")  # fmt: skip
     if evidence.cycles < policy.min_cycles:

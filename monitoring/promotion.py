@@ -39,8 +39,8 @@ from agents.desk.ledger import Event, EventLog
 from agents.model_registry import CHALLENGER, CHAMPION, model_name
 
 HISTORY_TAG = "champion_history"
-# The offline gate's verdict on a challenger ("passed" | "refused"): the live gate promotes
-# only a version the offline gate admitted.
+# The offline gate's verdict on a challenger ("passed" | "not_comparable" | "refused"): the
+# live gate promotes only a version the offline gate admitted (passed or not comparable).
 OFFLINE_GATE_TAG = "offline_gate"
 
 
@@ -69,6 +69,16 @@ class GateDecision:
     reasons: list[str]
     evidence: GateEvidence
     policy: GatePolicy = field(default_factory=GatePolicy)
+    # True when the only thing missing is a long enough common window: nothing says the
+    # challenger is worse (a version retrained on data barely newer than the champion's).
+    not_comparable: bool = False
+
+    @property
+    def offline_verdict(self) -> str:
+        """The ``OFFLINE_GATE_TAG`` value: passed | not_comparable | refused."""
+        if self.promote:
+            return "passed"
+        return "not_comparable" if self.not_comparable else "refused"
 
     def record(self) -> dict[str, Any]:
         return {
@@ -83,7 +93,8 @@ def evaluate_gate(evidence: GateEvidence, policy: GatePolicy | None = None) -> G
     """All of (a), (b), (c) or no promotion; every failing condition is a reason."""
     policy = policy or GatePolicy()
     reasons = []
-    if evidence.window_days < policy.min_window_days:
+    short_window = evidence.window_days < policy.min_window_days
+    if short_window:
         reasons.append(
             f"performance: only {evidence.window_days} out-of-sample days common to both "
             f"models (need {policy.min_window_days})"
@@ -106,7 +117,7 @@ def evaluate_gate(evidence: GateEvidence, policy: GatePolicy | None = None) -> G
         )
     if evidence.data_quality != "passed":
         reasons.append(f"data quality of the training data: {evidence.data_quality}")
-    return GateDecision(not reasons, reasons, evidence, policy)
+    return GateDecision(not reasons, reasons, evidence, policy, short_window and len(reasons) == 1)
 
 
 def head_to_head(
@@ -163,21 +174,22 @@ class PromotionWorkflow:
     def apply_gate(self, agent: str, version: str, decision: GateDecision) -> RegistryAct:
         """The daily batch's offline act once a champion trades: a challenger that passes is
         admitted to shadow (``gate_admitted``), it does not become champion on backtested
-        evidence alone: only the live gate promotes, on shadow (and canary) cycles. Either
-        way the verdict is tagged on the version (``OFFLINE_GATE_TAG``), which the live
-        gate reads."""
-        passed = decision.promote
-        reason = "; ".join(decision.reasons) or (
-            "offline gate passed (better out of sample, undrifted, clean data): admitted to "
-            "shadow; the live gate decides"
-        )
-        self.client.set_model_version_tag(
-            model_name(agent), version, OFFLINE_GATE_TAG, "passed" if passed else "refused"
-        )
+        evidence alone: only the live gate promotes, on shadow (and canary) cycles. One
+        with no common window long enough to compare (and nothing else against it) is
+        admitted too, on live evidence alone. The verdict is tagged on the version
+        (``OFFLINE_GATE_TAG``), which the live gate reads."""
+        verdict = decision.offline_verdict
+        reason = "; ".join(decision.reasons)
+        if verdict == "passed":
+            reason = ("offline gate passed (better out of sample, undrifted, clean data): "
+                      "admitted to shadow; the live gate decides")  # fmt: skip
+        elif verdict == "not_comparable":
+            reason = f"admitted to shadow on live evidence alone: {reason}"
+        self.client.set_model_version_tag(model_name(agent), version, OFFLINE_GATE_TAG, verdict)
         champion = self.champion(agent)
         act = RegistryAct(
-            "gate_admitted" if passed else "gate_refused", agent, version, champion, champion,
-            "promotion_gate", reason, decision.record(),
+            "gate_refused" if verdict == "refused" else "gate_admitted", agent, version,
+            champion, champion, "promotion_gate", reason, decision.record(),
         )  # fmt: skip
         self._tag_version(act)
         self._append(act)

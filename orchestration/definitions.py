@@ -92,6 +92,7 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
             initial_cash=settings.initial_cash,
             halt_policy=settings.halt_policy,
             max_short=settings.max_short,
+            canary_share=settings.canary_share,
             hedge=settings.hedge,
             hedge_instrument=settings.hedge_instrument,
             sessions_dir=str(settings.sessions_dir),

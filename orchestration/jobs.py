@@ -140,6 +140,7 @@ def live_gate_op(
         "gate_reason": gate.get("reason", ""),
         "evidence": dg.MetadataValue.json(evidence),
         "rollback": dg.MetadataValue.json(rollback),
+        "canary": dg.MetadataValue.json(decided.get("canary") or {}),
         "shadow_rank_ic_by_day": dg.MetadataValue.md(
             daily.tail(30).round(4).to_markdown(index=False)
         ),
@@ -152,6 +153,8 @@ def live_gate_op(
         "paired_t_p_value": evidence.get("p_value"),
         "champion_recent_rank_ic": rollback.get("recent_ic"),
         "validation_band_lower": gate.get("band_lower"),
+        "canary_pnl_usd": (decided.get("canary") or {}).get("canary_pnl_usd"),
+        "canary_main_book_pnl_usd": (decided.get("canary") or {}).get("main_pnl_usd"),
     })  # fmt: skip
     context.log_event(
         dg.AssetMaterialization(

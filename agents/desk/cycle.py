@@ -30,8 +30,10 @@ import numpy as np
 import pandas as pd
 
 from agents.consensus.engine import ConsensusConfig, ConsensusEngine
+from agents.desk import canary as canary_book
 from agents.desk.breakers import BookState, BreakerThresholds, CircuitBreakers
 from agents.desk.broker import Commission, PaperBroker
+from agents.desk.canary_steps import CanarySteps
 from agents.desk.feed import MarketDataFeed
 from agents.desk.hedging import hedge_instrument_of, hedge_order
 from agents.desk.inbox import Inbox, Refusal
@@ -86,6 +88,9 @@ class DeskConfig:
     # Post-trade analysis (the backtest's): each fill also records what every classical
     # schedule, and an RL scheduler, would have cost on the same bar and venues.
     execution_counterfactuals: bool = False
+    # The canary split (``agents.desk.canary``): this share of the book's capital is traded
+    # by a sub-book the Market Analyst's challenger drives, while one is registered; 0: none.
+    canary_share: float = 0.0
 
 
 def _timed(step: Callable) -> Callable:
@@ -118,7 +123,7 @@ def _fingerprint(day: date, signals: list[TradingSignal]) -> str:
     return hashlib.sha256(f"{day}|{text}".encode()).hexdigest()[:16]
 
 
-class Desk:
+class Desk(CanarySteps):
     def __init__(
         self,
         models: DeskModels,
@@ -249,9 +254,16 @@ class Desk:
 
     def _target(self, snap: Snapshot, signals: list[TradingSignal]) -> Target:
         fingerprint = _fingerprint(snap.day, signals)
+        canary = self._canary_views(snap)
+        if canary is not None:
+            views = {v.symbol: v.expected_return for v in canary[2]}
+            fingerprint = canary_book.fingerprint(fingerprint, canary[0], canary[1], views)
         target = snap.state.target
         if target.get("fingerprint") == fingerprint:
             shape = pd.Series(target["weights"], dtype=float).reindex(self.symbols).fillna(0.0)
+            if canary is not None:
+                theirs = pd.Series(target["canary"]["weights"], dtype=float)
+                snap.canary = {"shape": canary_book.CanaryShape(canary[0], canary[1], theirs)}
             return self._sized(snap, Target(shape, target["method"], target["conviction"], True))
         returns = (
             self.session(snap)
@@ -267,8 +279,18 @@ class Desk:
             else 0.5
         )
         weights = proposal.weights.reindex(self.symbols).fillna(0.0)
+        main = weights
+        if canary is not None:  # the whole book: the champion's shape blended with the canary's
+            shape = self._canary_shape(snap, returns, *canary)
+            weights = canary_book.blend(main, shape).reindex(self.symbols).fillna(0.0)
         version = self.models.versions.get("portfolio_optimizer")
         payload = target_payload(snap, fingerprint, proposal, weights, conviction, version)
+        if canary is not None:
+            payload["canary"] = {
+                "version": shape.version, "share": shape.share,
+                "weights": {s: float(w) for s, w in shape.weights.items() if w},
+                "main_weights": {s: float(w) for s, w in main.items() if w},
+            }  # fmt: skip
         self.recorder.emit(snap, "target_set", payload)
         return self._sized(snap, Target(weights, proposal.method, conviction, reused=False))
 
@@ -279,6 +301,11 @@ class Desk:
         every cycle of a session sizes the same shape the same way."""
         budget = self.session(snap).budget(shape.weights, snap.regime, snap.state.drawdown)
         self.recorder.emit(snap, "risk_budget", budget_payload(budget))
+        if snap.canary is not None:  # the canary's shares: its shape at the same size
+            theirs = snap.canary["shape"]
+            book = self._canary_record(snap, theirs.version, theirs.share)
+            wanted = canary_book.target_shares(book, theirs.weights, budget.scale, snap.prices)
+            snap.canary |= {"book": book, "wanted": wanted}
         return replace(shape, weights=shape.weights * budget.scale, budget=budget)
 
     @_timed
@@ -417,6 +444,7 @@ class Desk:
             bar.synthesized, latency_ms,
         )  # fmt: skip
         # Outside the decision's latency; the cycle closes after them.
+        self._settle_canary(snap, [e.payload for e in fills] + earlier, closes)
         self._record_shadow(snap)
         self._record_agents_shadow(snap, [e.payload for e in fills] + earlier)
         self.recorder.emit(snap, "cycle_completed", summary)

@@ -208,6 +208,10 @@ def shadow_parts(
         )  # fmt: skip
         covariance = pd.DataFrame(session.risk.covariance, index=symbols, columns=symbols)
         returns = session.returns[snap.symbols].tail(optimizer_lookback_days).dropna(axis=1)
+        canary = cycle_events["target_set"].get("canary")
+        if canary:  # the book blends a canary's shape in: the champion's own is the main one
+            shape = pd.Series(canary["main_weights"], dtype=float).reindex(snap.symbols)
+            shape = shape.fillna(0.0)
         parts["portfolio_optimizer"] = optimizer_part(
             returns, covariance, shape, views, snap.weights, models.sectors,
             models.optimizer_config, versions.get("portfolio_optimizer"),

@@ -40,6 +40,8 @@ class DeskState:
     venue_fills: dict[str, int] = field(default_factory=dict)
     venue_misses: dict[str, int] = field(default_factory=dict)
     last_market_time: str | None = None
+    # The canary sub-book's latest record (``agents.desk.canary``); empty: no canary runs.
+    canary: dict[str, Any] = field(default_factory=dict)
     sequence: int = 0
 
     def apply(self, event: Event) -> None:
@@ -87,6 +89,8 @@ class DeskState:
                 self.mean_confidence = p["smoothed_mean_confidence"]
             case "order":
                 self.open_cycles[event.cycle_id] = event.market_time.isoformat()
+            case "canary_book":
+                self.canary = dict(p) if p.get("version") else {}
             case "cycle_completed":
                 self.open_cycles.pop(event.cycle_id, None)
                 self.last_cycle_id = event.cycle_id

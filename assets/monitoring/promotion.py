@@ -158,7 +158,11 @@ def market_analyst_promotion(
     context.log.info(f"offline gate: {act.act}: {act.reason}")
     return dg.MaterializeResult(
         metadata={
-            "decision": "admitted to shadow" if decision.promote else "refused",
+            "decision": {
+                "passed": "admitted to shadow",
+                "refused": "refused",
+                "not_comparable": "admitted to shadow (no common window yet)",
+            }[decision.offline_verdict],
             "reasons": _reasons(decision.reasons),
             "challenger": challenger_version,
             "champion_before": champion_version,

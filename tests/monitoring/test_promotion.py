@@ -52,6 +52,18 @@ def test_the_gate_needs_all_three_conditions_and_names_each_failure():
     assert len(everything.reasons) == 3
 
 
+def test_only_a_short_common_window_is_not_comparable_anything_worse_is_refused():
+    fresh = evaluate_gate(evidence(window_days=3, challenger_metric=None))
+    assert not fresh.promote and fresh.offline_verdict == "not_comparable"
+    assert evaluate_gate(evidence()).offline_verdict == "passed"
+    for worse in (
+        evidence(challenger_metric=0.0),  # compared, and not better
+        evidence(window_days=3, drifted_share=0.3),  # too short, and drifted
+        evidence(window_days=3, data_quality="failed"),
+    ):
+        assert evaluate_gate(worse).offline_verdict == "refused"
+
+
 def test_head_to_head_scores_both_forecasts_on_the_same_rows():
     days = pd.to_datetime(["2022-01-03"] * 4 + ["2022-01-04"] * 4)
     realized = [0.01, 0.02, 0.03, 0.04, -0.01, 0.0, 0.01, 0.02]
@@ -112,6 +124,11 @@ def test_a_refused_gate_leaves_the_champion_and_a_manual_rollback_restores_it(re
 
     assert tags[OFFLINE_GATE_TAG] == "refused"
 
+    # Nothing to compare on yet: admitted to shadow, the live gate decides alone.
+    fresh = workflow.apply_gate("market_analyst", v2, evaluate_gate(evidence(window_days=2)))
+    assert fresh.act == "gate_admitted" and workflow.champion("market_analyst") == v1
+    assert workflow.version_tags("market_analyst", v2)[OFFLINE_GATE_TAG] == "not_comparable"
+
     # Passing the offline gate admits it to shadow; only a live verdict makes it champion.
     admitted = workflow.apply_gate("market_analyst", v2, evaluate_gate(evidence()))
     assert admitted.act == "gate_admitted" and workflow.champion("market_analyst") == v1
@@ -139,6 +156,7 @@ def test_a_refused_gate_leaves_the_champion_and_a_manual_rollback_restores_it(re
     ]
     assert acts == [
         ("model_gate_refused", v2, "promotion_gate"),
+        ("model_gate_admitted", v2, "promotion_gate"),
         ("model_gate_admitted", v2, "promotion_gate"),
         ("model_gate_promoted", v2, "promotion_gate"),
         ("model_promoted", v3, "alice"),

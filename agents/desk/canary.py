@@ -1,0 +1,180 @@
+"""The canary split: a share of the book's capital traded by a sub-book that the Market
+Analyst's challenger drives, beside the champion's main book, in one account.
+
+The desk trades one book. When a canary runs, the optimizer proposes two shapes on the
+cycle's returns: the champion's, from the champion analyst's views, and the canary's, from
+the challenger's views and the canary's own holdings. The book's shape is their blend,
+``(1 - share) * main + share * canary``, and everything the desk enforces (the Risk
+Manager's budget and veto, the consensus, the position cap, the circuit breakers, the
+hedge) applies to that whole book, as it would without a canary.
+
+After the cycle's fills the canary's holdings are settled (``settle``) and recorded as a
+``canary_book`` event: its positions in shares and its cash in cents, so the ledger holds
+both sub-books (the main book is the account less the canary). The canary takes its target
+(its shape sized by the cycle's budget on its own capital) as far as the book's actual
+position in each name allows it: it never holds more of a name than the whole book does,
+nor on the other side. A change in the direction the book traded is priced at that name's
+fill (its average price with commission, impact and venue costs); the rest is a transfer
+with the main book at the decision price, with no cost. The hedge, short financing and
+anything else the account pays stay with the main book.
+
+A canary starts, with its share of the book's value as cash and no position, when it first
+runs for a challenger version (or at another share); when the challenger changes or leaves
+the registry, its holdings return to the main book and a new canary starts.
+
+No Dagster import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+EVENT = "canary_book"
+
+
+@dataclass(frozen=True)
+class CanaryShape:
+    """The canary's shape this cycle: fractions of its own capital, before the budget."""
+
+    version: str
+    share: float
+    weights: pd.Series
+
+
+def fingerprint(main: str, version: str, share: float, expected_returns: dict[str, float]) -> str:
+    """The book's target fingerprint with a canary: it changes with either analyst's
+    views, the challenger's version or the share, so a target is reused only when both
+    shapes would be the same."""
+    text = "|".join(f"{s}:{r:.8f}" for s, r in sorted(expected_returns.items()))
+    return hashlib.sha256(f"{main}|{version}|{share}|{text}".encode()).hexdigest()[:16]
+
+
+def blend(main: pd.Series, canary: CanaryShape) -> pd.Series:
+    """The whole book's shape: the champion's on ``1 - share`` of the capital, the
+    challenger's on ``share``."""
+    names = main.index.union(canary.weights.index, sort=False)
+    ours = main.reindex(names).fillna(0.0)
+    theirs = canary.weights.reindex(names).fillna(0.0)
+    return (1.0 - canary.share) * ours + canary.share * theirs
+
+
+def is_current(book: dict[str, Any], version: str, share: float) -> bool:
+    return bool(book) and book.get("version") == version and book.get("share") == share
+
+
+def value_cents(book: dict[str, Any], prices: pd.Series) -> int:
+    """The canary's value at ``prices`` (a name without a price counts at zero)."""
+    held = sum(round(q * _price(prices, s) * 100) for s, q in book.get("positions", {}).items())
+    return book.get("cash_cents", 0) + held
+
+
+def held_weights(book: dict[str, Any], prices: pd.Series) -> pd.Series:
+    """The canary's holdings as fractions of its own value (the optimizer's anchor)."""
+    value = value_cents(book, prices) / 100
+    positions = book.get("positions", {})
+    if value <= 0 or not positions:
+        return pd.Series(dtype=float)
+    return pd.Series({s: q * _price(prices, s) / value for s, q in positions.items()})
+
+
+def opened(version: str, share: float, book_value_cents: int, cycle_id: str) -> dict[str, Any]:
+    """A new canary: its share of the book's value in cash, no position."""
+    capital = round(share * book_value_cents)
+    return {
+        "version": version,
+        "share": share,
+        "started_cycle": cycle_id,
+        "capital_cents": capital,
+        "main_capital_cents": book_value_cents - capital,
+        "positions": {},
+        "cash_cents": capital,
+    }
+
+
+def target_shares(
+    book: dict[str, Any], shape: pd.Series, scale: float, prices: pd.Series
+) -> dict[str, int]:
+    """Whole shares of each name the canary wants: its shape times the cycle's budget
+    scale, on its own value at the decision prices."""
+    value = value_cents(book, prices) / 100
+    out = {}
+    for symbol, weight in shape.items():
+        price = _price(prices, symbol)
+        if weight and price > 0:
+            out[symbol] = math.trunc(scale * weight * value / price)
+    return out
+
+
+def settle(
+    book: dict[str, Any],
+    wanted: dict[str, int] | None,
+    positions_after: dict[str, int],
+    fills: list[dict[str, Any]],
+    prices: pd.Series,
+) -> dict[str, Any]:
+    """The canary after the cycle's fills. ``wanted``: its target shares this cycle (None:
+    no new target, it keeps what it holds); ``positions_after``: the whole book's shares
+    after the fills; ``fills``: the cycle's fill payloads; ``prices``: decision prices."""
+    filled: dict[str, int] = {}
+    paid: dict[str, int] = {}
+    for fill in fills:
+        symbol = fill["symbol"]
+        filled[symbol] = filled.get(symbol, 0) + fill["signed_quantity"]
+        paid[symbol] = paid.get(symbol, 0) + fill["cash_delta_cents"]
+    held = dict(book.get("positions", {}))
+    cash = book["cash_cents"]
+    external, transferred = {}, {}
+    names = set(held) | set(wanted or {}) | set(filled)
+    for symbol in sorted(names):
+        before = held.get(symbol, 0)
+        want = before if wanted is None else wanted.get(symbol, 0)
+        whole = positions_after.get(symbol, 0)
+        after = min(max(want, min(0, whole)), max(0, whole))
+        change = after - before
+        if change and not _price(prices, symbol) > 0:
+            after, change = before, 0  # no price to transfer at: it keeps what it held
+        traded = filled.get(symbol, 0)
+        outside = 0
+        if change and traded and (change > 0) == (traded > 0):
+            outside = min(abs(change), abs(traded)) * (1 if change > 0 else -1)
+            cash += round(paid[symbol] * outside / traded)
+            external[symbol] = outside
+        if change - outside:
+            cash -= round((change - outside) * _price(prices, symbol) * 100)
+            transferred[symbol] = change - outside
+        if after:
+            held[symbol] = after
+        else:
+            held.pop(symbol, None)
+    return {**book, "positions": held, "cash_cents": cash, "filled_shares": external,
+            "transferred_shares": transferred}  # fmt: skip
+
+
+def closed(book: dict[str, Any], why: str) -> dict[str, Any]:
+    """The canary's last record: its holdings return to the main book."""
+    return {**book, "version": None, "closed_version": book.get("version"), "why": why}
+
+
+def with_values(book: dict[str, Any], closes: pd.Series, book_value_cents: int) -> dict[str, Any]:
+    """The record's values at the bar's close: the canary's, the main book's (the account
+    less the canary) and each one's P&L since the canary started."""
+    canary = value_cents(book, closes)
+    main = book_value_cents - canary
+    return {
+        **book,
+        "nav_cents": canary,
+        "main_nav_cents": main,
+        "book_nav_cents": book_value_cents,
+        "pnl_cents": canary - book["capital_cents"],
+        "main_pnl_cents": main - book["main_capital_cents"],
+    }
+
+
+def _price(prices: pd.Series, symbol: str) -> float:
+    price = prices.get(symbol, float("nan"))
+    return float(price) if price is not None and math.isfinite(price) else 0.0

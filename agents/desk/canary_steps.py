@@ -1,0 +1,83 @@
+"""The desk's canary steps (``agents.desk.canary``): the challenger's views and shape, the
+canary's record before the cycle, and its settlement after the fills. A mixin of
+``agents.desk.cycle.Desk``, which calls them from its target and its submission; kept apart
+so the cycle reads as its steps. No Dagster import."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from agents.desk import canary as canary_book
+from agents.desk.steps import Snapshot
+from agents.messages import TradingSignal
+
+if TYPE_CHECKING:
+    from agents.desk.cycle import DeskConfig
+    from agents.desk.models import DeskModels
+    from agents.desk.recording import CycleRecorder
+    from agents.portfolio_optimizer.optimizer import PortfolioOptimizer
+
+
+class CanarySteps:
+    models: DeskModels
+    config: DeskConfig
+    optimizer: PortfolioOptimizer
+    recorder: CycleRecorder
+    symbols: list[str]
+
+    def _canary_views(self, snap: Snapshot) -> tuple[str, float, list[TradingSignal]] | None:
+        """The canary's challenger version, share and views, when a canary runs."""
+        challenger = self.models.shadow_analyst
+        if not self.config.canary_share or challenger is None or snap.features is None:
+            return None
+        views = challenger.analyst.views(snap.features, snap.regime)
+        return challenger.version, self.config.canary_share, views
+
+    def _canary_shape(
+        self, snap: Snapshot, returns: pd.DataFrame, version: str, share: float,
+        views: list[TradingSignal],
+    ) -> canary_book.CanaryShape:  # fmt: skip
+        """The optimizer's book on the challenger's views, anchored on the canary's own
+        holdings (its turnover and costs are its own)."""
+        book = self._canary_record(snap, version, share)
+        held = canary_book.held_weights(book, snap.prices).reindex(self.symbols).fillna(0.0)
+        proposal = self.optimizer.propose(returns, views, held, self.models.sectors)
+        shape = canary_book.CanaryShape(
+            version, share, proposal.weights.reindex(self.symbols).fillna(0.0)
+        )
+        snap.canary = {"shape": shape}
+        return shape
+
+    def _canary_record(self, snap: Snapshot, version: str, share: float) -> dict:
+        """The canary's record before this cycle: the ledger's, or a new one."""
+        held = snap.state.canary
+        if canary_book.is_current(held, version, share):
+            return held
+        return canary_book.opened(version, share, round(snap.nav * 100), snap.cycle_id)
+
+    def _settle_canary(self, snap: Snapshot, fills: list[dict], closes: pd.Series) -> None:
+        """The canary's holdings after the fills, as a ``canary_book`` event; a canary whose
+        challenger left (or whose share is now 0) closes, its holdings back in the main
+        book."""
+        held = snap.state.canary
+        if snap.canary is not None and "wanted" in snap.canary:
+            book, wanted = snap.canary["book"], snap.canary["wanted"]
+        elif held and self._canary_runs(held):
+            book, wanted = held, None  # no new target this cycle: it keeps what it holds
+        elif held:
+            why = "its challenger is no longer the registry's challenger, or the share is 0"
+            book, wanted = canary_book.closed(held, why), None
+        else:
+            return
+        if book.get("version") is not None:
+            book = canary_book.settle(book, wanted, snap.state.positions, fills, snap.marks)
+        nav_cents = snap.state.nav_cents(closes.to_dict())
+        self.recorder.emit(snap, canary_book.EVENT,
+                           canary_book.with_values(book, closes, nav_cents))  # fmt: skip
+
+    def _canary_runs(self, book: dict) -> bool:
+        challenger = self.models.shadow_analyst
+        share = self.config.canary_share
+        return challenger is not None and canary_book.is_current(book, challenger.version, share)
