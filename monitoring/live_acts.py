@@ -8,8 +8,10 @@ evidence, their champions rolled back outside their validation bands
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Any
 
+from agents.desk.canary import EVENT as CANARY_EVENT
 from agents.desk.ledger import EventLog
 from agents.desk.shadow import EVENT
 from agents.desk.shadow_agents import AGENTS
@@ -24,6 +26,7 @@ from monitoring.agent_evidence import (
     evaluate_agent_gate,
 )
 from monitoring.alerts import Alert, AlertSink
+from monitoring.canary_evidence import canary_evidence, cycle_returns
 from monitoring.drift_records import DRIFT_SHARE_TAG
 from monitoring.live_evidence import (
     BAND_TAG,
@@ -47,6 +50,9 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
     out: dict[str, Any] = {"scored_cycles": len(scores), "scores": scores}
     champion, challenger = workflow.champion(AGENT), workflow.challenger(AGENT)
     if challenger is not None and challenger != champion:
+        # Reported beside the gate, not gated on (``monitoring.canary_evidence``).
+        canary = canary_evidence(cycle_returns(log.read(event_types=[CANARY_EVENT])), challenger)
+        out["canary"] = asdict(canary) if canary is not None else None
         tags = workflow.version_tags(AGENT, challenger)
         # A challenger whose serving window was never measured counts as drifted.
         drifted = float(tags.get(DRIFT_SHARE_TAG, "nan"))

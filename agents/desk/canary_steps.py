@@ -15,6 +15,7 @@ from agents.messages import TradingSignal
 
 if TYPE_CHECKING:
     from agents.desk.cycle import DeskConfig
+    from agents.desk.ledger import EventLog
     from agents.desk.models import DeskModels
     from agents.desk.recording import CycleRecorder
     from agents.portfolio_optimizer.optimizer import PortfolioOptimizer
@@ -25,6 +26,7 @@ class CanarySteps:
     config: DeskConfig
     optimizer: PortfolioOptimizer
     recorder: CycleRecorder
+    log: EventLog
     symbols: list[str]
 
     def _canary_views(self, snap: Snapshot) -> tuple[str, float, list[TradingSignal]] | None:
@@ -44,11 +46,9 @@ class CanarySteps:
         book = self._canary_record(snap, version, share)
         held = canary_book.held_weights(book, snap.prices).reindex(self.symbols).fillna(0.0)
         proposal = self.optimizer.propose(returns, views, held, self.models.sectors)
-        shape = canary_book.CanaryShape(
+        return canary_book.CanaryShape(
             version, share, proposal.weights.reindex(self.symbols).fillna(0.0)
         )
-        snap.canary = {"shape": shape}
-        return shape
 
     def _canary_record(self, snap: Snapshot, version: str, share: float) -> dict:
         """The canary's record before this cycle: the ledger's, or a new one."""
@@ -62,8 +62,9 @@ class CanarySteps:
         challenger left (or whose share is now 0) closes, its holdings back in the main
         book."""
         held = snap.state.canary
-        if snap.canary is not None and "wanted" in snap.canary:
-            book, wanted = snap.canary["book"], snap.canary["wanted"]
+        target = self._canary_target(snap)
+        if target is not None:
+            book, wanted = target
         elif held and self._canary_runs(held):
             book, wanted = held, None  # no new target this cycle: it keeps what it holds
         elif held:
@@ -76,6 +77,27 @@ class CanarySteps:
         nav_cents = snap.state.nav_cents(closes.to_dict())
         self.recorder.emit(snap, canary_book.EVENT,
                            canary_book.with_values(book, closes, nav_cents))  # fmt: skip
+
+    def _canary_target(self, snap: Snapshot) -> tuple[dict, dict[str, int]] | None:
+        """The canary's record before the cycle and the shares it wants: its shape in this
+        cycle's target at the size of this cycle's budget, as the ledger holds them (the
+        Dagster steps each load the snapshot as it was taken, so it carries neither)."""
+        challenger, share = self.models.shadow_analyst, self.config.canary_share
+        if not share or challenger is None or snap.refused:
+            return None
+        kinds = ["target_set", "risk_budget"]
+        events = {e.event_type: e.payload
+                  for e in self.log.read(cycle_id=snap.cycle_id, event_types=kinds)}  # fmt: skip
+        target = events.get("target_set") or snap.state.target  # or the one it reused
+        canary = target.get("canary")
+        if "risk_budget" not in events or not canary_book.is_current(
+            canary or {}, challenger.version, share
+        ):
+            return None
+        book = self._canary_record(snap, challenger.version, share)
+        weights = pd.Series(canary["weights"], dtype=float)
+        scale = float(events["risk_budget"]["scale"])
+        return book, canary_book.target_shares(book, weights, scale, snap.prices)
 
     def _canary_runs(self, book: dict) -> bool:
         challenger = self.models.shadow_analyst

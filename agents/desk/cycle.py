@@ -261,9 +261,6 @@ class Desk(CanarySteps):
         target = snap.state.target
         if target.get("fingerprint") == fingerprint:
             shape = pd.Series(target["weights"], dtype=float).reindex(self.symbols).fillna(0.0)
-            if canary is not None:
-                theirs = pd.Series(target["canary"]["weights"], dtype=float)
-                snap.canary = {"shape": canary_book.CanaryShape(canary[0], canary[1], theirs)}
             return self._sized(snap, Target(shape, target["method"], target["conviction"], True))
         returns = (
             self.session(snap)
@@ -301,11 +298,6 @@ class Desk(CanarySteps):
         every cycle of a session sizes the same shape the same way."""
         budget = self.session(snap).budget(shape.weights, snap.regime, snap.state.drawdown)
         self.recorder.emit(snap, "risk_budget", budget_payload(budget))
-        if snap.canary is not None:  # the canary's shares: its shape at the same size
-            theirs = snap.canary["shape"]
-            book = self._canary_record(snap, theirs.version, theirs.share)
-            wanted = canary_book.target_shares(book, theirs.weights, budget.scale, snap.prices)
-            snap.canary |= {"book": book, "wanted": wanted}
         return replace(shape, weights=shape.weights * budget.scale, budget=budget)
 
     @_timed

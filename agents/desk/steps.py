@@ -41,9 +41,6 @@ class Snapshot:
     # Seconds the desk itself spent on this cycle, step by step (not the orchestration
     # between Dagster steps): the decision latency the alerts and metrics report.
     compute_seconds: float = 0.0
-    # The canary sub-book this cycle (``agents.desk.canary``): its record before the fills
-    # ("book") and the shares it wants ("wanted"); None: no canary target this cycle.
-    canary: dict[str, Any] | None = None
 
     # Both describe the book before this cycle's trades (fills come last, in submit), and
     # are computed once.

@@ -241,6 +241,40 @@ def test_a_second_batch_puts_the_other_agents_challengers_in_shadow_and_their_ga
         assert "gate_refused" in metadata["registry_history"].value
 
 
+def test_a_canary_share_trades_a_sub_book_for_the_analysts_challenger_through_the_steps(
+    desk_resources, monkeypatch
+):
+    import assets.resources
+
+    resources, ledger = desk_resources
+    desk = resources["trading_desk"]
+    # Another daily batch: the analyst's new version waits as challenger.
+    again = dg.materialize([market_analyst_model], resources={
+        "warehouse": desk.warehouse, "feast": desk.feast, "mlflow_tracking": desk.mlflow_tracking,
+    })  # fmt: skip
+    assert again.success
+    monkeypatch.setattr(assets.resources, "_DESKS", {})
+    canary = {"trading_desk": TradingDesk(
+        warehouse=desk.warehouse, feast=desk.feast, mlflow_tracking=desk.mlflow_tracking,
+        ledger=desk.ledger, replay_sessions=desk.replay_sessions, canary_share=0.2,
+    )}  # fmt: skip
+    # Each Dagster step loads the snapshot as the first step stored it: the canary's
+    # target reaches the fills through the ledger.
+    for _ in range(2):
+        assert dg.materialize(DECISION, resources=canary, tags=DESK_TAGS).success
+    log = open_event_log(ledger)
+    try:
+        books = log.read(event_types=["canary_book"])
+        completed = {e.cycle_id: e.payload for e in log.read(event_types=["cycle_completed"])}
+    finally:
+        log.close()
+    assert [e.payload["version"] for e in books] == ["2", "2"]
+    last = books[-1].payload
+    assert last["share"] == 0.2 and last["positions"]
+    assert last["nav_cents"] + last["main_nav_cents"] == last["book_nav_cents"]
+    assert last["book_nav_cents"] == round(completed[books[-1].cycle_id]["nav_at_bar_close"] * 100)
+
+
 def test_the_intraday_schedule_trades_only_in_nyse_hours_and_one_desk_run_at_a_time():
     with dg.instance_for_test() as instance:
         thanksgiving = _tick("2022-11-24T10:00:00-05:00", instance)

@@ -55,7 +55,7 @@ def test_a_drifted_challenger_is_refused_however_well_it_did_in_shadow(registry)
     assert workflow.champion(AGENT) == v1
 
 
-def test_a_challenger_the_offline_gate_refused_is_refused_live_however_well_it_did(registry):  # noqa: F811
+def test_the_live_gate_refuses_what_the_offline_gate_refused_and_judges_the_incomparable(registry):  # noqa: F811
     workflow, log = registry
     v1, v2 = register(0.1), register(0.2)
     checked(v2, offline_gate="refused")
@@ -64,6 +64,9 @@ def test_a_challenger_the_offline_gate_refused_is_refused_live_however_well_it_d
     assert decided["gate"]["act"] == "gate_refused"
     assert decided["gate"]["reason"].startswith("offline gate: refused")
     assert workflow.champion(AGENT) == v1
+    # One the offline gate could not compare (too short a common window) is judged live.
+    checked(v2, offline_gate="not_comparable")
+    assert judge_live(workflow, log)["gate"]["act"] == "gate_promoted"
 
 
 def test_a_champion_below_its_band_is_rolled_back_with_an_alert(registry):  # noqa: F811
@@ -179,3 +182,20 @@ def test_a_risk_champion_outside_its_validation_band_is_rolled_back_with_an_aler
     # The bootstrap champion has no band: never rolled back automatically.
     again = judge_agents_live(workflow, log)["risk_manager"]
     assert not again["rollback"]["due"] and "no validation band" in again["rollback"]["reason"]
+
+
+def test_the_gate_reports_the_challengers_canary_beside_its_shadow_evidence(registry):  # noqa: F811
+    from tests.monitoring.test_canary_evidence import records
+
+    workflow, log = registry
+    v1, v2 = register(0.1), register(0.2)
+    checked(v2)
+    log.append(shadow_events(10, 1.0, 0.0, version=v2, champion_version=v1))
+    log.append(records([10_000_000, 10_010_000, 10_030_000], [30_000_000] * 3, version=v2))
+    decided = judge_live(workflow, log)
+    canary = decided["canary"]
+    assert canary["version"] == v2 and canary["cycles"] == 2
+    assert canary["canary_return"] == pytest.approx(0.003) and canary["main_return"] == 0.0
+    assert canary["canary_pnl_usd"] == 300.0
+    # Reported, not gated on: ten shadow cycles are still too few, whatever the canary made.
+    assert decided["gate"]["act"] == "gate_refused" and "need 40" in decided["gate"]["reason"]
