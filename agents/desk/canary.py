@@ -15,8 +15,10 @@ both sub-books (the main book is the account less the canary). The canary takes 
 position in each name allows it: it never holds more of a name than the whole book does,
 nor on the other side. A change in the direction the book traded is priced at that name's
 fill (its average price with commission, impact and venue costs); the rest is a transfer
-with the main book at the decision price, with no cost. The hedge, short financing and
-anything else the account pays stay with the main book.
+with the main book at the decision price, with no cost. The index hedge is sized on the
+whole book: the canary carries the part of it that its long value is of the book's, so
+each sub-book's P&L is hedged alike. Short financing and anything else the account pays
+stay with the main book.
 
 A canary starts, with its share of the book's value as cash and no position, when it first
 runs for a challenger version (or at another share); when the challenger changes or leaves
@@ -116,43 +118,64 @@ def settle(
     positions_after: dict[str, int],
     fills: list[dict[str, Any]],
     prices: pd.Series,
+    hedge: str | None = None,
 ) -> dict[str, Any]:
     """The canary after the cycle's fills. ``wanted``: its target shares this cycle (None:
     no new target, it keeps what it holds); ``positions_after``: the whole book's shares
-    after the fills; ``fills``: the cycle's fill payloads; ``prices``: decision prices."""
+    after the fills; ``fills``: the cycle's fill payloads; ``prices``: decision prices.
+    ``hedge``: the hedge instrument, of which the canary carries the part its long value
+    is of the book's (the hedge is sized on the whole book)."""
     filled: dict[str, int] = {}
     paid: dict[str, int] = {}
     for fill in fills:
         symbol = fill["symbol"]
         filled[symbol] = filled.get(symbol, 0) + fill["signed_quantity"]
         paid[symbol] = paid.get(symbol, 0) + fill["cash_delta_cents"]
-    held = dict(book.get("positions", {}))
-    cash = book["cash_cents"]
-    external, transferred = {}, {}
-    names = set(held) | set(wanted or {}) | set(filled)
+    out = {**book, "positions": dict(book.get("positions", {})), "filled_shares": {},
+           "transferred_shares": {}}  # fmt: skip
+    names = (set(out["positions"]) | set(wanted or {}) | set(filled)) - {hedge}
     for symbol in sorted(names):
-        before = held.get(symbol, 0)
+        before = out["positions"].get(symbol, 0)
         want = before if wanted is None else wanted.get(symbol, 0)
-        whole = positions_after.get(symbol, 0)
-        after = min(max(want, min(0, whole)), max(0, whole))
-        change = after - before
-        if change and not _price(prices, symbol) > 0:
-            after, change = before, 0  # no price to transfer at: it keeps what it held
-        traded = filled.get(symbol, 0)
-        outside = 0
-        if change and traded and (change > 0) == (traded > 0):
-            outside = min(abs(change), abs(traded)) * (1 if change > 0 else -1)
-            cash += round(paid[symbol] * outside / traded)
-            external[symbol] = outside
-        if change - outside:
-            cash -= round((change - outside) * _price(prices, symbol) * 100)
-            transferred[symbol] = change - outside
-        if after:
-            held[symbol] = after
-        else:
-            held.pop(symbol, None)
-    return {**book, "positions": held, "cash_cents": cash, "filled_shares": external,
-            "transferred_shares": transferred}  # fmt: skip
+        _move(out, symbol, want, positions_after.get(symbol, 0), filled, paid, prices)
+    if hedge is not None:
+        ours = _long_value(out["positions"], prices)
+        theirs = _long_value({s: q for s, q in positions_after.items() if s != hedge}, prices)
+        whole = positions_after.get(hedge, 0)
+        want = math.trunc(whole * ours / theirs) if theirs > 0 else 0
+        _move(out, hedge, want, whole, filled, paid, prices)
+    return out
+
+
+def _move(
+    book: dict[str, Any], symbol: str, want: int, whole: int, filled: dict[str, int],
+    paid: dict[str, int], prices: pd.Series,
+) -> None:  # fmt: skip
+    """The canary's position in ``symbol`` toward ``want``, within the whole book's
+    ``whole`` shares: what moves in the direction the book traded is priced at the fill,
+    the rest transferred from the main book at the decision price."""
+    held = book["positions"]
+    before = held.get(symbol, 0)
+    after = min(max(want, min(0, whole)), max(0, whole))
+    if after != before and not _price(prices, symbol) > 0:
+        after = before  # no price to transfer at: it keeps what it held
+    change, traded = after - before, filled.get(symbol, 0)
+    outside = 0
+    if change and traded and (change > 0) == (traded > 0):
+        outside = min(abs(change), abs(traded)) * (1 if change > 0 else -1)
+        book["cash_cents"] += round(paid[symbol] * outside / traded)
+        book["filled_shares"][symbol] = outside
+    if change - outside:
+        book["cash_cents"] -= round((change - outside) * _price(prices, symbol) * 100)
+        book["transferred_shares"][symbol] = change - outside
+    if after:
+        held[symbol] = after
+    else:
+        held.pop(symbol, None)
+
+
+def _long_value(positions: dict[str, int], prices: pd.Series) -> float:
+    return sum(q * _price(prices, s) for s, q in positions.items() if q > 0)
 
 
 def closed(book: dict[str, Any], why: str) -> dict[str, Any]:

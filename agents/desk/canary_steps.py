@@ -28,6 +28,7 @@ class CanarySteps:
     recorder: CycleRecorder
     log: EventLog
     symbols: list[str]
+    hedge_instrument: str | None
 
     def _canary_views(self, snap: Snapshot) -> tuple[str, float, list[TradingSignal]] | None:
         """The canary's challenger version, share and views, when a canary runs."""
@@ -73,7 +74,8 @@ class CanarySteps:
         else:
             return
         if book.get("version") is not None:
-            book = canary_book.settle(book, wanted, snap.state.positions, fills, snap.marks)
+            book = canary_book.settle(book, wanted, snap.state.positions, fills, snap.marks,
+                                      self.hedge_instrument)  # fmt: skip
         nav_cents = snap.state.nav_cents(closes.to_dict())
         self.recorder.emit(snap, canary_book.EVENT,
                            canary_book.with_values(book, closes, nav_cents))  # fmt: skip

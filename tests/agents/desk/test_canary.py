@@ -56,18 +56,20 @@ def test_the_ledger_holds_both_sub_books_and_they_add_up_to_the_account(canary_d
     assert first["version"] == "2" and first["share"] == SHARE
     capital = first["capital_cents"] + first["main_capital_cents"]
     assert abs(first["capital_cents"] - SHARE * capital) <= 1
-    held = set()
+    held, hedged = set(), False
     for event in books:
         book, summary = event.payload, completed[event.cycle_id]
         assert book["nav_cents"] + book["main_nav_cents"] == book["book_nav_cents"]
         assert book["book_nav_cents"] == round(summary["nav_at_bar_close"] * 100)
         for symbol, shares in book["positions"].items():
             whole = summary["positions"][symbol]
-            assert 0 < shares <= whole  # never more than the whole book, nor the other side
+            # Never more than the whole book, nor on the other side (the hedge is short).
+            assert 0 < shares / whole <= 1
+            hedged |= shares < 0
         assert book["pnl_cents"] == book["nav_cents"] - book["capital_cents"]
         assert book["main_pnl_cents"] == book["main_nav_cents"] - book["main_capital_cents"]
         held |= set(book["positions"])
-    assert held  # the canary traded
+    assert held and hedged  # the canary traded, and carries its part of the index hedge
     # Its record is state: the ledger rebuilds it.
     assert rebuild(log).canary == books[-1].payload
 
@@ -148,3 +150,15 @@ def test_settling_prices_traded_shares_at_the_fill_and_transfers_at_the_decision
     assert later["positions"] == {"AAA": 30, "BBB": 50}
     assert later["filled_shares"] == {"AAA": -70}
     assert later["cash_cents"] == after["cash_cents"] + round(269_000 * 70 / 270)
+
+
+def test_the_canary_carries_the_hedge_in_proportion_to_its_long_value():
+    book = opened("2", 0.25, 400_000_00, "c1")
+    prices = pd.Series({"AAA": 10.0, "IDX": 10.0})
+    fills = [{"symbol": "AAA", "signed_quantity": 400, "cash_delta_cents": -400_000},
+             {"symbol": "IDX", "signed_quantity": -200, "cash_delta_cents": 199_000}]  # fmt: skip
+    after = settle(book, {"AAA": 100}, {"AAA": 400, "IDX": -200}, fills, prices, hedge="IDX")
+    # A quarter of the book's long value: a quarter of its short hedge, at the hedge's fill.
+    assert after["positions"] == {"AAA": 100, "IDX": -50}
+    assert after["filled_shares"] == {"AAA": 100, "IDX": -50}
+    assert after["cash_cents"] == 100_000_00 - 100_000 + 49_750
