@@ -51,8 +51,10 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
     champion, challenger = workflow.champion(AGENT), workflow.challenger(AGENT)
     if challenger is not None and challenger != champion:
         # Reported beside the gate, not gated on (``monitoring.canary_evidence``).
-        canary = canary_evidence(cycle_returns(log.read(event_types=[CANARY_EVENT])), challenger)
+        returns = cycle_returns(log.read(event_types=[CANARY_EVENT]))
+        canary = canary_evidence(returns, challenger)
         out["canary"] = asdict(canary) if canary is not None else None
+        out["canary_returns"] = returns[returns["version"] == challenger]
         tags = workflow.version_tags(AGENT, challenger)
         # A challenger whose serving window was never measured counts as drifted.
         drifted = float(tags.get(DRIFT_SHARE_TAG, "nan"))

@@ -105,6 +105,20 @@ def _finite(values: dict) -> dict[str, float]:
     return {k: float(v) for k, v in values.items() if v is not None and math.isfinite(v)}
 
 
+def _canary_by_day(returns: pd.DataFrame | None) -> str:
+    """The challenger's canary against the main book, compounded per day."""
+    if returns is None or returns.empty:
+        return "no canary has traded for the challenger (QUORUM_CANARY_SHARE is 0, or none)"
+    day = pd.to_datetime(returns["market_time"]).dt.date.rename("day")
+    daily = returns.groupby(day).agg(
+        cycles=("cycle_id", "size"),
+        canary_return=("canary_return", lambda r: (1 + r).prod() - 1),
+        main_return=("main_return", lambda r: (1 + r).prod() - 1),
+        canary_pnl_usd=("canary_pnl_usd", "last"), main_pnl_usd=("main_pnl_usd", "last"),
+    )  # fmt: skip
+    return daily.tail(30).round(6).reset_index().to_markdown(index=False)
+
+
 @dg.op(ins={"after": dg.In(dg.Nothing)})
 def live_gate_op(
     context: dg.OpExecutionContext, model_monitoring: ModelMonitoring, alerting: Alerting
@@ -124,6 +138,7 @@ def live_gate_op(
         histories = {a: acts_markdown(registry_acts(workflow.log, a, limit=20)) for a in AGENTS}
     agent_acts = report_agent_gates(context, others, histories)
     scores = decided.pop("scores")
+    canary_returns = decided.pop("canary_returns", None)
     gate, rollback = decided.get("gate", {}), decided.get("rollback", {})
     evidence = gate.get("evidence", {})
     context.log.info(f"live gate: {gate.get('act', 'no challenger')}: {gate.get('reason', '')}")
@@ -141,6 +156,7 @@ def live_gate_op(
         "evidence": dg.MetadataValue.json(evidence),
         "rollback": dg.MetadataValue.json(rollback),
         "canary": dg.MetadataValue.json(decided.get("canary") or {}),
+        "canary_vs_main_by_day": dg.MetadataValue.md(_canary_by_day(canary_returns)),
         "shadow_rank_ic_by_day": dg.MetadataValue.md(
             daily.tail(30).round(4).to_markdown(index=False)
         ),

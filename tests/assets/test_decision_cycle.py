@@ -242,7 +242,7 @@ def test_a_second_batch_puts_the_other_agents_challengers_in_shadow_and_their_ga
 
 
 def test_a_canary_share_trades_a_sub_book_for_the_analysts_challenger_through_the_steps(
-    desk_resources, monkeypatch
+    desk_resources, monkeypatch, tmp_path
 ):
     import assets.resources
 
@@ -273,6 +273,23 @@ def test_a_canary_share_trades_a_sub_book_for_the_analysts_challenger_through_th
     assert last["share"] == 0.2 and last["positions"]
     assert last["nav_cents"] + last["main_nav_cents"] == last["book_nav_cents"]
     assert last["book_nav_cents"] == round(completed[books[-1].cycle_id]["nav_at_bar_close"] * 100)
+    # The paper day's live gate shows the canary beside the main book where a quant looks.
+    monitoring = ModelMonitoring(
+        mlflow_tracking=desk.mlflow_tracking, ledger=desk.ledger, reports_dir=str(tmp_path)
+    )
+    day = paper_day.execute_in_process(
+        resources={**canary, "model_monitoring": monitoring, "alerting": Alerting()}
+    )
+    assert day.success
+    (reported,) = [
+        m.materialization.metadata for m in day.get_asset_materialization_events()
+        if m.asset_key == MARKET_ANALYST_LIVE_GATE.key
+    ]  # fmt: skip
+    evidence = reported["canary"].value
+    assert evidence["version"] == "2" and evidence["cycles"] > 10
+    assert reported["canary_pnl_usd"].value == evidence["canary_pnl_usd"]
+    table = reported["canary_vs_main_by_day"].value
+    assert "canary_return" in table and "main_return" in table and "no canary" not in table
 
 
 def test_the_intraday_schedule_trades_only_in_nyse_hours_and_one_desk_run_at_a_time():
