@@ -31,6 +31,8 @@ from monitoring.drift_records import DRIFT_SHARE_TAG
 from monitoring.live_evidence import (
     BAND_TAG,
     LivePolicy,
+    book_evidence,
+    book_scores,
     cycle_scores,
     evaluate_live_gate,
     live_evidence,
@@ -55,6 +57,8 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
         canary = canary_evidence(returns, challenger)
         out["canary"] = asdict(canary) if canary is not None else None
         out["canary_returns"] = returns[returns["version"] == challenger]
+        out["shadow_books"] = book_evidence(book_scores(log.read(event_types=[EVENT])),
+                                            challenger)  # fmt: skip
         tags = workflow.version_tags(AGENT, challenger)
         # A challenger whose serving window was never measured counts as drifted.
         drifted = float(tags.get(DRIFT_SHARE_TAG, "nan"))

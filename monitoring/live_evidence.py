@@ -31,6 +31,8 @@ from scipy import stats
 from agents.desk.ledger import Event
 
 BAND_TAG = "live_ic_band_lower"
+BOOK_COLUMNS = ["cycle_id", "market_time", "version", "champion_book_return",
+                "challenger_book_return"]  # fmt: skip
 
 
 def _rank_ic(forecast: pd.Series, realised: pd.Series) -> float:
@@ -65,6 +67,44 @@ def cycle_scores(events: Iterable[Event]) -> pd.DataFrame:
         })  # fmt: skip
     return pd.DataFrame(rows, columns=["cycle_id", "market_time", "version", "champion_version",
                                        "champion_ic", "challenger_ic"])  # fmt: skip
+
+
+def book_scores(events: Iterable[Event]) -> pd.DataFrame:
+    """One row per target the champion set while a challenger ran in shadow: what the
+    champion's book and the challenger's would-be book (``agents.desk.shadow``) earned
+    from that cycle's prices to the next such target's, on the names both priced."""
+    booked = [e for e in sorted(events, key=lambda e: e.market_time)
+              if e.payload.get("version") and e.payload.get("books")]  # fmt: skip
+    rows = []
+    for now, later in pairwise(booked):
+        p, q = now.payload, later.payload
+        if q["version"] != p["version"]:
+            continue
+        moves = {s: q["prices"][s] / p["prices"][s] - 1 for s in p["prices"] if s in q["prices"]}
+
+        def earned(weights: dict[str, float], moves: dict[str, float] = moves) -> float:
+            return float(sum(w * moves.get(s, 0.0) for s, w in weights.items()))
+
+        books = p["books"]
+        rows.append({"cycle_id": now.cycle_id, "market_time": now.market_time,
+                     "version": _name(p["version"]),
+                     "champion_book_return": earned(books["champion_weights"]),
+                     "challenger_book_return": earned(books["challenger_weights"])})  # fmt: skip
+    return pd.DataFrame(rows, columns=BOOK_COLUMNS)
+
+
+def book_evidence(books: pd.DataFrame, version: str) -> dict[str, Any]:
+    """The challenger's would-be books against the champion's on the same targets, with a
+    one-sided paired t-test (reported beside the gate, not gated on)."""
+    rows = books[books["version"] == version]
+    ours, theirs = rows["challenger_book_return"], rows["champion_book_return"]
+    diff = (ours - theirs).to_numpy()
+    p_value = float("nan")
+    if len(rows) >= 2 and np.std(diff) > 0:
+        p_value = float(stats.ttest_rel(ours, theirs, alternative="greater").pvalue)
+    return {"targets": len(rows), "challenger_mean_return": float(ours.mean()) if len(rows)
+            else float("nan"), "champion_mean_return": float(theirs.mean()) if len(rows)
+            else float("nan"), "p_value": p_value}  # fmt: skip
 
 
 @dataclass(frozen=True)

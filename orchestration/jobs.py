@@ -156,6 +156,7 @@ def live_gate_op(
         "evidence": dg.MetadataValue.json(evidence),
         "rollback": dg.MetadataValue.json(rollback),
         "canary": dg.MetadataValue.json(decided.get("canary") or {}),
+        "shadow_books": dg.MetadataValue.json(_finite(decided.get("shadow_books") or {})),
         "canary_vs_main_by_day": dg.MetadataValue.md(_canary_by_day(canary_returns)),
         "shadow_rank_ic_by_day": dg.MetadataValue.md(
             daily.tail(30).round(4).to_markdown(index=False)

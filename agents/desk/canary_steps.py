@@ -1,5 +1,6 @@
-"""The desk's canary steps (``agents.desk.canary``): the challenger's views and shape, the
-canary's record before the cycle, and its settlement after the fills. A mixin of
+"""The desk's steps for the analyst's challenger: the canary's (``agents.desk.canary``) views
+and shape, its record before the cycle and its settlement after the fills; and the book the
+challenger would have traded to, for its shadow record (``agents.desk.shadow``). A mixin of
 ``agents.desk.cycle.Desk``, which calls them from its target and its submission; kept apart
 so the cycle reads as its steps. No Dagster import."""
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from agents.desk import canary as canary_book
+from agents.desk.shadow import would_be_book
 from agents.desk.steps import Snapshot
 from agents.messages import TradingSignal
 
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from agents.desk.ledger import EventLog
     from agents.desk.models import DeskModels
     from agents.desk.recording import CycleRecorder
+    from agents.desk.session import SessionPreparation
     from agents.portfolio_optimizer.optimizer import PortfolioOptimizer
 
 
@@ -29,6 +32,8 @@ class CanarySteps:
     log: EventLog
     symbols: list[str]
     hedge_instrument: str | None
+
+    def session(self, snap: Snapshot) -> SessionPreparation: ...
 
     def _canary_views(self, snap: Snapshot) -> tuple[str, float, list[TradingSignal]] | None:
         """The canary's challenger version, share and views, when a canary runs."""
@@ -100,6 +105,36 @@ class CanarySteps:
         weights = pd.Series(canary["weights"], dtype=float)
         scale = float(events["risk_budget"]["scale"])
         return book, canary_book.target_shares(book, weights, scale, snap.prices)
+
+    def _shadow_books(self, snap: Snapshot) -> dict | None:
+        """When this cycle set the champion's target and a challenger runs in shadow: the
+        book the challenger's views would have traded to (the canary's shape when a canary
+        runs, else the optimizer on its views and the book's holdings) beside the
+        champion's, at this cycle's budget (``agents.desk.shadow.would_be_book``)."""
+        challenger = self.models.shadow_analyst
+        if challenger is None:
+            return None
+        kinds = ["target_set", "risk_budget"]
+        events = {e.event_type: e.payload
+                  for e in self.log.read(cycle_id=snap.cycle_id, event_types=kinds)}  # fmt: skip
+        if len(events) < 2:
+            return None
+        target, scale = events["target_set"], float(events["risk_budget"]["scale"])
+        canary = target.get("canary") or {}
+        ours = pd.Series(canary.get("main_weights", target["weights"]), dtype=float)
+        if canary.get("version") == challenger.version:
+            theirs = pd.Series(canary["weights"], dtype=float)
+        else:
+            returns = (
+                self.session(snap).returns[self.symbols]
+                .tail(self.config.optimizer_lookback_days).dropna(axis=1)
+            )  # fmt: skip
+            views = challenger.analyst.views(snap.features, snap.regime)
+            proposal = self.optimizer.propose(returns, views, snap.weights, self.models.sectors)
+            theirs = proposal.weights
+        names = self.symbols
+        return would_be_book(snap, ours.reindex(names).fillna(0.0),
+                             theirs.reindex(names).fillna(0.0), scale)  # fmt: skip
 
     def _canary_runs(self, book: dict) -> bool:
         challenger = self.models.shadow_analyst

@@ -464,7 +464,7 @@ class Desk(CanarySteps):
             return
         payload = shadow_payload(
             snap, self._analyst_views(snap), self.models.versions.get("market_analyst"),
-            self.models.shadow_analyst,
+            self.models.shadow_analyst, self._shadow_books(snap),
         )  # fmt: skip
         if payload is not None:
             self.recorder.emit(snap, SHADOW_EVENT, payload)

@@ -2,9 +2,12 @@
 have done is recorded in the ledger as a ``shadow_signals`` event. Nothing it produces is
 sent to the consensus or the broker, and no state is folded from it.
 
-Today the Market Analyst's challenger runs in shadow: its forecasts on the cycle's own
+The Market Analyst's challenger runs in shadow: its forecasts and votes on the cycle's own
 features, next to the champion's, with the prices they are scored against at the next cycle
-(``monitoring.live_evidence``). The other agents' challengers do not run in shadow yet.
+(``monitoring.live_evidence``); and, whenever the champion's target is set, the book its
+views would have traded to and the orders to it, scored against the champion's book by what
+each earned to the next one. The other agents' challengers run in shadow through
+``agents.desk.shadow_agents``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from agents.desk.steps import Snapshot
 from agents.market_analyst.agent import MarketAnalyst
@@ -34,17 +38,21 @@ def shadow_payload(
     champion: list[TradingSignal],
     champion_version: str | None,
     shadow: ShadowAnalyst | None,
+    books: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
-    """The champion's forecasts with the prices they are scored against, and the
+    """The champion's forecasts and votes with the prices they are scored against, and the
     challenger's beside them when one runs in shadow (``version`` None: none does), on the
-    names with a price and a view; None when the cycle had no views."""
+    names with a price and a view; None when the cycle had no views. ``books``: when the
+    cycle set a new target, the champion's sized book and the one the challenger's views
+    would have traded to, with its would-be orders (``would_be_book``)."""
     if not champion:
         return None
     ours = {v.symbol: v.expected_return for v in champion}
-    theirs = None
+    theirs = votes = None
     if shadow is not None:
         views = shadow.analyst.views(snap.features, snap.regime)
         theirs = {v.symbol: v.expected_return for v in views}
+        votes = {v.symbol: v.signal for v in views}
     prices = snap.prices
     names = [s for s in ours if (theirs is None or s in theirs)
              and np.isfinite(prices.get(s, np.nan))]  # fmt: skip
@@ -55,4 +63,26 @@ def shadow_payload(
         "prices": {s: float(prices[s]) for s in names},
         "champion": {s: float(ours[s]) for s in names},
         "challenger": {s: float(theirs[s]) for s in names} if theirs is not None else None,
+        # The analyst's vote on each name is its signal's direction.
+        "champion_votes": {v.symbol: v.signal for v in champion},
+        "challenger_votes": votes,
+        "books": books,
+    }
+
+
+def would_be_book(
+    snap: Snapshot, champion: pd.Series, challenger: pd.Series, scale: float
+) -> dict[str, Any]:
+    """Both shapes at the cycle's budget scale, and the orders (whole shares, signed) from
+    the book before the cycle's trades to the challenger's: what it would have sent."""
+    ours, theirs = champion * scale, challenger * scale
+    prices = snap.prices
+    delta = (theirs - snap.weights.reindex(theirs.index).fillna(0.0)) * snap.nav
+    orders = {s: int(delta[s] / prices[s]) for s in delta.index
+              if prices.get(s, 0) > 0 and int(delta[s] / prices[s])}  # fmt: skip
+    return {
+        "day": str(snap.day),
+        "champion_weights": {s: float(w) for s, w in ours.items() if w},
+        "challenger_weights": {s: float(w) for s, w in theirs.items() if w},
+        "challenger_orders": orders,
     }

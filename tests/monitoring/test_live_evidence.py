@@ -94,3 +94,23 @@ def test_a_champion_below_its_validation_band_is_rolled_back_and_one_without_a_b
     assert not rollback_check(as_champion, "2", None).due  # the bootstrap champion
     short = rollback_check(as_champion, "2", band, LivePolicy(window_cycles=100))
     assert not short.due and "need 100" in short.reason
+
+
+def test_would_be_books_earn_what_their_weights_did_to_the_next_target():
+    from monitoring.live_evidence import book_evidence, book_scores
+
+    events = shadow_events(12, 1.0, 0.0, seed=4)
+    # The champion's target is set every fourth cycle; each book holds one name.
+    for i, event in enumerate(events):
+        if i % 4 == 0:
+            event.payload["books"] = {"champion_weights": {"S00": 1.0},
+                                      "challenger_weights": {"S01": 0.5}}  # fmt: skip
+    scores = book_scores(events)
+    assert len(scores) == 3  # targets at cycles 0, 4, 8, 12: three holding periods
+    first, later = events[0].payload["prices"], events[4].payload["prices"]
+    assert abs(scores["champion_book_return"].iloc[0] - (later["S00"] / first["S00"] - 1)) < 1e-12
+    assert abs(scores["challenger_book_return"].iloc[0]
+               - 0.5 * (later["S01"] / first["S01"] - 1)) < 1e-12  # fmt: skip
+    evidence = book_evidence(scores, "2")
+    assert evidence["targets"] == 3 and np.isfinite(evidence["p_value"])
+    assert book_evidence(scores, "9")["targets"] == 0

@@ -344,7 +344,7 @@ def test_a_challenger_in_shadow_is_recorded_and_scored_but_never_trades(desk_par
     from agents.desk.shadow import EVENT, ShadowAnalyst
     from agents.market_analyst.agent import MarketAnalyst
     from agents.market_analyst.signal_model import SignalModel
-    from monitoring.live_evidence import cycle_scores
+    from monitoring.live_evidence import book_scores, cycle_scores
 
     fitted = desk_parts[0]
     # A different real model: fewer, shallower trees on the same training set.
@@ -357,8 +357,9 @@ def test_a_challenger_in_shadow_is_recorded_and_scored_but_never_trades(desk_par
                        shadow_analyst=ShadowAnalyst(MarketAnalyst(other), "2"))  # fmt: skip
     with_shadow = make_desk(desk_parts, tmp_path / "shadow.duckdb", models=shadowed)
     alone = make_desk(desk_parts, tmp_path / "alone.duckdb")
-    with_shadow.run_session()
-    alone.run_session()
+    for _ in range(2):
+        with_shadow.run_session()
+        alone.run_session()
     fills = [
         (e.event_id, e.payload["quantity"]) for e in with_shadow.log.read(event_types=["fill"])
     ]
@@ -375,6 +376,18 @@ def test_a_challenger_in_shadow_is_recorded_and_scored_but_never_trades(desk_par
     assert first["challenger"] != first["champion"]
     scores = cycle_scores(events)
     assert len(scores) == len(events) - 1 and scores["champion_ic"].notna().any()
+    # Its votes, and whenever the champion set a target, the book its views would have
+    # traded to and the orders it would have sent; scored as the champion's book is.
+    assert set(first["challenger_votes"].values()) <= {"BUY", "SELL", "HOLD"}
+    targets = {e.cycle_id: e.payload for e in with_shadow.log.read(event_types=["target_set"])}
+    booked = [e for e in events if e.payload["books"]]
+    assert {e.cycle_id for e in booked} == set(targets) and len(booked) >= 2
+    for event in booked:
+        books = event.payload["books"]
+        assert books["champion_weights"].keys() <= set(targets[event.cycle_id]["weights"])
+        assert books["challenger_weights"] != books["champion_weights"]
+        assert books["challenger_orders"] and all(books["challenger_orders"].values())
+    assert len(book_scores(events)) == len(booked) - 1
     # Without a challenger the champion's forecasts are still recorded, for its rollback.
     (alone_first, *_) = alone.log.read(event_types=[EVENT])
     assert alone_first.payload["challenger"] is None and alone_first.payload["champion"]
