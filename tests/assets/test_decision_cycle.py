@@ -161,21 +161,22 @@ def _tick(moment: str, instance: dg.DagsterInstance):
     return intraday_rebalance_schedule(30).evaluate_tick(context)
 
 
-def test_a_paper_day_reports_the_live_gate_with_numbers_the_ui_plots(desk_resources, tmp_path):
-    resources, ledger = desk_resources
+def run_paper_day(resources: dict, reports_dir) -> dict:
+    """A paper day on ``resources``' desk; each live-gate asset's reported metadata."""
     desk = resources["trading_desk"]
     monitoring = ModelMonitoring(
-        mlflow_tracking=desk.mlflow_tracking, ledger=desk.ledger, reports_dir=str(tmp_path)
+        mlflow_tracking=desk.mlflow_tracking, ledger=desk.ledger, reports_dir=str(reports_dir)
     )
     day = paper_day.execute_in_process(
         resources={**resources, "model_monitoring": monitoring, "alerting": Alerting()}
     )
     assert day.success
-    (reported,) = [
-        m for m in day.get_asset_materialization_events()
-        if m.asset_key == MARKET_ANALYST_LIVE_GATE.key
-    ]  # fmt: skip
-    metadata = reported.materialization.metadata
+    return {m.asset_key: m.materialization.metadata for m in day.get_asset_materialization_events()}
+
+
+def test_a_paper_day_reports_the_live_gate_with_numbers_the_ui_plots(desk_resources, tmp_path):
+    resources, ledger = desk_resources
+    metadata = run_paper_day(resources, tmp_path)[MARKET_ANALYST_LIVE_GATE.key]
     log = open_event_log(ledger)
     try:
         shadow = log.read(event_types=["shadow_signals"])
@@ -207,13 +208,7 @@ def test_a_second_batch_puts_the_other_agents_challengers_in_shadow_and_their_ga
     )
     assert again.success
     monkeypatch.setattr(assets.resources, "_DESKS", {})  # a new run: a new process's desk
-    monitoring = ModelMonitoring(
-        mlflow_tracking=desk.mlflow_tracking, ledger=desk.ledger, reports_dir=str(tmp_path)
-    )
-    day = paper_day.execute_in_process(
-        resources={**resources, "model_monitoring": monitoring, "alerting": Alerting()}
-    )
-    assert day.success
+    reported = run_paper_day(resources, tmp_path)
     log = open_event_log(ledger)
     try:
         shadow = log.read(event_types=["shadow_agents"])
@@ -230,9 +225,6 @@ def test_a_second_batch_puts_the_other_agents_challengers_in_shadow_and_their_ga
     assert all(r["version"] == "2" and r["challenger_var_99"] == r["champion_var_99"]
                for r in risk)  # fmt: skip
     assert all(o["challenger_cost"] == o["champion_cost"] for o in costs)
-    reported = {
-        m.asset_key: m.materialization.metadata for m in day.get_asset_materialization_events()
-    }
     for spec in AGENT_LIVE_GATES:
         metadata = reported[spec.key]
         # One day of shadow evidence is not enough for any agent: refused, and recorded.
@@ -274,17 +266,7 @@ def test_a_canary_share_trades_a_sub_book_for_the_analysts_challenger_through_th
     assert last["nav_cents"] + last["main_nav_cents"] == last["book_nav_cents"]
     assert last["book_nav_cents"] == round(completed[books[-1].cycle_id]["nav_at_bar_close"] * 100)
     # The paper day's live gate shows the canary beside the main book where a quant looks.
-    monitoring = ModelMonitoring(
-        mlflow_tracking=desk.mlflow_tracking, ledger=desk.ledger, reports_dir=str(tmp_path)
-    )
-    day = paper_day.execute_in_process(
-        resources={**canary, "model_monitoring": monitoring, "alerting": Alerting()}
-    )
-    assert day.success
-    (reported,) = [
-        m.materialization.metadata for m in day.get_asset_materialization_events()
-        if m.asset_key == MARKET_ANALYST_LIVE_GATE.key
-    ]  # fmt: skip
+    reported = run_paper_day(canary, tmp_path)[MARKET_ANALYST_LIVE_GATE.key]
     evidence = reported["canary"].value
     assert evidence["version"] == "2" and evidence["cycles"] > 10
     assert reported["canary_pnl_usd"].value == evidence["canary_pnl_usd"]
