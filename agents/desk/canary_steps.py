@@ -32,6 +32,7 @@ class CanarySteps:
     log: EventLog
     symbols: list[str]
     hedge_instrument: str | None
+    _challenger_memo: tuple[bytes, list[TradingSignal]] | None
 
     def session(self, snap: Snapshot) -> SessionPreparation: ...
 
@@ -40,8 +41,24 @@ class CanarySteps:
         challenger = self.models.shadow_analyst
         if not self.config.canary_share or challenger is None or snap.features is None:
             return None
-        views = challenger.analyst.views(snap.features, snap.regime)
-        return challenger.version, self.config.canary_share, views
+        return challenger.version, self.config.canary_share, self._challenger_views(snap)
+
+    def _challenger_views(self, snap: Snapshot) -> list[TradingSignal] | None:
+        """The challenger's views, memoised on the feature values as the champion's are."""
+        challenger = self.models.shadow_analyst
+        if challenger is None or snap.features is None:
+            return None
+        key = snap.features.to_numpy().tobytes()
+        if self._challenger_memo is None or self._challenger_memo[0] != key:
+            self._challenger_memo = (key, challenger.analyst.views(snap.features, snap.regime))
+        return self._challenger_memo[1]
+
+    def _target_events(self, snap: Snapshot) -> dict[str, dict]:
+        """This cycle's ``target_set`` (when it set one) and ``risk_budget`` payloads, by
+        type, as the ledger holds them."""
+        kinds = ["target_set", "risk_budget"]
+        return {e.event_type: e.payload
+                for e in self.log.read(cycle_id=snap.cycle_id, event_types=kinds)}  # fmt: skip
 
     def _canary_shape(
         self, snap: Snapshot, returns: pd.DataFrame, version: str, share: float,
@@ -92,9 +109,7 @@ class CanarySteps:
         challenger, share = self.models.shadow_analyst, self.config.canary_share
         if not share or challenger is None or snap.refused:
             return None
-        kinds = ["target_set", "risk_budget"]
-        events = {e.event_type: e.payload
-                  for e in self.log.read(cycle_id=snap.cycle_id, event_types=kinds)}  # fmt: skip
+        events = self._target_events(snap)
         target = events.get("target_set") or snap.state.target  # or the one it reused
         canary = target.get("canary")
         if "risk_budget" not in events or not canary_book.is_current(
@@ -114,9 +129,7 @@ class CanarySteps:
         challenger = self.models.shadow_analyst
         if challenger is None:
             return None
-        kinds = ["target_set", "risk_budget"]
-        events = {e.event_type: e.payload
-                  for e in self.log.read(cycle_id=snap.cycle_id, event_types=kinds)}  # fmt: skip
+        events = self._target_events(snap)
         if len(events) < 2:
             return None
         target, scale = events["target_set"], float(events["risk_budget"]["scale"])
@@ -129,7 +142,7 @@ class CanarySteps:
                 self.session(snap).returns[self.symbols]
                 .tail(self.config.optimizer_lookback_days).dropna(axis=1)
             )  # fmt: skip
-            views = challenger.analyst.views(snap.features, snap.regime)
+            views = self._challenger_views(snap)
             proposal = self.optimizer.propose(returns, views, snap.weights, self.models.sectors)
             theirs = proposal.weights
         names = self.symbols

@@ -175,6 +175,7 @@ class Desk(CanarySteps):
         self.venues = load_venues(self.config.venues_file) if self.config.venues_file else None
         self._session: SessionPreparation | None = None
         self._views: tuple[bytes, list[TradingSignal]] | None = None  # memoised per features
+        self._challenger_memo: tuple[bytes, list[TradingSignal]] | None = None  # likewise
         self._settled: DeskState | None = None  # the state the last completed cycle left
 
     # ---- the cycle's steps -------------------------------------------------------------
@@ -436,9 +437,10 @@ class Desk(CanarySteps):
             bar.synthesized, latency_ms,
         )  # fmt: skip
         # Outside the decision's latency; the cycle closes after them.
-        self._settle_canary(snap, [e.payload for e in fills] + earlier, closes)
+        filled = [e.payload for e in fills] + earlier
+        self._settle_canary(snap, filled, closes)
         self._record_shadow(snap)
-        self._record_agents_shadow(snap, [e.payload for e in fills] + earlier)
+        self._record_agents_shadow(snap, filled)
         self.recorder.emit(snap, "cycle_completed", summary)
         self.recorder.flush(snap)
         # The snapshot is what the log holds now: if another writer (a clear-halt job)
@@ -464,7 +466,7 @@ class Desk(CanarySteps):
             return
         payload = shadow_payload(
             snap, self._analyst_views(snap), self.models.versions.get("market_analyst"),
-            self.models.shadow_analyst, self._shadow_books(snap),
+            self.models.shadow_analyst, self._challenger_views(snap), self._shadow_books(snap),
         )  # fmt: skip
         if payload is not None:
             self.recorder.emit(snap, SHADOW_EVENT, payload)
@@ -477,12 +479,10 @@ class Desk(CanarySteps):
         registered = any(agent in self.models.versions for agent in AGENTS)
         if not registered or snap.refused or snap.features is None:
             return
-        kinds = ["target_set", "risk_budget"]
-        events = {e.event_type: e.payload for e in self.log.read(cycle_id=snap.cycle_id,
-                                                                  event_types=kinds)}  # fmt: skip
         parts = shadow_parts(
-            snap, self.session(snap), self.models, events, self._analyst_views(snap), fills,
-            self.config.optimizer_lookback_days, 1.0 / BARS_PER_DAY,
+            snap, self.session(snap), self.models, self._target_events(snap),
+            self._analyst_views(snap), fills, self.config.optimizer_lookback_days,
+            1.0 / BARS_PER_DAY,
         )  # fmt: skip
         payload = shadow_agents_payload(snap, parts)
         if payload is not None:

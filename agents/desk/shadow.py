@@ -38,11 +38,13 @@ def shadow_payload(
     champion: list[TradingSignal],
     champion_version: str | None,
     shadow: ShadowAnalyst | None,
+    views: list[TradingSignal] | None = None,
     books: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """The champion's forecasts and votes with the prices they are scored against, and the
     challenger's beside them when one runs in shadow (``version`` None: none does), on the
-    names with a price and a view; None when the cycle had no views. ``books``: when the
+    names with a price and a view; None when the cycle had no views. ``views``: the
+    challenger's on this snapshot, when the caller has them already. ``books``: when the
     cycle set a new target, the champion's sized book and the one the challenger's views
     would have traded to, with its would-be orders (``would_be_book``)."""
     if not champion:
@@ -50,7 +52,7 @@ def shadow_payload(
     ours = {v.symbol: v.expected_return for v in champion}
     theirs = votes = None
     if shadow is not None:
-        views = shadow.analyst.views(snap.features, snap.regime)
+        views = views if views is not None else shadow.analyst.views(snap.features, snap.regime)
         theirs = {v.symbol: v.expected_return for v in views}
         votes = {v.symbol: v.signal for v in views}
     prices = snap.prices
