@@ -10,12 +10,15 @@ hedge) applies to that whole book, as it would without a canary.
 
 After the cycle's fills the canary's holdings are settled (``settle``) and recorded as a
 ``canary_book`` event: its positions in shares and its cash in cents, so the ledger holds
-both sub-books (the main book is the account less the canary). The canary takes its target
-(its shape sized by the cycle's budget on its own capital) as far as the book's actual
-position in each name allows it: it never holds more of a name than the whole book does,
-nor on the other side. A change in the direction the book traded is priced at that name's
-fill (its average price with commission, impact and venue costs); the rest is a transfer
-with the main book at the decision price, with no cost. The index hedge is sized on the
+both sub-books (the main book is the account less the canary). Its target is its shape
+sized by the cycle's budget on its own capital, the main book's the rest of the book's
+target. Where the two want opposite changes in a name they cross at the decision price,
+with no cost; the book's own change (its orders, as far as the consensus let them trade
+and the fill filled them) is shared in proportion to what each sub-book still wants, so
+both fall short of their targets alike, and the canary's part is priced at the fill (its
+average price with commission, impact and venue costs). A cycle with no target of its
+own (refused, halted) moves the canary with the book, pro rata. It never holds more of a
+name than the whole book does, nor on the other side. The index hedge is sized on the
 whole book: the canary carries the part of it that its long value is of the book's, so
 each sub-book's P&L is hedged alike. Short financing and anything else the account pays
 stay with the main book.
@@ -119,59 +122,87 @@ def settle(
     fills: list[dict[str, Any]],
     prices: pd.Series,
     hedge: str | None = None,
+    orders: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The canary after the cycle's fills. ``wanted``: its target shares this cycle (None:
-    no new target, it keeps what it holds); ``positions_after``: the whole book's shares
-    after the fills; ``fills``: the cycle's fill payloads; ``prices``: decision prices.
-    ``hedge``: the hedge instrument, of which the canary carries the part its long value
-    is of the book's (the hedge is sized on the whole book)."""
+    no target of its own, it follows the book's trades pro rata); ``positions_after``: the
+    whole book's shares after the fills; ``fills``: the cycle's fill payloads; ``prices``:
+    decision prices; ``hedge``: the hedge instrument, of which the canary carries the part
+    its long value is of the book's; ``orders``: the cycle's order payloads (the book's
+    wanted change in each name)."""
     filled: dict[str, int] = {}
     paid: dict[str, int] = {}
     for fill in fills:
         symbol = fill["symbol"]
         filled[symbol] = filled.get(symbol, 0) + fill["signed_quantity"]
         paid[symbol] = paid.get(symbol, 0) + fill["cash_delta_cents"]
+    desired: dict[str, int] = {}
+    for order in orders or []:
+        sign = 1 if order["action"] == "BUY" else -1
+        desired[order["symbol"]] = desired.get(order["symbol"], 0) + sign * order["quantity"]
     out = {**book, "positions": dict(book.get("positions", {})), "filled_shares": {},
            "transferred_shares": {}}  # fmt: skip
+    trades = Trades(positions_after, desired, filled, paid, prices)
     names = (set(out["positions"]) | set(wanted or {}) | set(filled)) - {hedge}
     for symbol in sorted(names):
-        before = out["positions"].get(symbol, 0)
-        want = before if wanted is None else wanted.get(symbol, 0)
-        _move(out, symbol, want, positions_after.get(symbol, 0), filled, paid, prices)
+        want = None if wanted is None else wanted.get(symbol, 0)
+        trades.move(out, symbol, want)
     if hedge is not None:
         ours = _long_value(out["positions"], prices)
         theirs = _long_value({s: q for s, q in positions_after.items() if s != hedge}, prices)
         whole = positions_after.get(hedge, 0)
-        want = math.trunc(whole * ours / theirs) if theirs > 0 else 0
-        _move(out, hedge, want, whole, filled, paid, prices)
+        trades.move(out, hedge, math.trunc(whole * ours / theirs) if theirs > 0 else 0)
     return out
 
 
-def _move(
-    book: dict[str, Any], symbol: str, want: int, whole: int, filled: dict[str, int],
-    paid: dict[str, int], prices: pd.Series,
-) -> None:  # fmt: skip
-    """The canary's position in ``symbol`` toward ``want``, within the whole book's
-    ``whole`` shares: what moves in the direction the book traded is priced at the fill,
-    the rest transferred from the main book at the decision price."""
-    held = book["positions"]
-    before = held.get(symbol, 0)
-    after = min(max(want, min(0, whole)), max(0, whole))
-    if after != before and not _price(prices, symbol) > 0:
-        after = before  # no price to transfer at: it keeps what it held
-    change, traded = after - before, filled.get(symbol, 0)
-    outside = 0
-    if change and traded and (change > 0) == (traded > 0):
-        outside = min(abs(change), abs(traded)) * (1 if change > 0 else -1)
-        book["cash_cents"] += round(paid[symbol] * outside / traded)
-        book["filled_shares"][symbol] = outside
-    if change - outside:
-        book["cash_cents"] -= round((change - outside) * _price(prices, symbol) * 100)
-        book["transferred_shares"][symbol] = change - outside
-    if after:
-        held[symbol] = after
-    else:
-        held.pop(symbol, None)
+@dataclass(frozen=True)
+class Trades:
+    """What the whole book wanted and did this cycle, per name: its wanted change (the
+    orders), its filled change and the cash the fills paid, and its shares after."""
+
+    positions_after: dict[str, int]
+    desired: dict[str, int]
+    filled: dict[str, int]
+    paid: dict[str, int]
+    prices: pd.Series
+
+    def move(self, book: dict[str, Any], symbol: str, want: int | None) -> None:
+        """The canary's position in ``symbol`` toward ``want`` (None: the book's change
+        pro rata). Where the canary and the main book want opposite changes they cross
+        at the decision price, with no cost; the rest of the book's change is shared in
+        proportion to what each still wants, so both fall short of their targets alike,
+        and the canary's part of the fill is priced at the fill (commission, impact and
+        venue costs included). It never holds more than the book, nor the other side."""
+        held = book["positions"]
+        before = held.get(symbol, 0)
+        whole = self.positions_after.get(symbol, 0)
+        traded, desired = self.filled.get(symbol, 0), self.desired.get(symbol, 0)
+        if want is None:
+            start = whole - traded
+            want = before + (round(desired * before / start) if start else 0)
+        ours = want - before
+        theirs = desired - ours
+        crossed = 0
+        if ours and theirs and (ours > 0) != (theirs > 0):
+            crossed = min(abs(ours), abs(theirs)) * (1 if ours > 0 else -1)
+        share = round(traded * (ours - crossed) / desired) if desired and traded else 0
+        after = min(max(before + crossed + share, min(0, whole)), max(0, whole))
+        price = _price(self.prices, symbol)
+        if after != before and not price > 0:
+            after = before  # no price to transfer at: it keeps what it held
+        change = after - before
+        outside = 0  # the part of the change priced at the fill
+        if change and share and (change > 0) == (share > 0):
+            outside = min(abs(share), abs(change)) * (1 if change > 0 else -1)
+            book["cash_cents"] += round(self.paid[symbol] * outside / traded)
+            book["filled_shares"][symbol] = outside
+        if change - outside:
+            book["cash_cents"] -= round((change - outside) * price * 100)
+            book["transferred_shares"][symbol] = change - outside
+        if after:
+            held[symbol] = after
+        else:
+            held.pop(symbol, None)
 
 
 def _long_value(positions: dict[str, int], prices: pd.Series) -> float:

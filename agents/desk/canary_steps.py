@@ -80,7 +80,9 @@ class CanarySteps:
             return held
         return canary_book.opened(version, share, round(snap.nav * 100), snap.cycle_id)
 
-    def _settle_canary(self, snap: Snapshot, fills: list[dict], closes: pd.Series) -> None:
+    def _settle_canary(
+        self, snap: Snapshot, orders: list[dict], fills: list[dict], closes: pd.Series
+    ) -> None:
         """The canary's holdings after the fills, as a ``canary_book`` event; a canary whose
         challenger left (or whose share is now 0) closes, its holdings back in the main
         book."""
@@ -89,7 +91,7 @@ class CanarySteps:
         if target is not None:
             book, wanted = target
         elif held and self._canary_runs(held):
-            book, wanted = held, None  # no new target this cycle: it keeps what it holds
+            book, wanted = held, None  # no target this cycle: it follows the book pro rata
         elif held:
             why = "its challenger is no longer the registry's challenger, or the share is 0"
             book, wanted = canary_book.closed(held, why), None
@@ -97,7 +99,7 @@ class CanarySteps:
             return
         if book.get("version") is not None:
             book = canary_book.settle(book, wanted, snap.state.positions, fills, snap.marks,
-                                      self.hedge_instrument)  # fmt: skip
+                                      self.hedge_instrument, orders)  # fmt: skip
         nav_cents = snap.state.nav_cents(closes.to_dict())
         self.recorder.emit(snap, canary_book.EVENT,
                            canary_book.with_values(book, closes, nav_cents))  # fmt: skip
