@@ -13,10 +13,10 @@ After the cycle's fills the canary's holdings are settled (``settle``) and recor
 both sub-books (the main book is the account less the canary). Its target is its shape
 sized by the cycle's budget on its own capital, the main book's the rest of the book's
 target. Where the two want opposite changes in a name they cross at the decision price,
-with no cost; the book's own change (its orders, as far as the consensus let them trade
-and the fill filled them) is shared in proportion to what each sub-book still wants, so
-both fall short of their targets alike, and the canary's part is priced at the fill (its
-average price with commission, impact and venue costs). A cycle with no target of its
+with no cost; what the book actually traded (as far as the consensus let its orders
+through and the fills filled them) is shared in proportion to what each sub-book still
+wants, so both fall short of their targets alike, and the canary's part is priced at the
+fill (its average price with commission, impact and venue costs). A cycle with no target of its
 own (refused, halted) moves the canary with the book, pro rata. It never holds more of a
 name than the whole book does, nor on the other side. The index hedge is sized on the
 whole book: the canary carries the part of it that its long value is of the book's, so
@@ -122,70 +122,71 @@ def settle(
     fills: list[dict[str, Any]],
     prices: pd.Series,
     hedge: str | None = None,
-    orders: list[dict[str, Any]] | None = None,
+    main_wanted: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The canary after the cycle's fills. ``wanted``: its target shares this cycle (None:
     no target of its own, it follows the book's trades pro rata); ``positions_after``: the
     whole book's shares after the fills; ``fills``: the cycle's fill payloads; ``prices``:
     decision prices; ``hedge``: the hedge instrument, of which the canary carries the part
-    its long value is of the book's; ``orders``: the cycle's order payloads (the book's
-    wanted change in each name)."""
+    its long value is of the book's; ``main_wanted``: the main book's target shares (the
+    book's target less the canary's), with ``wanted``."""
     filled: dict[str, int] = {}
     paid: dict[str, int] = {}
     for fill in fills:
         symbol = fill["symbol"]
         filled[symbol] = filled.get(symbol, 0) + fill["signed_quantity"]
         paid[symbol] = paid.get(symbol, 0) + fill["cash_delta_cents"]
-    desired: dict[str, int] = {}
-    for order in orders or []:
-        sign = 1 if order["action"] == "BUY" else -1
-        desired[order["symbol"]] = desired.get(order["symbol"], 0) + sign * order["quantity"]
     out = {**book, "positions": dict(book.get("positions", {})), "filled_shares": {},
            "transferred_shares": {}}  # fmt: skip
-    trades = Trades(positions_after, desired, filled, paid, prices)
+    trades = Trades(positions_after, filled, paid, prices)
     names = (set(out["positions"]) | set(wanted or {}) | set(filled)) - {hedge}
     for symbol in sorted(names):
-        want = None if wanted is None else wanted.get(symbol, 0)
-        trades.move(out, symbol, want)
+        if wanted is None or main_wanted is None:
+            trades.move(out, symbol, None, None)
+        else:
+            trades.move(out, symbol, wanted.get(symbol, 0), main_wanted.get(symbol, 0))
     if hedge is not None:
         ours = _long_value(out["positions"], prices)
         theirs = _long_value({s: q for s, q in positions_after.items() if s != hedge}, prices)
         whole = positions_after.get(hedge, 0)
-        trades.move(out, hedge, math.trunc(whole * ours / theirs) if theirs > 0 else 0)
+        want = math.trunc(whole * ours / theirs) if theirs > 0 else 0
+        trades.move(out, hedge, want, whole - want)
     return out
 
 
 @dataclass(frozen=True)
 class Trades:
-    """What the whole book wanted and did this cycle, per name: its wanted change (the
-    orders), its filled change and the cash the fills paid, and its shares after."""
+    """What the whole book did this cycle, per name: its filled change, the cash the fills
+    paid, and its shares after."""
 
     positions_after: dict[str, int]
-    desired: dict[str, int]
     filled: dict[str, int]
     paid: dict[str, int]
     prices: pd.Series
 
-    def move(self, book: dict[str, Any], symbol: str, want: int | None) -> None:
-        """The canary's position in ``symbol`` toward ``want`` (None: the book's change
-        pro rata). Where the canary and the main book want opposite changes they cross
-        at the decision price, with no cost; the rest of the book's change is shared in
-        proportion to what each still wants, so both fall short of their targets alike,
-        and the canary's part of the fill is priced at the fill (commission, impact and
-        venue costs included). It never holds more than the book, nor the other side."""
+    def move(self, book: dict[str, Any], symbol: str, want: int | None,
+             main_want: int | None) -> None:  # fmt: skip
+        """The canary's position in ``symbol`` toward ``want``, the main book's toward
+        ``main_want`` (None: no target, each follows the book's change pro rata). Where
+        they want opposite changes they cross at the decision price, with no cost; the
+        book's filled change is shared in proportion to what each still wants, so both
+        fall short of their targets alike, and the canary's part is priced at the fill
+        (commission, impact and venue costs included). It never holds more than the
+        book, nor the other side."""
         held = book["positions"]
         before = held.get(symbol, 0)
         whole = self.positions_after.get(symbol, 0)
-        traded, desired = self.filled.get(symbol, 0), self.desired.get(symbol, 0)
-        if want is None:
-            start = whole - traded
-            want = before + (round(desired * before / start) if start else 0)
-        ours = want - before
-        theirs = desired - ours
-        crossed = 0
-        if ours and theirs and (ours > 0) != (theirs > 0):
-            crossed = min(abs(ours), abs(theirs)) * (1 if ours > 0 else -1)
-        share = round(traded * (ours - crossed) / desired) if desired and traded else 0
+        traded = self.filled.get(symbol, 0)
+        start = whole - traded  # the book's shares before the fills
+        pro_rata = round(traded * before / start) if start else 0
+        crossed, share = 0, pro_rata
+        if want is not None and main_want is not None:
+            ours, theirs = want - before, main_want - (start - before)
+            if ours and theirs and (ours > 0) != (theirs > 0):
+                crossed = min(abs(ours), abs(theirs)) * (1 if ours > 0 else -1)
+            still, total = ours - crossed, ours + theirs
+            if traded and total and (total > 0) == (traded > 0):
+                share = round(traded * still / total)
         after = min(max(before + crossed + share, min(0, whole)), max(0, whole))
         price = _price(self.prices, symbol)
         if after != before and not price > 0:

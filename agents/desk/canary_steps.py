@@ -80,16 +80,15 @@ class CanarySteps:
             return held
         return canary_book.opened(version, share, round(snap.nav * 100), snap.cycle_id)
 
-    def _settle_canary(
-        self, snap: Snapshot, orders: list[dict], fills: list[dict], closes: pd.Series
-    ) -> None:
+    def _settle_canary(self, snap: Snapshot, fills: list[dict], closes: pd.Series) -> None:
         """The canary's holdings after the fills, as a ``canary_book`` event; a canary whose
         challenger left (or whose share is now 0) closes, its holdings back in the main
         book."""
         held = snap.state.canary
         target = self._canary_target(snap)
+        main = None
         if target is not None:
-            book, wanted = target
+            book, wanted, main = target
         elif held and self._canary_runs(held):
             book, wanted = held, None  # no target this cycle: it follows the book pro rata
         elif held:
@@ -99,13 +98,14 @@ class CanarySteps:
             return
         if book.get("version") is not None:
             book = canary_book.settle(book, wanted, snap.state.positions, fills, snap.marks,
-                                      self.hedge_instrument, orders)  # fmt: skip
+                                      self.hedge_instrument, main)  # fmt: skip
         nav_cents = snap.state.nav_cents(closes.to_dict())
         self.recorder.emit(snap, canary_book.EVENT,
                            canary_book.with_values(book, closes, nav_cents))  # fmt: skip
 
-    def _canary_target(self, snap: Snapshot) -> tuple[dict, dict[str, int]] | None:
-        """The canary's record before the cycle and the shares it wants: its shape in this
+    def _canary_target(self, snap: Snapshot) -> tuple[dict, dict[str, int], dict[str, int]] | None:
+        """The canary's record before the cycle, the shares it wants and those the main
+        book wants (the book's target less the canary's): its shape in this
         cycle's target at the size of this cycle's budget, as the ledger holds them (the
         Dagster steps each load the snapshot as it was taken, so it carries neither)."""
         challenger, share = self.models.shadow_analyst, self.config.canary_share
@@ -119,9 +119,16 @@ class CanarySteps:
         ):
             return None
         book = self._canary_record(snap, challenger.version, share)
-        weights = pd.Series(canary["weights"], dtype=float)
         scale = float(events["risk_budget"]["scale"])
-        return book, canary_book.target_shares(book, weights, scale, snap.prices)
+        wanted = canary_book.target_shares(
+            book, pd.Series(canary["weights"], dtype=float), scale, snap.prices
+        )
+        whole = {"cash_cents": round(snap.nav * 100)}  # the book's target on its own value
+        book_wanted = canary_book.target_shares(
+            whole, pd.Series(target["weights"], dtype=float), scale, snap.prices
+        )
+        main = {s: q - wanted.get(s, 0) for s, q in book_wanted.items()}
+        return book, wanted, main | {s: -q for s, q in wanted.items() if s not in main}
 
     def _shadow_books(self, snap: Snapshot) -> dict | None:
         """When this cycle set the champion's target and a challenger runs in shadow: the

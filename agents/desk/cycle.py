@@ -438,7 +438,7 @@ class Desk(CanarySteps):
         )  # fmt: skip
         # Outside the decision's latency; the cycle closes after them.
         filled = [e.payload for e in fills] + earlier
-        self._settle_canary(snap, list(orders.values()), filled, closes)
+        self._settle_canary(snap, filled, closes)
         self._record_shadow(snap)
         self._record_agents_shadow(snap, filled)
         self.recorder.emit(snap, "cycle_completed", summary)

@@ -134,25 +134,20 @@ def test_a_new_challenger_closes_the_canary_and_starts_another(desk_parts, chall
     assert later[-1].cycle_id == cycle.cycle_id  # nothing recorded after it closed
 
 
-def order(symbol: str, shares: int) -> dict:
-    return {"symbol": symbol, "action": "BUY" if shares > 0 else "SELL", "quantity": abs(shares)}
-
-
 def test_settling_prices_traded_shares_at_the_fill_and_transfers_at_the_decision_price():
     book = opened("2", 0.25, 400_000_00, "c1")  # $100,000 of cash
     prices = pd.Series({"AAA": 10.0, "BBB": 20.0})
     fills = [{"symbol": "AAA", "signed_quantity": 300, "cash_delta_cents": -301_500}]
     # The book bought 300 AAA (at $10.05 with costs) and holds 500 BBB it did not trade.
     after = settle(book, {"AAA": 100, "BBB": 50}, {"AAA": 300, "BBB": 500}, fills, prices,
-                   orders=[order("AAA", 300)])  # fmt: skip
+                   main_wanted={"AAA": 200, "BBB": 450})  # fmt: skip
     assert after["positions"] == {"AAA": 100, "BBB": 50}
     assert after["filled_shares"] == {"AAA": 100}  # a third of the fill and of its cost
     assert after["transferred_shares"] == {"BBB": 50}  # from the main book at $20, no cost
     assert after["cash_cents"] == 100_000_00 - 100_500 - 100_000
     # With no target of its own (a halt), it follows the book: the book sold 90% of its AAA.
     sold = [{"symbol": "AAA", "signed_quantity": -270, "cash_delta_cents": 269_000}]
-    later = settle(after, None, {"AAA": 30, "BBB": 500}, sold, prices,
-                   orders=[order("AAA", -270)])  # fmt: skip
+    later = settle(after, None, {"AAA": 30, "BBB": 500}, sold, prices)
     assert later["positions"] == {"AAA": 10, "BBB": 50}
     assert later["filled_shares"] == {"AAA": -90}
     assert later["cash_cents"] == after["cash_cents"] + round(269_000 * 90 / 270)
@@ -163,9 +158,13 @@ def test_a_partly_filled_order_leaves_both_sub_books_short_of_their_targets_alik
     prices = pd.Series({"AAA": 10.0})
     # The book wanted 300 more AAA (100 for the canary, 200 for the main book); 150 filled.
     fills = [{"symbol": "AAA", "signed_quantity": 150, "cash_delta_cents": -150_600}]
-    after = settle(book, {"AAA": 100}, {"AAA": 150}, fills, prices, orders=[order("AAA", 300)])
+    after = settle(book, {"AAA": 100}, {"AAA": 150}, fills, prices, main_wanted={"AAA": 200})
     assert after["positions"] == {"AAA": 50} and after["filled_shares"] == {"AAA": 50}
     assert after["cash_cents"] == 100_000_00 - 50_200
+    # The main book wanting to sell what the canary wants to buy: they cross, at no cost,
+    # and the canary does not take from the main book more than it sells.
+    crossed = settle(after, {"AAA": 120}, {"AAA": 150}, [], prices, main_wanted={"AAA": 80})
+    assert crossed["positions"] == {"AAA": 70} and crossed["transferred_shares"] == {"AAA": 20}
 
 
 def test_the_canary_carries_the_hedge_in_proportion_to_its_long_value():
@@ -174,7 +173,7 @@ def test_the_canary_carries_the_hedge_in_proportion_to_its_long_value():
     fills = [{"symbol": "AAA", "signed_quantity": 400, "cash_delta_cents": -400_000},
              {"symbol": "IDX", "signed_quantity": -200, "cash_delta_cents": 199_000}]  # fmt: skip
     after = settle(book, {"AAA": 100}, {"AAA": 400, "IDX": -200}, fills, prices, hedge="IDX",
-                   orders=[order("AAA", 400), order("IDX", -200)])  # fmt: skip
+                   main_wanted={"AAA": 300})  # fmt: skip
     # A quarter of the book's long value: a quarter of its short hedge, at the hedge's fill.
     assert after["positions"] == {"AAA": 100, "IDX": -50}
     assert after["filled_shares"] == {"AAA": 100, "IDX": -50}
