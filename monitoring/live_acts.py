@@ -48,7 +48,8 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
     """The challenger's live gate (when one differs from the champion), then the champion's
     rollback check; what was decided and on which evidence."""
     policy = policy or LivePolicy()
-    scores = cycle_scores(log.read(event_types=[EVENT]))
+    shadow = log.read(event_types=[EVENT])
+    scores = cycle_scores(shadow)
     out: dict[str, Any] = {"scored_cycles": len(scores), "scores": scores}
     champion, challenger = workflow.champion(AGENT), workflow.challenger(AGENT)
     if challenger is not None and challenger != champion:
@@ -57,8 +58,7 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
         canary = canary_evidence(returns, challenger)
         out["canary"] = asdict(canary) if canary is not None else None
         out["canary_returns"] = returns[returns["version"] == challenger]
-        out["shadow_books"] = book_evidence(book_scores(log.read(event_types=[EVENT])),
-                                            challenger)  # fmt: skip
+        out["shadow_books"] = book_evidence(book_scores(shadow), challenger)
         tags = workflow.version_tags(AGENT, challenger)
         # A challenger whose serving window was never measured counts as drifted.
         drifted = float(tags.get(DRIFT_SHARE_TAG, "nan"))

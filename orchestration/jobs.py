@@ -139,6 +139,7 @@ def live_gate_op(
     agent_acts = report_agent_gates(context, others, histories)
     scores = decided.pop("scores")
     canary_returns = decided.pop("canary_returns", None)
+    canary = decided.get("canary") or {}
     gate, rollback = decided.get("gate", {}), decided.get("rollback", {})
     evidence = gate.get("evidence", {})
     context.log.info(f"live gate: {gate.get('act', 'no challenger')}: {gate.get('reason', '')}")
@@ -155,7 +156,7 @@ def live_gate_op(
         "gate_reason": gate.get("reason", ""),
         "evidence": dg.MetadataValue.json(evidence),
         "rollback": dg.MetadataValue.json(rollback),
-        "canary": dg.MetadataValue.json(decided.get("canary") or {}),
+        "canary": dg.MetadataValue.json(canary),
         "shadow_books": dg.MetadataValue.json(_finite(decided.get("shadow_books") or {})),
         "canary_vs_main_by_day": dg.MetadataValue.md(_canary_by_day(canary_returns)),
         "shadow_rank_ic_by_day": dg.MetadataValue.md(
@@ -170,8 +171,8 @@ def live_gate_op(
         "paired_t_p_value": evidence.get("p_value"),
         "champion_recent_rank_ic": rollback.get("recent_ic"),
         "validation_band_lower": gate.get("band_lower"),
-        "canary_pnl_usd": (decided.get("canary") or {}).get("canary_pnl_usd"),
-        "canary_main_book_pnl_usd": (decided.get("canary") or {}).get("main_pnl_usd"),
+        "canary_pnl_usd": canary.get("canary_pnl_usd"),
+        "canary_main_book_pnl_usd": canary.get("main_pnl_usd"),
     })  # fmt: skip
     context.log_event(
         dg.AssetMaterialization(

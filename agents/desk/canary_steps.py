@@ -80,12 +80,14 @@ class CanarySteps:
             return held
         return canary_book.opened(version, share, round(snap.nav * 100), snap.cycle_id)
 
-    def _settle_canary(self, snap: Snapshot, fills: list[dict], closes: pd.Series) -> None:
+    def _settle_canary(
+        self, snap: Snapshot, events: dict[str, dict], fills: list[dict], closes: pd.Series
+    ) -> None:
         """The canary's holdings after the fills, as a ``canary_book`` event; a canary whose
         challenger left (or whose share is now 0) closes, its holdings back in the main
         book."""
         held = snap.state.canary
-        target = self._canary_target(snap)
+        target = self._canary_target(snap, events)
         main = None
         if target is not None:
             book, wanted, main = target
@@ -103,15 +105,16 @@ class CanarySteps:
         self.recorder.emit(snap, canary_book.EVENT,
                            canary_book.with_values(book, closes, nav_cents))  # fmt: skip
 
-    def _canary_target(self, snap: Snapshot) -> tuple[dict, dict[str, int], dict[str, int]] | None:
+    def _canary_target(
+        self, snap: Snapshot, events: dict[str, dict]
+    ) -> tuple[dict, dict[str, int], dict[str, int]] | None:
         """The canary's record before the cycle, the shares it wants and those the main
-        book wants (the book's target less the canary's): its shape in this
-        cycle's target at the size of this cycle's budget, as the ledger holds them (the
-        Dagster steps each load the snapshot as it was taken, so it carries neither)."""
+        book wants (the book's target less the canary's), from this cycle's target and
+        budget as the ledger holds them (``events``: the Dagster steps each load the
+        snapshot as it was taken, so it carries neither)."""
         challenger, share = self.models.shadow_analyst, self.config.canary_share
         if not share or challenger is None or snap.refused:
             return None
-        events = self._target_events(snap)
         target = events.get("target_set") or snap.state.target  # or the one it reused
         canary = target.get("canary")
         if "risk_budget" not in events or not canary_book.is_current(
@@ -130,7 +133,7 @@ class CanarySteps:
         main = {s: q - wanted.get(s, 0) for s, q in book_wanted.items()}
         return book, wanted, main | {s: -q for s, q in wanted.items() if s not in main}
 
-    def _shadow_books(self, snap: Snapshot) -> dict | None:
+    def _shadow_books(self, snap: Snapshot, events: dict[str, dict]) -> dict | None:
         """When this cycle set the champion's target and a challenger runs in shadow: the
         book the challenger's views would have traded to (the canary's shape when a canary
         runs, else the optimizer on its views and the book's holdings) beside the
@@ -138,7 +141,6 @@ class CanarySteps:
         challenger = self.models.shadow_analyst
         if challenger is None:
             return None
-        events = self._target_events(snap)
         if len(events) < 2:
             return None
         target, scale = events["target_set"], float(events["risk_budget"]["scale"])

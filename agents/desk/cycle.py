@@ -438,9 +438,10 @@ class Desk(CanarySteps):
         )  # fmt: skip
         # Outside the decision's latency; the cycle closes after them.
         filled = [e.payload for e in fills] + earlier
-        self._settle_canary(snap, filled, closes)
-        self._record_shadow(snap)
-        self._record_agents_shadow(snap, filled)
+        events = self._target_events(snap)  # this cycle's target and budget, read once
+        self._settle_canary(snap, events, filled, closes)
+        self._record_shadow(snap, events)
+        self._record_agents_shadow(snap, events, filled)
         self.recorder.emit(snap, "cycle_completed", summary)
         self.recorder.flush(snap)
         # The snapshot is what the log holds now: if another writer (a clear-halt job)
@@ -457,7 +458,7 @@ class Desk(CanarySteps):
             return None
         return ThompsonRouter.learned(self.venues, state.venue_fills, state.venue_misses)
 
-    def _record_shadow(self, snap: Snapshot) -> None:
+    def _record_shadow(self, snap: Snapshot, events: dict[str, dict]) -> None:
         """After the cycle's fills: the analyst's forecasts as a ``shadow_signals`` event,
         the challenger's beside the champion's when one runs in shadow
         (``agents.desk.shadow``), for the live gate and the rollback check. Nothing in it
@@ -466,12 +467,15 @@ class Desk(CanarySteps):
             return
         payload = shadow_payload(
             snap, self._analyst_views(snap), self.models.versions.get("market_analyst"),
-            self.models.shadow_analyst, self._challenger_views(snap), self._shadow_books(snap),
+            self.models.shadow_analyst, self._challenger_views(snap),
+            self._shadow_books(snap, events),
         )  # fmt: skip
         if payload is not None:
             self.recorder.emit(snap, SHADOW_EVENT, payload)
 
-    def _record_agents_shadow(self, snap: Snapshot, fills: list[dict]) -> None:
+    def _record_agents_shadow(
+        self, snap: Snapshot, events: dict[str, dict], fills: list[dict]
+    ) -> None:
         """A registry's desk: what the risk, optimizer and execution champions forecast on
         this cycle, and each challenger registered beside its champion, as a
         ``shadow_agents`` event (``agents.desk.shadow_agents``) for the live gates and the
@@ -480,7 +484,7 @@ class Desk(CanarySteps):
         if not registered or snap.refused or snap.features is None:
             return
         parts = shadow_parts(
-            snap, self.session(snap), self.models, self._target_events(snap),
+            snap, self.session(snap), self.models, events,
             self._analyst_views(snap), fills, self.config.optimizer_lookback_days,
             1.0 / BARS_PER_DAY,
         )  # fmt: skip
