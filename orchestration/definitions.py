@@ -20,6 +20,7 @@ from assets.decision.cycle import (
 )
 from assets.features.feature_store import feast_registry, online_features, training_set
 from assets.ingestion.raw_prices import raw_prices
+from assets.monitoring.agent_bootstrap import desk_models_bootstrap_gate
 from assets.monitoring.promotion import market_analyst_drift, market_analyst_promotion
 from assets.resources import (
     Alerting,
@@ -142,6 +143,7 @@ def build_definitions(settings: QuorumSettings) -> dg.Definitions:
             orders,
             market_analyst_drift,
             market_analyst_promotion,
+            desk_models_bootstrap_gate,
             MARKET_ANALYST_LIVE_GATE,
             *AGENT_LIVE_GATES,
             backtest_report,

@@ -51,19 +51,20 @@ def _metadata(registered: "RegisteredVersion", metrics: dict) -> dict:
 def risk_manager_model(
     context: dg.AssetExecutionContext, warehouse: Warehouse, mlflow_tracking: MlflowTracking
 ) -> dg.MaterializeResult:
-    """Backtests the 1-day historical VaR (95/99%) of an equal-weight book day by day on data
-    it has not seen, with Kupiec's test; registers the limits as quorum-risk_manager."""
+    """Backtests the desk's own 1-day forecast VaR (95/99%: EWMA volatility, Student-t
+    tails) of an equal-weight book day by day on data it has not seen, with Kupiec's test
+    and the last 250 days' breaches (the bootstrap gate reads them), and the historical VaR
+    beside it; registers the limits as quorum-risk_manager, challenger until a gate
+    promotes it."""
     from agents import model_registry
     from agents.risk_manager.agent import RiskLimits
-    from agents.risk_manager.backtest import var_backtest
+    from agents.risk_manager.backtest import risk_model_evaluation
     from agents.risk_manager.serving import RiskModel
 
     _, returns, _ = _market(warehouse)
     limits = RiskLimits()
+    metrics = risk_model_evaluation(returns, limits.lookback_days, limits.budget.ewma_decay)
     book = returns.mean(axis=1)  # equal weight over the symbols trading each day
-    # A short history (a user's file) still backtests: at most half of it is the window.
-    window = min(limits.lookback_days, len(book) // 2)
-    metrics = {**var_backtest(book, window=window), "window_days": window}
     example = pd.DataFrame({"portfolio_return": book.tail(limits.lookback_days).to_numpy()})
     model = RiskModel(limits)
     mlflow_tracking.configure()
@@ -72,8 +73,12 @@ def risk_manager_model(
         model,
         params=limits.__dict__,
         metrics=metrics,
-        tags={"evaluation": "rolling VaR backtest, equal-weight book, one day ahead"},
+        tags={
+            "evaluation": "forecast (EWMA, t tails) and historical VaR backtests, "
+            "equal-weight book, one day ahead"
+        },
         version_tags=_quality_tags(context),
+        first_is_champion=False,  # the bootstrap gate decides
         input_example=example,
         output_example=model.predict(None, example),
     )
@@ -105,6 +110,7 @@ def portfolio_optimizer_model(
         metrics=metrics,
         tags={"evaluation": "yearly walk-forward of the HRP fallback, 2-year fit"},
         version_tags=_quality_tags(context),
+        first_is_champion=False,  # the bootstrap gate decides
         input_example=example,
         output_example=model.predict(None, example),
     )
@@ -121,9 +127,11 @@ def execution_model(
     context: dg.AssetExecutionContext, warehouse: Warehouse, mlflow_tracking: MlflowTracking
 ) -> dg.MaterializeResult:
     """Calibrates one impact model per symbol from its last 63 days. There are no realised
-    execution costs to score it against, so its metrics are calibration statistics."""
+    execution costs to score it against before it trades; out of sample, each 63-day
+    calibrated volatility is scored against the next 21 days' (the bootstrap gate reads it)."""
     from agents import model_registry
     from agents.execution.agent import ExecutionPolicy
+    from agents.execution.evaluation import summary, volatility_forecast_backtest
     from agents.execution.serving import ExecutionCostModel, calibrate_universe
 
     prices, _, _ = _market(warehouse)
@@ -139,6 +147,7 @@ def execution_model(
         ),
         "median_daily_volatility": float(np.median([m.daily_volatility for m in models.values()])),
         "median_cost_1pct_adv_one_day": float(np.median(one_percent)),
+        **summary(volatility_forecast_backtest(prices)),
     }
     example = pd.DataFrame({"symbol": list(models)[:3], "shares": 10_000.0, "duration_days": 1.0})
     model = ExecutionCostModel(models, policy.half_spread)
@@ -154,8 +163,9 @@ def execution_model(
             "beta": 0.6,
         },
         metrics=metrics,
-        tags={"evaluation": "calibration only: no realised costs to score"},
+        tags={"evaluation": "calibration; its volatility scored against the next 21 days"},
         version_tags=_quality_tags(context),
+        first_is_champion=False,  # the bootstrap gate decides
         input_example=example,
         output_example=model.predict(None, example),
     )

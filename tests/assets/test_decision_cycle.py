@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from agents.desk.ledger import open_event_log
+from agents.desk.models import NoChampion, load_desk_models
 from assets.decision.cycle import (
     analyst_signals,
     consensus_decision,
@@ -18,6 +19,7 @@ from assets.decision.cycle import (
     orders,
     risk_assessment,
 )
+from assets.monitoring.agent_bootstrap import desk_models_bootstrap_gate
 from assets.resources import (
     Alerting,
     FeastStore,
@@ -69,6 +71,25 @@ def desk_resources(replay_online_store, tmp_path_factory):
     # the promote_model job would. These tests are about the desk's mechanics.
     with monitoring.workflow() as workflow:
         workflow.promote("market_analyst", "1", "desk tests", "the slice cannot judge skill")
+    # The other three agents' first versions wait for their bootstrap gate too. No data
+    # check ran in this run, so it refuses them all, and the desk says why it cannot trade.
+    gated = bootstrap_gate(monitoring)
+    for agent in ("risk_manager", "portfolio_optimizer", "execution"):
+        assert gated[f"{agent}_decision"] == "refused (bootstrap gate)"
+        assert gated[f"{agent}_champion"] is None
+    assert "data quality of the training data: not_evaluated" in gated["decisions"]
+    mlflow_tracking.configure()
+    with pytest.raises(NoChampion, match=r"quorum-risk_manager has no champion.*gate_refused: "
+                       r"bootstrap gate: data quality"):  # fmt: skip
+        load_desk_models()
+    # With the gate off by setting (QUORUM_BOOTSTRAP_GATE=false) each is champion anyway,
+    # the verdict it overrode kept with it.
+    off = bootstrap_gate(ModelMonitoring(mlflow_tracking=mlflow_tracking, ledger=Ledger(url=ledger),
+                                         reports_dir=str(root / "reports"),
+                                         bootstrap_gate=False))  # fmt: skip
+    assert {off[f"{a}_champion"] for a in ("risk_manager", "portfolio_optimizer",
+                                           "execution")} == {"1"}  # fmt: skip
+    assert off["risk_manager_decision"].startswith("champion by setting")
     desk = TradingDesk(
         warehouse=warehouse,
         feast=feast,
@@ -77,6 +98,13 @@ def desk_resources(replay_online_store, tmp_path_factory):
         replay_sessions=5,
     )
     return {"trading_desk": desk}, ledger
+
+
+def bootstrap_gate(monitoring: ModelMonitoring) -> dict:
+    result = dg.materialize([desk_models_bootstrap_gate],
+                            resources={"model_monitoring": monitoring})  # fmt: skip
+    (event,) = result.asset_materializations_for_node("desk_models_bootstrap_gate")
+    return {k: v.value for k, v in event.metadata.items()}
 
 
 def test_a_decision_cycle_materializes_end_to_end_and_records_why(desk_resources):

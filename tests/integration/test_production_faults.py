@@ -322,6 +322,7 @@ DAILY_ASSETS = {
     "raw_prices", "feast_registry", "online_features", "training_set",
     "market_analyst_model", "risk_manager_model", "portfolio_optimizer_model",
     "execution_model", "market_analyst_drift", "market_analyst_promotion",
+    "desk_models_bootstrap_gate",
 }  # fmt: skip
 
 

@@ -4,9 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agents.execution.evaluation import summary as volatility_summary
+from agents.execution.evaluation import volatility_forecast_backtest
 from agents.execution.serving import ExecutionCostModel, calibrate_universe
 from agents.portfolio_optimizer.evaluation import summary, walk_forward_hrp
-from agents.risk_manager.backtest import kupiec_pvalue, var_backtest
+from agents.risk_manager.agent import STUDENT_T5_Q99_UNIT_VARIANCE
+from agents.risk_manager.backtest import (
+    forecast_var_backtest,
+    kupiec_pvalue,
+    student_t_unit_quantile,
+    var_backtest,
+)
 from features.ingestion.market_data import load_market_data
 
 SECTORS = pd.read_csv("dbt/seeds/symbol_sectors.csv").set_index("symbol")["sector"].to_dict()
@@ -31,6 +39,42 @@ def test_var_backtest_breaches_at_its_level_on_iid_returns_and_reads_only_the_pa
         var_backtest(r, window=500)["var_99_breach_rate"] * len(r[500:]) for r in (calm, crash)
     ]
     assert round(rates[1]) - round(rates[0]) == 1
+
+
+def test_forecast_var_backtest_scores_the_desks_own_var_and_reads_only_the_past():
+    # The quantile the desk's VaR limit uses, so the backtest scores what the desk forecasts.
+    assert student_t_unit_quantile(0.99) == pytest.approx(STUDENT_T5_Q99_UNIT_VARIANCE)
+    unit_t = np.random.default_rng(0).standard_t(5, 20_000) * (3 / 5) ** 0.5
+    returns = pd.Series(unit_t * 0.01)
+    result = forecast_var_backtest(returns, decay=0.94, window=500)
+    assert result["days"] == 19_500 and result["var_99_recent_days"] == 250
+    # Near its level, a little above: the EWMA's few effective days add estimation noise.
+    assert 0.009 < result["var_99_breach_rate"] < 0.017
+    assert 0.045 < result["var_95_breach_rate"] < 0.065
+    calm, crash = returns.copy(), returns.copy()
+    calm.iloc[-1], crash.iloc[-1] = 1.0, -1.0
+    recent = [forecast_var_backtest(r, 0.94)["var_99_recent_breaches"] for r in (calm, crash)]
+    assert recent[1] - recent[0] == 1
+    # A volatility that doubles overnight and stays: the breaches come in the first days,
+    # before the EWMA has learnt it, not for the rest of the window.
+    shifted = pd.Series(np.r_[unit_t[:2_000], 2 * unit_t[2_000:2_250]] * 0.01)
+    assert forecast_var_backtest(shifted, 0.94)["var_99_recent_breaches"] < 10
+    with pytest.raises(ValueError, match="300 days cannot backtest a 500-day VaR"):
+        forecast_var_backtest(returns.head(300), 0.94)
+
+
+def test_impact_calibration_volatility_is_scored_on_the_days_it_would_have_served(sp500_prices):
+    prices = sp500_prices.query("symbol in ['AAPL', 'KO'] and date < '2000-01-01'")
+    blocks = volatility_forecast_backtest(prices, lookback_days=63, horizon_days=21)
+    first = blocks.iloc[0]
+    aapl = prices.query("symbol == 'AAPL'").set_index("date")["close"].pct_change().dropna()
+    assert first["start_date"] == aapl.index[63]  # held out: after its 63 days of history
+    assert first["forecast_vol"] == pytest.approx(aapl.iloc[:63].std())
+    assert first["realised_vol"] == pytest.approx(aapl.iloc[63:84].std())
+    assert set(blocks["symbol"]) == {"AAPL", "KO"}
+    figures = volatility_summary(blocks)
+    assert figures["oos_vol_blocks"] == len(blocks) and 0.5 < figures["oos_vol_ratio_median"] < 2
+    assert volatility_summary(blocks.head(0)) == {"oos_vol_blocks": 0.0}
 
 
 def test_risk_parity_walk_forward_holds_each_year_out_of_sample(sp500_prices):
