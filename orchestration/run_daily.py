@@ -78,6 +78,11 @@ def _monitoring(instance: dg.DagsterInstance) -> list[str]:
             )
         elif "decision" in metadata:
             lines.append(f"promotion gate     {metadata['decision'].value}")
+    event = instance.get_latest_materialization_event(dg.AssetKey("desk_models_bootstrap_gate"))
+    metadata = event.asset_materialization.metadata if event else {}
+    for agent in ("risk_manager", "portfolio_optimizer", "execution"):
+        if f"{agent}_decision" in metadata:
+            lines.append(f"{agent:<19}{metadata[f'{agent}_decision'].value}")
     return lines
 
 
