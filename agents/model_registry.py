@@ -1,8 +1,9 @@
 """MLflow: logging a trained agent, registering it, and loading it by alias.
 
-Every model registers as ``quorum-<agent>``. A new version gets the alias ``challenger``;
-``champion`` is the promotion workflow's to set. The very first version of a model is
-bootstrapped to champion, and says so in its tags. Models are loaded by alias, never by path.
+Every model registers as ``quorum-<agent>``. A new version gets the alias ``challenger``, or
+``queued`` while a live-gated agent's challenger awaits its live verdict; ``champion`` is the
+promotion workflow's to set (a model registered with ``first_is_champion`` is bootstrapped to
+champion, and says so in its tags). Models are loaded by alias, never by path.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
-from agents.model_names import CHALLENGER, CHAMPION, DATA_QUALITY_TAG, model_name  # noqa: F401
+from agents.model_names import (  # noqa: F401
+    CHALLENGER,
+    CHAMPION,
+    DATA_QUALITY_TAG,
+    LIVE_GATED,
+    QUEUED,
+    QUEUED_BEHIND_TAG,
+    awaits_live_verdict,
+    model_name,
+)
 
 
 def configure(tracking_uri: str, experiment: str, artifact_location: str | None = None) -> None:
@@ -51,7 +61,8 @@ def log_and_register(
     model_artifacts: dict[str, str] | None = None,
 ) -> RegisteredVersion:
     """One MLflow run: params, out-of-sample metrics, tags, the model with its signature and
-    input example; registered, aliased challenger (and champion if it is the first).
+    input example; registered, aliased challenger (and champion if it is the first), or
+    ``queued`` while the challenger of a live-gated agent awaits its live verdict.
     ``version_tags`` go on the model version (what the promotion gate reads).
     ``log_members`` logs a composite model's members as nested runs inside this one and
     returns their run ids by member, recorded as ``member_run.<member>`` tags.
@@ -87,6 +98,13 @@ def log_and_register(
     version = str(info.registered_model_version)
     for key, value in (version_tags or {}).items():
         client.set_model_version_tag(name, version, key, value)
+    waiting_for = _challenger_in_shadow(client, agent, name)
+    if waiting_for is not None:
+        # The challenger keeps its place until its live gate judges it: a version that
+        # replaced it every daily batch would never gather the evidence to be judged.
+        client.set_registered_model_alias(name, QUEUED, version)
+        client.set_model_version_tag(name, version, QUEUED_BEHIND_TAG, waiting_for)
+        return RegisteredVersion(name, version, run.info.run_id, (QUEUED,))
     client.set_registered_model_alias(name, CHALLENGER, version)
     aliases = [CHALLENGER]
     if first_is_champion and alias_version(client, name, CHAMPION) is None:
@@ -99,6 +117,17 @@ def log_and_register(
         )
         aliases.append(CHAMPION)
     return RegisteredVersion(name, version, run.info.run_id, tuple(aliases))
+
+
+def _challenger_in_shadow(client: MlflowClient, agent: str, name: str) -> str | None:
+    """The challenger still collecting live evidence beside a champion, if any."""
+    if agent not in LIVE_GATED:
+        return None
+    challenger = alias_version(client, name, CHALLENGER)
+    if challenger is None or challenger == alias_version(client, name, CHAMPION):
+        return None
+    tags = client.get_model_version(name, challenger).tags
+    return challenger if awaits_live_verdict(tags) else None
 
 
 def installed_requirements(packages: list[str]) -> list[str]:

@@ -78,6 +78,9 @@ def judge_live(workflow: PromotionWorkflow, log: EventLog, sink: AlertSink | Non
             champion = challenger
         out["gate"] = {"act": act.act, "version": challenger, "reason": reason,
                        **decision.record()}  # fmt: skip
+        final = (decision.promote or decision.evidence.cycles >= policy.min_cycles
+                 or tags.get(OFFLINE_GATE_TAG) == "refused")  # fmt: skip
+        out["gate"]["queue"] = _settle(workflow, AGENT, challenger, decision.promote, final)
     if champion is not None:
         band = workflow.version_tags(AGENT, champion).get(BAND_TAG)
         check = rollback_check(scores, champion, float(band) if band else None, policy)
@@ -97,6 +100,17 @@ def _apply(workflow: PromotionWorkflow, agent: str, version: str, promote: bool,
     if promote:
         workflow.client.set_model_version_tag(model_name(agent), version, band_tag, band)
     return act
+
+
+def _settle(workflow: PromotionWorkflow, agent: str, version: str, promoted: bool,
+            final: bool) -> str | None:  # fmt: skip
+    """A verdict on enough evidence is final: recorded, and the version queued behind the
+    challenger enters shadow. Before that (too few cycles) the challenger keeps its place.
+    Returns what the queue did."""
+    if not final:
+        return None
+    act = workflow.settle_live(agent, version, "promoted" if promoted else "refused")
+    return act.reason if act is not None else None
 
 
 def _roll_back(workflow: PromotionWorkflow, agent: str, champion: str, reason: str,
@@ -147,6 +161,9 @@ def _judge_agent(workflow: PromotionWorkflow, agent: str, scores: Any, sink: Ale
         if decision.promote:
             champion = out["champion"] = challenger
         out |= {"act": act.act, "version": challenger, "reason": reason, **decision.record()}
+        need = decision.policy.min_observations[agent]
+        final = decision.promote or evidence.observations >= need
+        out["queue"] = _settle(workflow, agent, challenger, decision.promote, final)
     if champion is not None:
         band = workflow.version_tags(agent, champion).get(SCORE_BAND_TAG)
         check = agent_rollback_check(scores, agent, champion, float(band) if band else None,

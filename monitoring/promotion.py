@@ -36,12 +36,17 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from agents.desk.ledger import Event, EventLog
+from agents.model_names import (
+    LIVE_VERDICT_TAG,
+    OFFLINE_GATE_TAG,
+    QUEUED,
+    awaits_live_verdict,
+)
 from agents.model_registry import CHALLENGER, CHAMPION, model_name
 
 HISTORY_TAG = "champion_history"
 # The offline gate's verdict on a challenger ("passed" | "not_comparable" | "refused"): the
 # live gate promotes only a version the offline gate admitted (passed or not comparable).
-OFFLINE_GATE_TAG = "offline_gate"
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,7 @@ def head_to_head(
 @dataclass(frozen=True)
 class RegistryAct:
     act: str  # gate_promoted | gate_admitted | gate_refused | promoted | rejected | rolled_back
+    # | entered_shadow
     agent: str
     version: str
     previous_champion: str | None
@@ -168,6 +174,14 @@ class PromotionWorkflow:
     def challenger(self, agent: str) -> str | None:
         return self._alias(agent, CHALLENGER)
 
+    def queued(self, agent: str) -> str | None:
+        return self._alias(agent, QUEUED)
+
+    def candidate(self, agent: str) -> str | None:
+        """The newest version the offline gate has to judge: the queued one, if any, else
+        the challenger."""
+        return self.queued(agent) or self.challenger(agent)
+
     def version_tags(self, agent: str, version: str) -> dict[str, str]:
         return dict(self.client.get_model_version(model_name(agent), version).tags)
 
@@ -186,6 +200,9 @@ class PromotionWorkflow:
         elif verdict == "not_comparable":
             reason = f"admitted to shadow on live evidence alone: {reason}"
         self.client.set_model_version_tag(model_name(agent), version, OFFLINE_GATE_TAG, verdict)
+        if verdict == "refused" and self.queued(agent) == version:
+            # Never to enter shadow: the live gate would refuse it whatever it did there.
+            self.client.delete_registered_model_alias(model_name(agent), QUEUED)
         champion = self.champion(agent)
         act = RegistryAct(
             "gate_refused" if verdict == "refused" else "gate_admitted", agent, version,
@@ -213,7 +230,9 @@ class PromotionWorkflow:
     def promote(self, agent: str, version: str, actor: str, reason: str) -> RegistryAct:
         """A person's override: champion without the gate, recorded as such."""
         self._require_version(agent, version)
-        return self._set_champion(agent, str(version), "promoted", actor, reason, {})
+        act = self._set_champion(agent, str(version), "promoted", actor, reason, {})
+        self.advance_queue(agent)  # a promoted challenger no longer holds the queue
+        return act
 
     def reject(self, agent: str, version: str, actor: str, reason: str) -> RegistryAct:
         """Takes the challenger alias off ``version``; a champion cannot be rejected (roll
@@ -224,10 +243,41 @@ class PromotionWorkflow:
             raise ValueError(
                 f"{model_name(agent)} v{version} is the champion: roll back instead of rejecting"
             )
-        if self.challenger(agent) == version:
-            self.client.delete_registered_model_alias(model_name(agent), CHALLENGER)
+        for alias in (CHALLENGER, QUEUED):
+            if self._alias(agent, alias) == version:
+                self.client.delete_registered_model_alias(model_name(agent), alias)
+        self.client.set_model_version_tag(model_name(agent), version, LIVE_VERDICT_TAG,
+                                          "rejected")  # fmt: skip
         act = RegistryAct("rejected", agent, version, champion, champion, actor, reason)
         self._tag_version(act)
+        self._append(act)
+        self.advance_queue(agent)
+        return act
+
+    def settle_live(self, agent: str, version: str, verdict: str) -> RegistryAct | None:
+        """A live gate judged ``version`` on enough evidence (``verdict``: promoted or
+        refused): recorded on it, and the version queued behind it, if any, enters shadow."""
+        self.client.set_model_version_tag(model_name(agent), version, LIVE_VERDICT_TAG, verdict)
+        return self.advance_queue(agent)
+
+    def advance_queue(self, agent: str) -> RegistryAct | None:
+        """The queued version becomes challenger once no challenger awaits a live verdict
+        (``entered_shadow``, in the ledger); None when nothing moved."""
+        queued, challenger = self.queued(agent), self.challenger(agent)
+        champion = self.champion(agent)
+        if queued is None:
+            return None
+        if challenger not in (None, champion) and awaits_live_verdict(
+            self.version_tags(agent, challenger)
+        ):
+            return None
+        name = model_name(agent)
+        self.client.set_registered_model_alias(name, CHALLENGER, queued)
+        self.client.delete_registered_model_alias(name, QUEUED)
+        before = f"v{challenger} was judged" if challenger not in (None, champion) else (
+            "no challenger was in shadow")  # fmt: skip
+        act = RegistryAct("entered_shadow", agent, queued, champion, champion, "registry_queue",
+                          f"v{queued} leaves the queue for shadow: {before}")  # fmt: skip
         self._append(act)
         return act
 

@@ -8,7 +8,8 @@ import pandas as pd
 
 from agents.desk.ledger import EventLog
 
-ACTS = ("gate_promoted", "gate_admitted", "gate_refused", "promoted", "rejected", "rolled_back")
+ACTS = ("gate_promoted", "gate_admitted", "gate_refused", "promoted", "rejected", "rolled_back",
+        "entered_shadow")  # fmt: skip
 EVENT_TYPES = tuple(f"model_{act}" for act in ACTS)
 COLUMNS = ["at", "agent", "act", "version", "champion_before", "champion_after", "actor",
            "reason"]  # fmt: skip

@@ -77,7 +77,9 @@ def _monitoring(instance: dg.DagsterInstance) -> list[str]:
                 f", drifted feature share {metadata['drifted_feature_share'].value:.1%})"
             )
         elif "decision" in metadata:
-            lines.append(f"promotion gate     {metadata['decision'].value}")
+            queued = metadata["queued_behind"].value if "queued_behind" in metadata else "none"
+            behind = f" (queued behind v{queued})" if queued != "none" else ""
+            lines.append(f"promotion gate     {metadata['decision'].value}{behind}")
     event = instance.get_latest_materialization_event(dg.AssetKey("desk_models_bootstrap_gate"))
     metadata = event.asset_materialization.metadata if event else {}
     for agent in ("risk_manager", "portfolio_optimizer", "execution"):

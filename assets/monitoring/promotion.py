@@ -76,7 +76,7 @@ def market_analyst_drift(
     from monitoring.drift_records import latest_window_drift, record_drift
 
     client = model_monitoring.client()
-    version = str(client.get_model_version_by_alias(MODEL, CHALLENGER).version)
+    version = _candidate(client)
     drift = latest_window_drift(
         client,
         version,
@@ -133,7 +133,8 @@ def market_analyst_promotion(
 
     client = model_monitoring.client()
     with model_monitoring.workflow() as workflow:
-        challenger_version = workflow.challenger(AGENT)
+        # The newest version: queued behind a challenger in shadow, or the challenger.
+        challenger_version = workflow.candidate(AGENT)
         champion_version = workflow.champion(AGENT)
         if champion_version is None and challenger_version is not None:
             return _bootstrap(context, feast, model_monitoring, workflow, challenger_version)
@@ -154,6 +155,8 @@ def market_analyst_promotion(
             gate_evidence(challenger, champion, drift, labels), model_monitoring.policy()
         )
         act = workflow.apply_gate(AGENT, challenger_version, decision)
+        queued = workflow.queued(AGENT) == challenger_version
+        in_shadow = workflow.challenger(AGENT)
     evidence = decision.evidence
     context.log.info(f"offline gate: {act.act}: {act.reason}")
     return dg.MaterializeResult(
@@ -165,6 +168,8 @@ def market_analyst_promotion(
             }[decision.offline_verdict],
             "reasons": _reasons(decision.reasons),
             "challenger": challenger_version,
+            # Admitted while another challenger gathers live evidence: it waits for its verdict.
+            "queued_behind": in_shadow if queued else "none",
             "champion_before": champion_version,
             "champion_after": act.champion_after,
             "challenger_rank_ic": evidence.challenger_metric,
@@ -178,6 +183,15 @@ def market_analyst_promotion(
             "training_data_quality": evidence.data_quality,
         }
     )
+
+
+def _candidate(client) -> str:
+    """The version the daily batch judges: the queued one (waiting while the challenger
+    gathers live evidence), else the challenger."""
+    from agents.model_names import QUEUED
+    from agents.model_registry import alias_version
+
+    return alias_version(client, MODEL, QUEUED) or alias_version(client, MODEL, CHALLENGER)
 
 
 def _window_drift(client, version, feast: FeastStore, model_monitoring: ModelMonitoring):

@@ -199,3 +199,58 @@ def test_the_gate_reports_the_challengers_canary_beside_its_shadow_evidence(regi
     assert canary["canary_pnl_usd"] == 300.0
     # Reported, not gated on: ten shadow cycles are still too few, whatever the canary made.
     assert decided["gate"]["act"] == "gate_refused" and "need 40" in decided["gate"]["reason"]
+
+
+def test_a_newer_version_waits_behind_the_challenger_in_shadow_until_its_live_verdict(registry):  # noqa: F811
+    workflow, log = registry
+    client = MlflowClient()
+    v1, v2 = register(0.1), register(0.2)
+    checked(v2)
+    # The next daily batches' versions: queued, the newest replacing the one before; the
+    # challenger keeps gathering evidence, and the offline gate judges the newest.
+    v3 = register(0.3)
+    assert (workflow.challenger(AGENT), workflow.queued(AGENT)) == (v2, v3)
+    assert client.get_model_version(f"quorum-{AGENT}", v3).tags["queued_behind"] == v2
+    v4 = register(0.4)
+    assert (workflow.challenger(AGENT), workflow.candidate(AGENT)) == (v2, v4)
+    # Too few cycles is no verdict: nothing moves.
+    log.append(shadow_events(10, 0.0, 1.0, version=v2, champion_version=v1))
+    early = judge_live(workflow, log)
+    assert early["gate"]["act"] == "gate_refused" and early["gate"]["queue"] is None
+    assert (workflow.challenger(AGENT), workflow.queued(AGENT)) == (v2, v4)
+    # Refused on enough evidence: final, and the queued version enters shadow.
+    log.append(shadow_events(60, 0.0, 1.0, seed=1, version=v2, champion_version=v1)[11:])
+    judged = judge_live(workflow, log)
+    assert judged["gate"]["act"] == "gate_refused" and "over 60 cycles" in judged["gate"]["reason"]
+    assert judged["gate"]["queue"] == f"v{v4} leaves the queue for shadow: v{v2} was judged"
+    assert (workflow.challenger(AGENT), workflow.queued(AGENT)) == (v4, None)
+    assert workflow.version_tags(AGENT, v2)["live_verdict"] == "refused"
+    assert workflow.champion(AGENT) == v1
+    (entered,) = log.read(event_types=["model_entered_shadow"])
+    assert entered.payload["version"] == v4
+
+
+def test_a_queued_version_refused_offline_or_rejected_never_enters_shadow(registry):  # noqa: F811
+    from monitoring.promotion import evaluate_gate
+    from tests.monitoring.test_promotion import evidence
+
+    workflow, _ = registry
+    v1, v2 = register(0.1), register(0.2)
+    checked(v2)
+    v3 = register(0.3)
+    workflow.apply_gate(AGENT, v3, evaluate_gate(evidence(drifted_share=0.4)))
+    assert (workflow.challenger(AGENT), workflow.queued(AGENT)) == (v2, None)
+    # A challenger the offline gate refused holds nothing: the next version replaces it.
+    checked(v2, offline_gate="refused")
+    v4 = register(0.4)
+    assert (workflow.challenger(AGENT), workflow.queued(AGENT)) == (v4, None)
+    checked(v4)
+    v5 = register(0.5)
+    assert workflow.queued(AGENT) == v5
+    # A person rejects the queued version: gone; rejecting the challenger frees the queue.
+    workflow.reject(AGENT, v5, actor="carol", reason="bad vendor file")
+    assert workflow.queued(AGENT) is None
+    v6 = register(0.6)
+    workflow.reject(AGENT, v4, actor="carol", reason="misbehaves in shadow")
+    assert (workflow.challenger(AGENT), workflow.queued(AGENT)) == (v6, None)
+    assert workflow.champion(AGENT) == v1
