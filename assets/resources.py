@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from features.ingestion.market_data import MarketData
     from monitoring.alerts import AlertSink, AlertThresholds
     from monitoring.drift import DriftThresholds
-    from monitoring.promotion import GatePolicy, PromotionWorkflow
+    from monitoring.promotion import GatePolicy
+    from monitoring.registry_workflow import PromotionWorkflow
 
 
 class MarketDataSource(dg.ConfigurableResource):
@@ -218,7 +219,7 @@ class ModelMonitoring(dg.ConfigurableResource):
     def workflow(self) -> Iterator[PromotionWorkflow]:
         """The registry workflow with a ledger opened for this act only (the embedded DuckDB
         ledger takes one writer process at a time)."""
-        from monitoring.promotion import PromotionWorkflow
+        from monitoring.registry_workflow import PromotionWorkflow
 
         log = self.ledger.open()
         try:

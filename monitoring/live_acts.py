@@ -16,7 +16,7 @@ from agents.desk.ledger import EventLog
 from agents.desk.shadow import EVENT
 from agents.desk.shadow_agents import AGENTS
 from agents.desk.shadow_agents import EVENT as AGENTS_EVENT
-from agents.model_names import DATA_QUALITY_TAG, model_name
+from agents.model_names import DATA_QUALITY_TAG, OFFLINE_GATE_TAG, model_name
 from monitoring.agent_evidence import BAND_TAG as SCORE_BAND_TAG
 from monitoring.agent_evidence import (
     AgentLivePolicy,
@@ -38,7 +38,7 @@ from monitoring.live_evidence import (
     live_evidence,
     rollback_check,
 )
-from monitoring.promotion import OFFLINE_GATE_TAG, PromotionWorkflow, RegistryAct
+from monitoring.registry_workflow import PromotionWorkflow, RegistryAct
 
 AGENT = "market_analyst"
 

@@ -20,13 +20,13 @@ from mlflow import MlflowClient
 
 from agents.market_analyst.registration import AGENT, register_analyst
 from agents.market_analyst.training import train_market_analyst
+from agents.model_names import OFFLINE_GATE_TAG
 from agents.model_registry import CHAMPION, model_name
 from assets.monitoring.promotion import market_analyst_drift, market_analyst_promotion
 from assets.resources import FeastStore, Ledger, MlflowTracking, ModelMonitoring
 from features.names import ANALYST_FEATURES
 from features.vectors import analyst_feature_rows
 from monitoring.drift_records import DRIFT_REPORT_TAG, DRIFT_SHARE_TAG
-from monitoring.promotion import OFFLINE_GATE_TAG
 from orchestration.jobs import promote_model, retrain_models
 from orchestration.sensors import feature_drift_sensor
 from tests.conftest import altered_training_rows

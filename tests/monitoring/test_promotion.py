@@ -9,15 +9,9 @@ from mlflow import MlflowClient
 
 from agents import model_registry
 from agents.desk.ledger import DuckDBEventLog
-from monitoring.promotion import (
-    HISTORY_TAG,
-    OFFLINE_GATE_TAG,
-    GateEvidence,
-    GatePolicy,
-    PromotionWorkflow,
-    evaluate_gate,
-    head_to_head,
-)
+from agents.model_names import OFFLINE_GATE_TAG
+from monitoring.promotion import GateEvidence, GatePolicy, evaluate_gate, head_to_head
+from monitoring.registry_workflow import HISTORY_TAG, PromotionWorkflow
 
 
 def evidence(**changes) -> GateEvidence:
