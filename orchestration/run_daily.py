@@ -84,7 +84,7 @@ def _monitoring(instance: dg.DagsterInstance) -> list[str]:
     metadata = event.asset_materialization.metadata if event else {}
     for agent in ("risk_manager", "portfolio_optimizer", "execution"):
         if f"{agent}_decision" in metadata:
-            lines.append(f"{agent:<19}{metadata[f'{agent}_decision'].value}")
+            lines.append(f"{agent:<18} {metadata[f'{agent}_decision'].value}")
     return lines
 
 
