@@ -98,7 +98,7 @@ def log_and_register(
     version = str(info.registered_model_version)
     for key, value in (version_tags or {}).items():
         client.set_model_version_tag(name, version, key, value)
-    waiting_for = _challenger_in_shadow(client, agent, name)
+    waiting_for = challenger_in_shadow(client, name) if agent in LIVE_GATED else None
     if waiting_for is not None:
         # The challenger keeps its place until its live gate judges it: a version that
         # replaced it every daily batch would never gather the evidence to be judged.
@@ -119,15 +119,18 @@ def log_and_register(
     return RegisteredVersion(name, version, run.info.run_id, tuple(aliases))
 
 
-def _challenger_in_shadow(client: MlflowClient, agent: str, name: str) -> str | None:
+def challenger_in_shadow(client: MlflowClient, name: str) -> str | None:
     """The challenger still collecting live evidence beside a champion, if any."""
-    if agent not in LIVE_GATED:
-        return None
     challenger = alias_version(client, name, CHALLENGER)
     if challenger is None or challenger == alias_version(client, name, CHAMPION):
         return None
     tags = client.get_model_version(name, challenger).tags
     return challenger if awaits_live_verdict(tags) else None
+
+
+def candidate_version(client: MlflowClient, name: str) -> str | None:
+    """The newest version a daily batch's gate judges: the queued one, else the challenger."""
+    return alias_version(client, name, QUEUED) or alias_version(client, name, CHALLENGER)
 
 
 def installed_requirements(packages: list[str]) -> list[str]:

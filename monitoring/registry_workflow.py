@@ -22,9 +22,14 @@ from agents.model_names import (
     LIVE_VERDICT_TAG,
     OFFLINE_GATE_TAG,
     QUEUED,
-    awaits_live_verdict,
 )
-from agents.model_registry import CHALLENGER, CHAMPION, model_name
+from agents.model_registry import (
+    CHALLENGER,
+    CHAMPION,
+    candidate_version,
+    challenger_in_shadow,
+    model_name,
+)
 from monitoring.promotion import GateDecision
 
 HISTORY_TAG = "champion_history"
@@ -59,9 +64,8 @@ class PromotionWorkflow:
         return self._alias(agent, QUEUED)
 
     def candidate(self, agent: str) -> str | None:
-        """The newest version the offline gate has to judge: the queued one, if any, else
-        the challenger."""
-        return self.queued(agent) or self.challenger(agent)
+        """The newest version the offline gate has to judge (queued, else challenger)."""
+        return candidate_version(self.client, model_name(agent))
 
     def version_tags(self, agent: str, version: str) -> dict[str, str]:
         return dict(self.client.get_model_version(model_name(agent), version).tags)
@@ -144,15 +148,11 @@ class PromotionWorkflow:
     def advance_queue(self, agent: str) -> RegistryAct | None:
         """The queued version becomes challenger once no challenger awaits a live verdict
         (``entered_shadow``, in the ledger); None when nothing moved."""
+        name = model_name(agent)
         queued, challenger = self.queued(agent), self.challenger(agent)
         champion = self.champion(agent)
-        if queued is None:
+        if queued is None or challenger_in_shadow(self.client, name) is not None:
             return None
-        if challenger not in (None, champion) and awaits_live_verdict(
-            self.version_tags(agent, challenger)
-        ):
-            return None
-        name = model_name(agent)
         self.client.set_registered_model_alias(name, CHALLENGER, queued)
         self.client.delete_registered_model_alias(name, QUEUED)
         before = f"v{challenger} was judged" if challenger not in (None, champion) else (

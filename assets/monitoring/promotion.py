@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from agents.market_analyst.names import AGENT
-from agents.model_names import CHALLENGER, model_name
+from agents.model_names import model_name
 from assets.resources import FeastStore, ModelMonitoring
 from assets.training.market_analyst import FEATURE_SERVICE, market_analyst_model
 
@@ -72,11 +72,12 @@ def market_analyst_drift(
     drift, logged to the version's MLflow run, its headline in the ledger."""
     # Evidently, MLflow and the models load with the step, not the code location.
     from agents.desk.ledger import Event
+    from agents.model_registry import candidate_version
     from features.vectors import analyst_feature_rows
     from monitoring.drift_records import latest_window_drift, record_drift
 
     client = model_monitoring.client()
-    version = _candidate(client)
+    version = candidate_version(client, MODEL)  # queued behind the challenger, or it
     drift = latest_window_drift(
         client,
         version,
@@ -183,15 +184,6 @@ def market_analyst_promotion(
             "training_data_quality": evidence.data_quality,
         }
     )
-
-
-def _candidate(client) -> str:
-    """The version the daily batch judges: the queued one (waiting while the challenger
-    gathers live evidence), else the challenger."""
-    from agents.model_names import QUEUED
-    from agents.model_registry import alias_version
-
-    return alias_version(client, MODEL, QUEUED) or alias_version(client, MODEL, CHALLENGER)
 
 
 def _window_drift(client, version, feast: FeastStore, model_monitoring: ModelMonitoring):
