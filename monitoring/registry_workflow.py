@@ -155,8 +155,8 @@ class PromotionWorkflow:
             return None
         self.client.set_registered_model_alias(name, CHALLENGER, queued)
         self.client.delete_registered_model_alias(name, QUEUED)
-        before = f"v{challenger} was judged" if challenger not in (None, champion) else (
-            "no challenger was in shadow")  # fmt: skip
+        # A promoted challenger is the champion now; a rejected one has left the alias.
+        before = f"v{challenger} was judged" if challenger else "the challenger was rejected"
         act = RegistryAct("entered_shadow", agent, queued, champion, champion, "registry_queue",
                           f"v{queued} leaves the queue for shadow: {before}")  # fmt: skip
         self._append(act)

@@ -234,7 +234,7 @@ def test_a_queued_version_refused_offline_or_rejected_never_enters_shadow(regist
     from monitoring.promotion import evaluate_gate
     from tests.monitoring.test_promotion import evidence
 
-    workflow, _ = registry
+    workflow, log = registry
     v1, v2 = register(0.1), register(0.2)
     checked(v2)
     v3 = register(0.3)
@@ -253,4 +253,6 @@ def test_a_queued_version_refused_offline_or_rejected_never_enters_shadow(regist
     v6 = register(0.6)
     workflow.reject(AGENT, v4, actor="carol", reason="misbehaves in shadow")
     assert (workflow.challenger(AGENT), workflow.queued(AGENT)) == (v6, None)
+    entered = log.read(event_types=["model_entered_shadow"])[-1].payload
+    assert entered["reason"] == f"v{v6} leaves the queue for shadow: the challenger was rejected"
     assert workflow.champion(AGENT) == v1
