@@ -14,6 +14,8 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.stats import chi2
 
+from agents.risk_manager.budget import ewma_weights
+
 
 def kupiec_pvalue(breaches: int, days: int, level: float) -> float:
     """p-value of Kupiec's POF likelihood-ratio test (1 degree of freedom)."""
@@ -78,14 +80,13 @@ def forecast_var_backtest(
     levels: tuple[float, ...] = (0.95, 0.99),
 ) -> dict[str, float]:
     """The desk's own VaR, backtested day by day: each day's forecast is the EWMA volatility
-    (``decay``, zero mean, the ``window`` days before it, as ``ewma_covariance`` weighs them)
+    (``decay``, zero mean, the ``window`` days before it weighed by ``ewma_weights``)
     times the Student-t quantile, compared with that day's return. Kupiec's test on the whole
     history, and the 99% breaches of the last ``BASEL_WINDOW_DAYS`` days."""
     returns = np.nan_to_num(portfolio_returns.dropna().to_numpy(dtype=float))
     if len(returns) <= window:
         raise ValueError(f"{len(returns)} days cannot backtest a {window}-day VaR")
-    weights = decay ** np.arange(window - 1, -1, -1, dtype=float)
-    weights /= weights.sum()
+    weights = ewma_weights(window, decay)
     variance = sliding_window_view(returns[:-1] ** 2, window) @ weights  # days before each
     volatility = np.sqrt(variance)
     realised = returns[window:]

@@ -56,9 +56,14 @@ def ewma_covariance(returns: np.ndarray, decay: float = RISKMETRICS_DECAY) -> np
     r = np.nan_to_num(np.asarray(returns, dtype=float))
     if not len(r):
         return np.zeros((r.shape[1], r.shape[1]))
-    weights = decay ** np.arange(len(r) - 1, -1, -1, dtype=float)
-    weights /= weights.sum()
+    weights = ewma_weights(len(r), decay)
     return (r * weights[:, None]).T @ r
+
+
+def ewma_weights(days: int, decay: float = RISKMETRICS_DECAY) -> np.ndarray:
+    """The weights of ``days`` daily observations, oldest first, summing to one."""
+    weights = decay ** np.arange(days - 1, -1, -1, dtype=float)
+    return weights / weights.sum()
 
 
 def drawdown_scale(drawdown: float, policy: RiskBudgetPolicy) -> float:
