@@ -33,6 +33,7 @@ from agents.model_registry import (
 from monitoring.promotion import GateDecision
 
 HISTORY_TAG = "champion_history"
+BOOTSTRAP_OFF_ACTOR = "QUORUM_BOOTSTRAP_GATE=false"  # who made a refused first version champion
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,25 @@ class PromotionWorkflow:
         self._tag_version(act)
         self._append(act)
         return act
+
+    def apply_bootstrap(
+        self,
+        agent: str,
+        version: str,
+        promote: bool,
+        reason: str,
+        details: dict[str, Any],
+        enforce: bool = True,
+    ) -> tuple[RegistryAct, str]:
+        """A bootstrap gate's verdict on an agent's first version, and the outcome as the UI
+        states it. ``enforce`` False (``QUORUM_BOOTSTRAP_GATE=false``): a refused version is
+        champion anyway, with the verdict it overrode as the reason."""
+        if promote or enforce:
+            act = self.apply_verdict(agent, version, promote, reason, details)
+            return act, ("promoted" if promote else "refused") + " (bootstrap gate)"
+        act = self.promote(agent, version, BOOTSTRAP_OFF_ACTOR,
+                           f"bootstrap gate off; it would have refused: {reason}")  # fmt: skip
+        return act, "champion by setting (the bootstrap gate, off, would have refused)"
 
     def apply_verdict(
         self, agent: str, version: str, promote: bool, reason: str, details: dict[str, Any]

@@ -11,8 +11,6 @@ from assets.training.desk_models import (
     risk_manager_model,
 )
 
-OFF_BY_SETTING = "QUORUM_BOOTSTRAP_GATE=false"
-
 
 def _gate(context, model_monitoring: ModelMonitoring, workflow, agent: str) -> dict:
     """One agent: with no champion, its challenger faces the gate; else nothing to do."""
@@ -24,19 +22,15 @@ def _gate(context, model_monitoring: ModelMonitoring, workflow, agent: str) -> d
         why = "its challengers face the live gate" if champion else "no version registered"
         return {"agent": agent, "version": challenger, "champion_after": champion,
                 "decision": f"none ({why})", "reasons": []}  # fmt: skip
-    client = model_monitoring.client()
+    client = workflow.client
     run_id = client.get_model_version(model_name(agent), challenger).run_id
     metrics = client.get_run(run_id).data.metrics
     quality = workflow.version_tags(agent, challenger).get(DATA_QUALITY_TAG, "not checked")
     decision = evaluate_agent_bootstrap(agent, challenger, metrics, quality)
-    outcome = ("promoted" if decision.promote else "refused") + " (bootstrap gate)"
-    if decision.promote or model_monitoring.bootstrap_gate:
-        act = workflow.apply_verdict(agent, challenger, decision.promote, decision.reason(),
-                                     decision.record())  # fmt: skip
-    else:  # the gate is off by setting: champion anyway, with the verdict it overrode
-        overridden = f"bootstrap gate off; it would have refused: {decision.reason()}"
-        act = workflow.promote(agent, challenger, OFF_BY_SETTING, overridden)
-        outcome = "champion by setting (the bootstrap gate, off, would have refused)"
+    act, outcome = workflow.apply_bootstrap(
+        agent, challenger, decision.promote, decision.reason(), decision.record(),
+        enforce=model_monitoring.bootstrap_gate,
+    )  # fmt: skip
     context.log.info(f"{agent} bootstrap gate: {act.act}: {act.reason}")
     return {"agent": agent, "version": challenger, "champion_after": act.champion_after,
             "decision": outcome, "reasons": decision.reasons}  # fmt: skip

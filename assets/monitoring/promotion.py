@@ -224,13 +224,10 @@ def _bootstrap(context, feast, model_monitoring, workflow, version: str) -> dg.M
                              model_monitoring.max_drifted_share)  # fmt: skip
     decision = evaluate_bootstrap(bootstrap_evidence(challenger, drift, _labels(feast)), policy)
     reason = bootstrap_reason(decision)
-    outcome = ("promoted" if decision.promote else "refused") + " (bootstrap gate)"
-    if decision.promote or model_monitoring.bootstrap_gate:
-        act = workflow.apply_verdict(AGENT, version, decision.promote, reason, decision.record())
-    else:  # the gate is off by setting: champion anyway, with the verdict it overrode
-        act = workflow.promote(AGENT, version, "QUORUM_BOOTSTRAP_GATE=false",
-                               f"bootstrap gate off; it would have refused: {reason}")  # fmt: skip
-        outcome = "champion by setting (the bootstrap gate, off, would have refused)"
+    act, outcome = workflow.apply_bootstrap(
+        AGENT, version, decision.promote, reason, decision.record(),
+        enforce=model_monitoring.bootstrap_gate,
+    )  # fmt: skip
     context.log.info(f"bootstrap gate: {act.act}: {act.reason}")
     evidence = decision.evidence
     return dg.MaterializeResult(
