@@ -39,8 +39,16 @@ def webserver_command(host: str, port: int) -> list[str]:
     return [_bin("dagster-webserver"), "-w", WORKSPACE, "-h", host, "-p", str(port)]
 
 
+def storage_command() -> list[str]:
+    return [_bin("dagster"), "instance", "migrate"]
+
+
 def serve(host: str, port: int) -> int:
     """Both services until either exits or Ctrl-C/SIGTERM; then both stop."""
+    # The instance's storage is created first, by one process: the daemon and the webserver,
+    # started together on a new home, would otherwise both create its tables, and the loser
+    # exits with "table alembic_version already exists".
+    subprocess.run(storage_command(), cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
     processes = [
         subprocess.Popen(daemon_command(), cwd=REPO_ROOT),
         subprocess.Popen(webserver_command(host, port), cwd=REPO_ROOT),
