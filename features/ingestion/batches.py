@@ -62,8 +62,8 @@ def ingest_batch(
         raise
     before = price_store.stored_state(con)
     batch = price_store.unseen_rows(con, loaded.prices)
-    newest = pd.concat([before.newest_dates, batch.groupby("symbol")["date"].max()])
-    trading_days = pd.concat(
+    newest = _concat([before.newest_dates, batch.groupby("symbol")["date"].max()])
+    trading_days = _concat(
         [con.execute("select distinct date from raw.prices").df()["date"], batch["date"]]
     )
     checks = validate_prices(
@@ -113,3 +113,10 @@ def ingest_batch(
         symbol_rows=symbol_rows,
         stored_benchmark=stored_benchmark,
     )
+
+
+def _concat(parts: list[pd.Series]) -> pd.Series:
+    """The parts end to end, leaving out empty ones (the first store's history, a batch of
+    only known rows): pandas is changing how an empty part sets the result's type."""
+    filled = [part for part in parts if len(part)]
+    return pd.concat(filled) if filled else parts[0]

@@ -11,6 +11,7 @@ serving quarter (Q4 2014) has not drifted; the test asserts both, so "better" an
 are measured, not assumed.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -57,15 +58,31 @@ def registry(tmp_path) -> tuple[MlflowTracking, ModelMonitoring]:
     return tracking, monitoring
 
 
-def train_and_register(feast: FeastStore, tracking: MlflowTracking, **how) -> str:
-    """Trains on the Feast training set (altered as ``how`` says) and registers the model
-    exactly as the training asset does; returns its version."""
+@pytest.fixture(scope="module")
+def trained(feast) -> Callable[..., tuple[pd.DataFrame, object]]:
+    """The training set altered as asked and the model trained on it, once per alteration for
+    the module: training is deterministic, each test registers in its own registry, and
+    several tests ask for the same model (the unaltered one three times)."""
+    done: dict[tuple, tuple[pd.DataFrame, object]] = {}
     training = pd.read_parquet(Path(feast.training_dir) / "market_analyst_v2.parquet")
-    rows = altered_training_rows(training, **{k: v for k, v in how.items()
-                                              if k != "first_is_champion"})  # fmt: skip
     market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
     market = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
-    result = train_market_analyst(rows, market, model_params=PARAMS)
+
+    def train(**how) -> tuple[pd.DataFrame, object]:
+        key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in how.items()))
+        if key not in done:
+            rows = altered_training_rows(training, **how)
+            done[key] = rows, train_market_analyst(rows, market, model_params=PARAMS)
+        return done[key]
+
+    return train
+
+
+def train_and_register(feast: FeastStore, tracking: MlflowTracking, trained, **how) -> str:
+    """The model trained on the Feast training set (altered as ``how`` says), registered
+    exactly as the training asset registers it; returns its version."""
+    first_is_champion = how.pop("first_is_champion", True)
+    rows, result = trained(**how)
     tracking.configure()
     registered, _ = register_analyst(
         result,
@@ -75,17 +92,19 @@ def train_and_register(feast: FeastStore, tracking: MlflowTracking, **how) -> st
         horizon_days=5,
         n_splits=5,
         data_quality="passed",
-        first_is_champion=how.pop("first_is_champion", True),
+        first_is_champion=first_is_champion,
     )
     return registered.version
 
 
-def test_a_first_version_is_champion_only_through_the_bootstrap_gate(feast, registry):
+def test_a_first_version_is_champion_only_through_the_bootstrap_gate(feast, registry, trained):
     from agents.desk.models import NoChampion, load_desk_models
 
     tracking, monitoring = registry
     # Registered as the training asset registers it: challenger only, waiting for its gate.
-    backwards = train_and_register(feast, tracking, backwards=True, first_is_champion=False)
+    backwards = train_and_register(
+        feast, tracking, trained, backwards=True, first_is_champion=False
+    )
     refused = run_gate(feast, monitoring)
     assert refused["decision"] == "refused (bootstrap gate)"
     assert "out of sample" in refused["reasons"] and refused["challenger_rank_ic"] < 0
@@ -96,7 +115,7 @@ def test_a_first_version_is_champion_only_through_the_bootstrap_gate(feast, regi
     with pytest.raises(NoChampion, match=f"v{backwards}, gate_refused: bootstrap gate: out of"):
         load_desk_models()
 
-    skilled = train_and_register(feast, tracking, first_is_champion=False)
+    skilled = train_and_register(feast, tracking, trained, first_is_champion=False)
     promoted = run_gate(feast, monitoring)
     assert promoted["decision"] == "promoted (bootstrap gate)", promoted["reasons"]
     assert promoted["challenger_rank_ic"] > 0 and promoted["oos_rank_ic_p_value"] < 0.05
@@ -115,7 +134,7 @@ def run_gate(feast: FeastStore, monitoring: ModelMonitoring) -> dict:
 
 
 def test_the_gate_admits_a_better_challenger_refuses_a_drifted_one_and_a_rollback_restores(
-    feast, registry
+    feast, registry, trained
 ):
     tracking, monitoring = registry
     client = MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
@@ -134,8 +153,8 @@ def test_the_gate_admits_a_better_challenger_refuses_a_drifted_one_and_a_rollbac
         finally:
             log.close()
 
-    v1 = train_and_register(feast, tracking, cutoff=CHAMPION_CUTOFF, backwards=True)
-    v2 = train_and_register(feast, tracking)
+    v1 = train_and_register(feast, tracking, trained, cutoff=CHAMPION_CUTOFF, backwards=True)
+    v2 = train_and_register(feast, tracking, trained)
     assert champion() == v1  # the first version is champion by bootstrap
 
     # A better challenger on undrifted data: admitted to shadow, with its numbers on the
@@ -159,7 +178,7 @@ def test_the_gate_admits_a_better_challenger_refuses_a_drifted_one_and_a_rollbac
 
     # A challenger trained on shifted features: refused for drift, the champion untouched.
     shifted = [f for f in ANALYST_FEATURES if not f.endswith("_rank")][:12]
-    v3 = train_and_register(feast, tracking, shift=shifted)
+    v3 = train_and_register(feast, tracking, trained, shift=shifted)
     refused = run_gate(feast, monitoring)
     assert refused["decision"] == "refused"
     assert "drift:" in refused["reasons"] and shifted[0] in refused["reasons"]
@@ -187,7 +206,9 @@ def test_the_gate_admits_a_better_challenger_refuses_a_drifted_one_and_a_rollbac
     ]
 
 
-def test_the_drift_sensor_launches_retraining_only_when_the_champions_inputs_drift(feast, registry):
+def test_the_drift_sensor_launches_retraining_only_when_the_champions_inputs_drift(
+    feast, registry, trained
+):
     tracking, monitoring = registry
 
     def tick(cursor: str | None = None):
@@ -199,7 +220,9 @@ def test_the_drift_sensor_launches_retraining_only_when_the_champions_inputs_dri
     skipped, _ = tick()
     assert isinstance(skipped, dg.SkipReason) and "no champion" in skipped.skip_message
 
-    v1 = train_and_register(feast, tracking)  # champion by bootstrap, trained on these units
+    v1 = train_and_register(
+        feast, tracking, trained
+    )  # champion by bootstrap, trained on these units
     calm, cursor = tick()
     assert isinstance(calm, dg.SkipReason) and "below 15%" in calm.skip_message
     assert cursor == f"2014-12-31/v{v1}"
@@ -207,7 +230,7 @@ def test_the_drift_sensor_launches_retraining_only_when_the_champions_inputs_dri
     # The live features keep their units while the new champion learned other ones: the
     # inputs it serves on have drifted from its reference.
     shifted = [f for f in ANALYST_FEATURES if not f.endswith("_rank")][:12]
-    v2 = train_and_register(feast, tracking, shift=shifted)
+    v2 = train_and_register(feast, tracking, trained, shift=shifted)
     with monitoring.workflow() as workflow:
         workflow.promote(AGENT, v2, actor="erin", reason="vendor switch")
     request, cursor = tick(cursor)
