@@ -50,3 +50,23 @@ def test_without_high_and_low_the_bridge_still_joins_open_and_close():
     path = brownian_bridge(100.0, 103.0, None, None, 13 * BAR_MINUTES, 0.02, rng)
     assert path[0] == pytest.approx(100.0) and path[-1] == pytest.approx(103.0)
     assert np.all(path > 0) and path.std() > 0
+
+
+def test_without_an_open_the_day_starts_at_the_last_close_before_it_and_ready_changes_no_bar():
+    prices = load_market_data("arch").prices
+    day = date(2018, 11, 26)
+    # One name has no opens at all (a closes-only source), another no history before the day.
+    symbols = sorted(prices["symbol"].unique())[:3]
+    prices = prices[prices["symbol"].isin(symbols)].copy()
+    prices.loc[prices["symbol"] == symbols[0], ["open", "high", "low"]] = np.nan
+    young = (prices["symbol"] == symbols[1]) & (prices["date"] < str(day))
+    prices.loc[young, ["open", "high", "low", "close"]] = np.nan
+    prices.loc[prices["symbol"] == symbols[1], ["open", "high", "low"]] = np.nan
+    readied, fresh = (ReplayFeed(prices, start="2018-11-20", end="2018-11-30") for _ in "ab")
+    readied.ready(day)
+    first = fresh.bar(fresh.cycle_times(day)[0])
+    last_close = fresh.history(day)[symbols[0]].dropna().iloc[-1]
+    close = fresh._daily["close"].loc[str(day), symbols[1]]
+    assert first.open[0] == pytest.approx(last_close) and first.open[1] == pytest.approx(close)
+    for at in fresh.cycle_times(day):
+        np.testing.assert_array_equal(readied.bar(at).bucket_prices, fresh.bar(at).bucket_prices)
