@@ -80,7 +80,10 @@ _NETWORKS = {"lstm": _LSTM, "transformer": _Transformer, "cnn": _CNN}
 
 
 @contextmanager
-def _threads(n: int):
+def _threads(n: int | None):
+    if n is None:  # PyTorch's own default: the cores, or OMP_NUM_THREADS
+        yield
+        return
     previous = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -113,7 +116,8 @@ class SequenceRegressor(RegressorMixin, BaseEstimator):
         standardised label (daily return labels are heavy-tailed; squared error chases them).
     max_train_rows : train on at most this many of the most recent rows (None: all).
     random_state : seeds the weights and the batch order.
-    n_threads : PyTorch's intra-op threads during fit and predict.
+    n_threads : PyTorch's intra-op threads during fit and predict (None: PyTorch's default,
+        the machine's cores unless OMP_NUM_THREADS says otherwise).
     """
 
     def __init__(
@@ -128,7 +132,7 @@ class SequenceRegressor(RegressorMixin, BaseEstimator):
         weight_decay: float = 1e-4,
         max_train_rows: int | None = None,
         random_state: int = 0,
-        n_threads: int = 2,
+        n_threads: int | None = None,
     ) -> None:
         self.architecture = architecture
         self.hidden_size = hidden_size

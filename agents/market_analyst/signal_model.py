@@ -45,8 +45,9 @@ class SignalModel(RegressorMixin, BaseEstimator):
     reg_lambda : LightGBM's. Defaults are deliberately conservative (shallow trees, large
         leaves): daily return forecasts have a low signal-to-noise ratio.
     random_state : seed, so a retrain on the same data gives the same model.
-    n_jobs : LightGBM's threads. Two use both cores of a training run alone on the machine;
-        a backtest that trains while it trades gives each process one.
+    n_jobs : LightGBM's threads. None: OpenMP's default, every core of a training run alone
+        on the machine (or OMP_NUM_THREADS: the tests give each of their parallel workers
+        its share); a backtest that trains while it trades gives each process one.
     """
 
     def __init__(
@@ -59,7 +60,7 @@ class SignalModel(RegressorMixin, BaseEstimator):
         colsample_bytree: float = 0.8,
         reg_lambda: float = 10.0,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int | None = None,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate

@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 from agents.backtest.desk_run import (
     WalkForward,
@@ -117,12 +118,14 @@ def test_training_beside_the_desk_on_one_thread_decides_as_training_in_turn(
     inputs, walked, tmp_path
 ):
     """The walk's worker trains with one BLAS, OpenMP and LightGBM thread (it shares the
-    cores with the desk); the same walk trained in the desk's own process, with the
-    libraries' default threads, trades the same book."""
+    cores with the desk); the same walk trained in the desk's own process on two threads of
+    each (named here: the tests' workers default to one) trades the same book."""
     beside, beside_log = walked
     log = DuckDBEventLog(tmp_path / "in-turn.duckdb")
+    two = replace(WALK, training_workers=0, model_params={**WALK.model_params, "n_jobs": 2})
     try:
-        in_turn = run_desk_backtest(log=log, walk=replace(WALK, training_workers=0), **inputs)
+        with threadpool_limits(limits=2):
+            in_turn = run_desk_backtest(log=log, walk=two, **inputs)
         assert decisions(log) == decisions(beside_log)
     finally:
         log.close()
