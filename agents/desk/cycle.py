@@ -263,12 +263,7 @@ class Desk(CanarySteps):
         if target.get("fingerprint") == fingerprint:
             shape = pd.Series(target["weights"], dtype=float).reindex(self.symbols).fillna(0.0)
             return self._sized(snap, Target(shape, target["method"], target["conviction"], True))
-        returns = (
-            self.session(snap)
-            .returns[self.symbols]
-            .tail(self.config.optimizer_lookback_days)
-            .dropna(axis=1)
-        )
+        returns = self._optimizer_window(self.session(snap))
         proposal = self.optimizer.propose(returns, signals, snap.weights, self.models.sectors)
         active = [s for s in signals if s.signal != "HOLD" and s.symbol in returns.columns]
         conviction = (
@@ -291,6 +286,12 @@ class Desk(CanarySteps):
             }  # fmt: skip
         self.recorder.emit(snap, "target_set", payload)
         return self._sized(snap, Target(weights, proposal.method, conviction, reused=False))
+
+    def _optimizer_window(self, session: SessionPreparation) -> pd.DataFrame:
+        """The daily returns the optimizer reads: the lookback's days before the session,
+        the names with a return on every one of them."""
+        window = session.returns[self.symbols].tail(self.config.optimizer_lookback_days)
+        return window.dropna(axis=1)
 
     def _sized(self, snap: Snapshot, shape: Target) -> Target:
         """The Risk Manager's budget on the optimizer's shape: the size at which the book's
@@ -530,13 +531,15 @@ class Desk(CanarySteps):
         return self.prepare(snap.day)
 
     def before_the_open(self, day: date) -> SessionPreparation:
-        """The session's preparation and the feed's day (``ready``: the replay's bars),
-        then a full garbage collection, after which everything alive (models, preparation,
-        feature store) is frozen out of later collections. Why: a full collection scans
-        every object the process holds; at 500 names each took 270-290 ms and landed inside
-        an intraday cycle now and then. During the session only the session's own objects
-        are scanned; unfreezing first lets the previous session's objects go."""
+        """The session's preparation, the optimizer's covariance on its window, and the
+        feed's day (``ready``: the replay's bars), then a full garbage collection, after
+        which everything alive (models, preparation, feature store) is frozen out of later
+        collections. Why: a full collection scans every object the process holds; at 500
+        names each took 270-290 ms and landed inside an intraday cycle now and then. During
+        the session only the session's own objects are scanned; unfreezing first lets the
+        previous session's objects go."""
         preparation = self.prepare(day)
+        self.optimizer.prepare(self._optimizer_window(preparation))
         ready = getattr(self.feed, "ready", None)  # optional for a feed (see MarketDataFeed)
         if ready is not None:
             ready(day)

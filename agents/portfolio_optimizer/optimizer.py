@@ -23,6 +23,11 @@ from skfolio.optimization import (
 from skfolio.prior import BlackLitterman, EmpiricalPrior
 
 from agents.messages import Envelope, Order, RebalancingOrder, TradingSignal, envelope
+from agents.portfolio_optimizer.prepared import (
+    OptimizerPreparation,
+    PreparedCovariance,
+    prepare_covariance,
+)
 from agents.universe_limits import (
     POSITION_MULTIPLE,
     SECTOR_MULTIPLE,
@@ -82,6 +87,19 @@ def _group_name(sector: str) -> str:
 class PortfolioOptimizer:
     def __init__(self, config: OptimizerConfig | None = None) -> None:
         self.config = config or OptimizerConfig()
+        self._prepared: OptimizerPreparation | None = None
+
+    def prepare(self, returns: pd.DataFrame) -> None:
+        """Before the open: the covariance of the window the session's proposals will read
+        (``agents.portfolio_optimizer.prepared``). A proposal on any other window estimates
+        its own, so the weights are the same either way."""
+        self._prepared = prepare_covariance(returns)
+
+    def _covariance_estimator(self, returns: pd.DataFrame) -> PreparedCovariance | None:
+        prepared = self._prepared
+        if prepared is None or not prepared.matches(returns):
+            return None  # skfolio's default estimator, on this window
+        return PreparedCovariance(prepared.covariance)
 
     def propose(
         self,
@@ -104,8 +122,11 @@ class PortfolioOptimizer:
         strong = bool(active) and np.mean([s.confidence for s in active]) >= cfg.min_view_confidence
         method, views, model = "hierarchical_risk_parity", [], None
         if strong:
-            views = self._views(returns, active)
-            model = self._mean_risk(returns, views, active, previous, sectors, max_weight, caps)
+            covariance = self._covariance_estimator(returns)
+            views = self._views(returns, active, covariance)
+            model = self._mean_risk(
+                returns, views, active, previous, sectors, max_weight, caps, covariance
+            )
             method = "black_litterman_mean_risk"
         if model is None and len(assets) < 3:
             # skfolio's HRP needs 3+ assets to choose its clusters: inverse volatility.
@@ -137,12 +158,18 @@ class PortfolioOptimizer:
             views=views,
         )
 
-    def _views(self, returns: pd.DataFrame, active: list[TradingSignal]) -> list[str]:
+    def _views(
+        self, returns: pd.DataFrame, active: list[TradingSignal], covariance=None
+    ) -> list[str]:
         """Absolute daily views: each name's equilibrium return plus the analyst's forecast
         *excess* return spread over its horizon (a negative excess forecast is a return
         below the name's equilibrium, not a loss)."""
         cfg = self.config
-        equilibrium = EquilibriumMu(risk_aversion=cfg.risk_aversion).fit(returns).mu_
+        equilibrium = (
+            EquilibriumMu(risk_aversion=cfg.risk_aversion, covariance_estimator=covariance)
+            .fit(returns)
+            .mu_
+        )
         prior = dict(zip(returns.columns, equilibrium, strict=True))
         return [
             f"{s.symbol} == {prior[s.symbol] + s.expected_return / cfg.horizon_days:.10f}"
@@ -150,7 +177,7 @@ class PortfolioOptimizer:
         ]
 
     def _mean_risk(
-        self, returns, views, active, previous, sectors, max_weight, caps
+        self, returns, views, active, previous, sectors, max_weight, caps, covariance=None
     ) -> MeanRisk | None:
         """Black-Litterman mean-risk under the caps, or None when they leave no portfolio.
         The one-off cost is spread over the forecasts' horizon (skfolio's objective is per
@@ -162,16 +189,18 @@ class PortfolioOptimizer:
         limit = self._turnover_limit(previous)
         for turnover_limit in [limit] + ([None] if limit is not None else []):
             model = self._fit_mean_risk(
-                returns, views, active, previous, groups, max_weight, caps, turnover_limit
-            )
+                returns, views, active, previous, groups, max_weight, caps, turnover_limit,
+                covariance,
+            )  # fmt: skip
             if model is not None:
                 model.turnover_limited_ = turnover_limit is not None
                 return model
         return None
 
     def _fit_mean_risk(
-        self, returns, views, active, previous, groups, max_weight, caps, turnover_limit
-    ) -> MeanRisk | None:
+        self, returns, views, active, previous, groups, max_weight, caps, turnover_limit,
+        covariance=None,
+    ) -> MeanRisk | None:  # fmt: skip
         cfg = self.config
         try:
             return MeanRisk(
@@ -181,7 +210,10 @@ class PortfolioOptimizer:
                     views=views,
                     view_confidences=[s.confidence for s in active],
                     prior_estimator=EmpiricalPrior(
-                        mu_estimator=EquilibriumMu(risk_aversion=cfg.risk_aversion)
+                        mu_estimator=EquilibriumMu(
+                            risk_aversion=cfg.risk_aversion, covariance_estimator=covariance
+                        ),
+                        covariance_estimator=covariance,
                     ),
                 ),
                 min_weights=-max_weight if cfg.max_short > 0 else 0.0,

@@ -175,3 +175,34 @@ def test_a_long_short_shape_shorts_a_bearish_name_within_its_limits(market):
     caps = sector_caps(weights.index, SECTORS, config.max_sector_weight, config.sector_multiple)
     by_sector = weights.groupby(lambda s: SECTORS[s]).sum()
     assert all(abs(by_sector[s]) <= caps[s] + 1e-6 for s in by_sector.index)
+
+
+def test_a_covariance_prepared_before_the_open_gives_the_same_book_and_only_for_its_window(
+    market, monkeypatch
+):
+    prices, returns = market
+    held = pd.Series(1 / len(returns.columns), index=returns.columns)
+    views = _views(XOM=0.03, AAPL=-0.02, JPM=0.01)
+    fresh = PortfolioOptimizer().propose(returns, views, held, SECTORS)
+    prepared = PortfolioOptimizer()
+    # Before the open: the same window, computed the same way, as another object.
+    prepared.prepare(prices.loc["2017":"2019"].pct_change().dropna())
+    estimated = []
+    original = optimizer_module.EquilibriumMu.fit
+
+    def counting(self, X, y=None, **params):
+        estimated.append(type(self.covariance_estimator).__name__)
+        return original(self, X, y, **params)
+
+    monkeypatch.setattr(optimizer_module.EquilibriumMu, "fit", counting)
+    same = prepared.propose(returns, views, held, SECTORS)
+    assert estimated == ["PreparedCovariance", "PreparedCovariance"]
+    # The same book: to the last bits BLAS rounds differently for the same values at another
+    # address (two fresh estimates on copies of the window differ as much).
+    pd.testing.assert_series_equal(same.weights, fresh.weights, check_exact=False, atol=1e-12)
+    assert same.method == fresh.method
+    assert same.expected_daily_volatility == pytest.approx(fresh.expected_daily_volatility)
+    # A window that differs by one day is not served the prepared matrix.
+    estimated.clear()
+    prepared.propose(returns.iloc[1:], views, held, SECTORS)
+    assert estimated == ["NoneType", "NoneType"]
