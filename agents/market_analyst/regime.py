@@ -25,8 +25,13 @@ class RegimeModel:
         model = MarkovRegression(
             endog, k_regimes=self.k_regimes, trend="c", switching_variance=True
         )
-        result = model.fit(disp=False, search_reps=0, maxiter=500)
-        self.params_ = np.asarray(result.params)
+        # Only the parameters: statsmodels' results object would also smooth the whole
+        # history and differentiate the likelihood numerically for the parameters'
+        # covariance, a quarter of the fit's time, and nothing here reads either (the
+        # parameters are the same: a test compares them).
+        self.params_ = np.asarray(
+            model.fit(disp=False, search_reps=0, maxiter=500, return_params=True)
+        )
         names = model.param_names
         sigma2 = np.array(
             [self.params_[names.index(f"sigma2[{i}]")] for i in range(self.k_regimes)]

@@ -139,6 +139,20 @@ def test_regimes_mark_the_2008_crash_stressed_without_reading_the_future(sp500_p
     pd.testing.assert_series_equal(model.label(altered)[:"2008-12-31"], labels[:"2008-12-31"])
 
 
+def test_the_regime_fit_keeps_statsmodels_maximum_likelihood_parameters(sp500_prices):
+    """The fit asks statsmodels for the parameters alone (no smoothing, no covariance of the
+    estimates): they are the ones its full results object carries."""
+    from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
+
+    index = sp500_prices[sp500_prices["symbol"] == "SP500"].set_index("date")["close"]
+    returns = index.pct_change().dropna()["2010-01-01":"2012-12-31"]
+    model = RegimeModel().fit(returns)
+    full = MarkovRegression(
+        returns.to_numpy() * 100, k_regimes=3, trend="c", switching_variance=True
+    ).fit(disp=False, search_reps=0, maxiter=500)
+    np.testing.assert_array_equal(model.params_, np.asarray(full.params))
+
+
 def test_signals_follow_the_policy_and_refuse_symbols_without_data(trained, analyst_inputs):
     data, _ = analyst_inputs
     latest = data[data["event_timestamp"] == data["event_timestamp"].max()]
