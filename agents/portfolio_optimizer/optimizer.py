@@ -92,8 +92,10 @@ class PortfolioOptimizer:
     def prepare(self, returns: pd.DataFrame) -> None:
         """Before the open: the covariance of the window the session's proposals will read
         (``agents.portfolio_optimizer.prepared``). A proposal on any other window estimates
-        its own, so the weights are the same either way."""
-        self._prepared = prepare_covariance(returns)
+        its own; a window too short to estimate one is left to the proposal (which falls
+        back as it always did)."""
+        enough = returns.shape[0] > 1 and returns.shape[1] > 0
+        self._prepared = prepare_covariance(returns) if enough else None
 
     def _covariance_estimator(self, returns: pd.DataFrame) -> PreparedCovariance | None:
         prepared = self._prepared

@@ -206,3 +206,6 @@ def test_a_covariance_prepared_before_the_open_gives_the_same_book_and_only_for_
     estimated.clear()
     prepared.propose(returns.iloc[1:], views, held, SECTORS)
     assert estimated == ["NoneType", "NoneType"]
+    # Before the first sessions there is no window to prepare: nothing is, nothing fails.
+    prepared.prepare(returns.iloc[:1])
+    assert prepared._covariance_estimator(returns.iloc[:1]) is None
