@@ -333,8 +333,7 @@ def test_postgres_restarted_during_the_daily_batch_fails_cleanly_and_the_retry_l
     service.restart_postgres.touch()
     # In one process (the executor is a run setting): the fault is the same, the run shorter.
     # The analyst's challenger is LightGBM alone: this test is about the restart and the
-    # retry, not what the sequence members learn (the build trained them as make run does),
-    # and their training was most of the batch's time.
+    # retry, not what the sequence members learn (the build trained them as make run does).
     run_config = {
         "execution": {"config": {"in_process": {}}},
         "ops": {"market_analyst_model": {"config": {"members": ["lightgbm"]}}},
