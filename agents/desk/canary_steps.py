@@ -149,10 +149,7 @@ class CanarySteps:
         if canary.get("version") == challenger.version:
             theirs = pd.Series(canary["weights"], dtype=float)
         else:
-            returns = (
-                self.session(snap).returns[self.symbols]
-                .tail(self.config.optimizer_lookback_days).dropna(axis=1)
-            )  # fmt: skip
+            returns = self._optimizer_window(self.session(snap))
             views = self._challenger_views(snap)
             proposal = self.optimizer.propose(returns, views, snap.weights, self.models.sectors)
             theirs = proposal.weights
