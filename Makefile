@@ -5,8 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export QUORUM_HOME ?= $(CURDIR)/.quorum
 export QUORUM_PROFILE ?= embedded
-# One Dagster instance per profile: the production one keeps its storage in PostgreSQL.
-export DAGSTER_HOME ?= $(QUORUM_HOME)/dagster$(if $(filter production,$(QUORUM_PROFILE)),-production)
+# One Dagster instance per profile: production and distributed keep theirs in PostgreSQL.
+export DAGSTER_HOME ?= $(QUORUM_HOME)/dagster$(if $(filter-out embedded,$(QUORUM_PROFILE)),-$(QUORUM_PROFILE))
 
 .PHONY: install run test ui serve feast mlflow metrics tail backtest lint lock clean
 

@@ -71,7 +71,7 @@ class MlflowTracking(dg.ConfigurableResource):
     """MLflow tracking and registry: SQLite under QUORUM_HOME, or PostgreSQL in production."""
 
     tracking_uri: str
-    artifact_location: str
+    artifact_location: str | None = None  # None: the tracking server's own artifact root
     experiment: str = "quorum"
 
     def configure(self) -> None:

@@ -4,7 +4,9 @@ profile. Every layer may import this module; no other module reads a ``QUORUM_*`
 The embedded profile keeps all state under ``QUORUM_HOME`` (DuckDB warehouse, Dagster
 instance, Feast stores, MLflow runs, reports). The production profile moves the shared
 state onto PostgreSQL and Redis; its connection settings come from environment variables,
-never from committed files.
+never from committed files. The distributed profile is production's services plus runs on
+Celery workers, MLflow behind its tracking server and the runs' outputs and logs on an S3
+store (docs/operations.md, "The distributed profile").
 
 Reading the settings validates them and does nothing else: no folder, file or database is
 created here (``orchestration.instance.prepare`` does that, from an entry point). A bad value
@@ -38,7 +40,7 @@ class QuorumSettings(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    profile: Literal["embedded", "production"] = "embedded"
+    profile: Literal["embedded", "production", "distributed"] = "embedded"
     home: Path = Field(default=REPO_ROOT / ".quorum", description="Root of all embedded state.")
     # Overrides of the paths derived from home, for tools that build a warehouse elsewhere.
     warehouse: Path | None = None
@@ -120,6 +122,26 @@ class QuorumSettings(BaseModel):
         description="Slack-compatible webhook for alerts; without it alerts go to the log "
         "and the ledger only.",
     )
+    celery_broker: str | None = Field(
+        default=None,
+        description="Distributed profile: the Celery broker runs are queued on (redis://... "
+        "or amqp://...); default: database celery_redis_db of QUORUM_REDIS_URL's server.",
+    )
+    celery_redis_db: int = Field(default=1, ge=0, le=15)
+    celery_workers: int = Field(
+        default=2, ge=1, description="Distributed profile: workers `make serve` starts."
+    )
+    s3_endpoint_url: str = Field(
+        default="http://127.0.0.1:8333",
+        description="Distributed profile: the S3 store's endpoint (SeaweedFS's S3 port on one "
+        "machine); its credentials are boto3's own variables (AWS_ACCESS_KEY_ID, ...).",
+    )
+    s3_bucket: str = "quorum"
+    mlflow_server_url: str | None = Field(
+        default=None,
+        description="Distributed profile: MLflow's tracking server; default: the one `make "
+        "serve` starts on bind_host:mlflow_port.",
+    )
     bind_host: str = Field(
         default="127.0.0.1", description="Where servers listen; loopback unless opened on purpose."
     )
@@ -150,7 +172,42 @@ class QuorumSettings(BaseModel):
             raise ValueError("must start with redis://")
         return url
 
+    @field_validator("celery_broker")
+    @classmethod
+    def _broker_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "amqp://", "pyamqp://")):
+            raise ValueError("must start with redis://, amqp:// or pyamqp://")
+        return url
+
+    @field_validator("s3_endpoint_url", "mlflow_server_url")
+    @classmethod
+    def _http_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
     # ---- derived values (computed, never written) --------------------------------------
+
+    @property
+    def on_services(self) -> bool:
+        """Whether the shared state lives on PostgreSQL and Redis (production, distributed)."""
+        return self.profile != "embedded"
+
+    @property
+    def distributed(self) -> bool:
+        return self.profile == "distributed"
+
+    @property
+    def celery_broker_url(self) -> str:
+        if self.celery_broker:
+            return self.celery_broker
+        server = self.redis_url.removeprefix("redis://").rstrip("/").partition("/")[0]
+        return f"redis://{server}/{self.celery_redis_db}"
+
+    @property
+    def s3_prefix(self) -> str:
+        """This deployment's keys in the bucket (one Feast project, one deployment)."""
+        return self.feast_project
 
     @property
     def feast_registry_url(self) -> str:
@@ -184,7 +241,8 @@ class QuorumSettings(BaseModel):
         switching the profile never reuses the other profile's instance file)."""
         if self.dagster_home_override is not None:
             return self.dagster_home_override
-        return self.home / ("dagster" if self.profile == "embedded" else "dagster-production")
+        names = {"embedded": "dagster", "production": "dagster-production"}
+        return self.home / names.get(self.profile, f"dagster-{self.profile}")
 
     @property
     def dagster_postgres_url(self) -> str:
@@ -203,16 +261,36 @@ class QuorumSettings(BaseModel):
         return self.home / "mlflow"
 
     @property
-    def mlflow_tracking_uri(self) -> str:
-        """SQLite under QUORUM_HOME (embedded); PostgreSQL (production)."""
-        if self.profile == "production":
+    def mlflow_backend_uri(self) -> str:
+        """Where MLflow's runs and registry are kept: SQLite under QUORUM_HOME (embedded),
+        else PostgreSQL (distributed: the tracking server's backend)."""
+        if self.on_services:
             return f"{self.postgres_url.rstrip('/')}/{self.mlflow_database}"
         return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
 
     @property
+    def mlflow_tracking_uri(self) -> str:
+        """What clients talk to: the backend itself, or (distributed) the tracking server,
+        which proxies the artifacts on S3 so a worker needs no store credentials for them."""
+        if self.distributed:
+            return self.mlflow_server_url or f"http://{self.bind_host}:{self.mlflow_port}"
+        return self.mlflow_backend_uri
+
+    @property
+    def mlflow_artifact_location(self) -> str | None:
+        """A new experiment's artifact root: a folder under QUORUM_HOME, or (distributed)
+        None, the tracking server's own proxied root (``mlflow-artifacts:/``)."""
+        return None if self.distributed else str(self.mlflow_dir / "artifacts")
+
+    @property
+    def mlflow_artifacts_destination(self) -> str:
+        """Distributed: where the tracking server keeps artifacts."""
+        return f"s3://{self.s3_bucket}/{self.s3_prefix}/mlflow"
+
+    @property
     def ledger_url(self) -> str:
-        """The desk's event log: DuckDB under QUORUM_HOME, or PostgreSQL in production."""
-        if self.profile == "production":
+        """The desk's event log: DuckDB under QUORUM_HOME, or PostgreSQL on the services."""
+        if self.on_services:
             return f"{self.postgres_url.rstrip('/')}/{self.ledger_database}"
         return f"duckdb:///{self.home / 'ledger.duckdb'}"
 
@@ -242,6 +320,11 @@ class QuorumSettings(BaseModel):
             "QUORUM_FEAST_PROJECT": self.feast_project,
             "QUORUM_FEAST_REGISTRY_URL": self.feast_registry_url,
             "QUORUM_REDIS_CONNECTION": self.redis_connection,
+            # The distributed instance file's run launcher and compute log store.
+            "QUORUM_CELERY_BROKER_URL": self.celery_broker_url,
+            "QUORUM_S3_BUCKET": self.s3_bucket,
+            "QUORUM_S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "QUORUM_S3_LOGS_PREFIX": f"{self.s3_prefix}/compute-logs",
         }
 
 

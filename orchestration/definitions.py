@@ -68,14 +68,14 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
     )
     mlflow_tracking = MlflowTracking(
         tracking_uri=settings.mlflow_tracking_uri,
-        artifact_location=str(settings.mlflow_dir / "artifacts"),
+        artifact_location=settings.mlflow_artifact_location,
     )
     ledger = Ledger(
         url=settings.ledger_url,
-        bus_url=settings.redis_url if settings.profile == "production" else None,
+        bus_url=settings.redis_url if settings.on_services else None,
         bus_prefix=settings.bus_prefix,
     )
-    return {
+    return distributed_resources(settings) | {
         "market_data": MarketDataSource(
             spec=settings.market_data, benchmark_symbol=settings.benchmark_symbol
         ),
@@ -110,6 +110,22 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
         "backtesting": Backtesting(
             reports_dir=str(settings.reports_dir), mlflow_tracking=mlflow_tracking
         ),
+    }
+
+
+def distributed_resources(settings: QuorumSettings) -> dict[str, object]:
+    """Distributed profile: the steps' outputs go to the S3 store, not to the local disk of
+    whichever worker ran the step (Dagster's default IO manager), so the next step may run on
+    another machine. boto3 reads the store's credentials from its own variables."""
+    if not settings.distributed:
+        return {}
+    from dagster_aws.s3 import S3PickleIOManager, S3Resource
+
+    store = S3Resource(endpoint_url=settings.s3_endpoint_url)
+    return {
+        "io_manager": S3PickleIOManager(
+            s3_resource=store, s3_bucket=settings.s3_bucket, s3_prefix=f"{settings.s3_prefix}/io"
+        )
     }
 
 

@@ -61,6 +61,42 @@ run_retries:
 )
 
 
+# The distributed instance: production's, with each run launched as a Celery task on a worker
+# (dagster-celery) and the steps' stdout and stderr kept on the S3 store, so the UI shows a
+# worker's logs whichever machine ran it. A worker runs one run at a time and a run's module
+# state dies with it (``orchestration.cluster.celery_worker_command``).
+DAGSTER_DISTRIBUTED_YAML = (
+    DAGSTER_PRODUCTION_YAML
+    + """run_launcher:
+  module: dagster_celery.launcher
+  class: CeleryRunLauncher
+  config:
+    broker:
+      env: QUORUM_CELERY_BROKER_URL
+    backend:
+      env: QUORUM_CELERY_BROKER_URL
+    default_queue: dagster  # the queue dagster-celery's app declares; the workers take it
+compute_logs:
+  module: dagster_aws.s3.compute_log_manager
+  class: S3ComputeLogManager
+  config:
+    bucket:
+      env: QUORUM_S3_BUCKET
+    prefix:
+      env: QUORUM_S3_LOGS_PREFIX
+    endpoint_url:
+      env: QUORUM_S3_ENDPOINT_URL
+    upload_interval: 5
+"""
+)
+
+INSTANCE_YAML = {
+    "embedded": DAGSTER_INSTANCE_YAML,
+    "production": DAGSTER_PRODUCTION_YAML,
+    "distributed": DAGSTER_DISTRIBUTED_YAML,
+}
+
+
 def ensure_dirs(settings: QuorumSettings) -> None:
     """The home's folders, and the instance file when absent (a user's is never replaced)."""
     for path in (
@@ -74,8 +110,7 @@ def ensure_dirs(settings: QuorumSettings) -> None:
         path.mkdir(parents=True, exist_ok=True)
     instance = settings.dagster_home / "dagster.yaml"
     if not instance.exists():
-        production = settings.profile == "production"
-        instance.write_text(DAGSTER_PRODUCTION_YAML if production else DAGSTER_INSTANCE_YAML)
+        instance.write_text(INSTANCE_YAML[settings.profile])
 
 
 def export_env(settings: QuorumSettings) -> None:
@@ -92,6 +127,11 @@ def prepare(settings: QuorumSettings) -> QuorumSettings:
     """Make the home ready for Dagster and Quorum's child processes; returns ``settings``."""
     ensure_dirs(settings)
     export_env(settings)
-    if settings.profile == "production":
+    if settings.distributed:
+        from orchestration.cluster import s3_credentials
+
+        # The S3 store's key pair, when the caller gave none and this home's serve made one.
+        os.environ.update(s3_credentials(settings))
+    if settings.on_services:
         ensure_database(settings.dagster_postgres_url)  # before any Dagster instance loads
     return settings

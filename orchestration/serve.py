@@ -1,6 +1,8 @@
 """Quorum's Dagster processes, started with the settings' environment.
 
-``python -m orchestration.serve``           dagster-daemon and dagster-webserver (127.0.0.1)
+``python -m orchestration.serve``           dagster-daemon and dagster-webserver (127.0.0.1);
+                                            distributed profile: also SeaweedFS, MLflow's
+                                            server and QUORUM_CELERY_WORKERS Celery workers
 ``python -m orchestration.serve dev``       ``dagster dev`` (webserver and daemon in one)
 ``python -m orchestration.serve dagster …`` any Dagster CLI command
 ``python -m orchestration.serve feast …``   the Feast CLI on the profile's feature store yaml
@@ -15,10 +17,14 @@ lack. Every port binds to 127.0.0.1 unless QUORUM_BIND_HOST says otherwise.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from features.settings import REPO_ROOT, QuorumSettings, SettingsError, load_settings
@@ -43,16 +49,83 @@ def storage_command() -> list[str]:
     return [_bin("dagster"), "instance", "migrate"]
 
 
-def serve(host: str, port: int) -> int:
-    """Both services until either exits or Ctrl-C/SIGTERM; then both stop."""
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
+    cwd: Path = REPO_ROOT
+    ready_port: int | None = None  # wait until it listens before starting the next one
+    scratch: Path | None = None  # a folder of its own, removed when it stops
+
+
+def distributed_services(settings: QuorumSettings) -> list[Service]:
+    """The store, MLflow's server and the workers, for one machine. Each worker works in its
+    own new, empty folder: a step can pass nothing to another through a worker's disk."""
+    from features.postgres import ensure_database
+    from orchestration import cluster
+
+    ensure_database(settings.mlflow_backend_uri)  # the tracking server's backend
+    credentials = cluster.s3_credentials(settings, create=True)
+    os.environ.update(credentials)
+    store = cluster.default_seaweed_ports(settings)
+    services = [
+        Service(
+            "seaweedfs",
+            cluster.seaweedfs_command(
+                settings.home / "seaweedfs" / "data", store, credentials, settings.bind_host
+            ),
+            ready_port=store.s3,
+        ),
+        Service(
+            "mlflow",
+            cluster.mlflow_server_command(settings),
+            cluster.mlflow_server_env(settings, credentials),
+            ready_port=settings.mlflow_port,
+        ),
+    ]
+    for number in range(1, settings.celery_workers + 1):
+        root = Path(tempfile.mkdtemp(prefix=f"quorum-worker{number}-"))
+        cluster.write_celery_config(settings, root / "config")
+        (root / "work").mkdir()
+        env = cluster.celery_worker_env(root / "config", dict(os.environ))
+        name = f"quorum-worker{number}"
+        command = cluster.celery_worker_command(name)
+        services.append(Service(name, command, env, root / "work", scratch=root))
+    return services
+
+
+def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as sock:
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+
+
+def serve(settings: QuorumSettings) -> int:
+    """The services until one exits or Ctrl-C/SIGTERM; then all stop."""
+    host, port = settings.bind_host, settings.webserver_port
+    services = distributed_services(settings) if settings.distributed else []
     # The instance's storage is created first, by one process: the daemon and the webserver,
     # started together on a new home, would otherwise both create its tables, and the loser
     # exits with "table alembic_version already exists".
     subprocess.run(storage_command(), cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
-    processes = [
-        subprocess.Popen(daemon_command(), cwd=REPO_ROOT),
-        subprocess.Popen(webserver_command(host, port), cwd=REPO_ROOT),
+    services += [
+        Service("dagster-daemon", daemon_command()),
+        Service("dagster-webserver", webserver_command(host, port)),
     ]
+    processes: list[subprocess.Popen] = []
+    for service in services:
+        process = subprocess.Popen(
+            service.argv, cwd=service.cwd, env=os.environ | service.env, start_new_session=True
+        )
+        processes.append(process)
+        print(f"started {service.name} (pid {process.pid})", flush=True)
+        if service.ready_port is not None:
+            _wait_for_port(host, service.ready_port, process, timeout=120)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -65,7 +138,7 @@ def serve(host: str, port: int) -> int:
         while not stopping and all(p.poll() is None for p in processes):
             time.sleep(0.5)
     finally:
-        for process in processes:
+        for process in reversed(processes):  # workers before the store they write to
             if process.poll() is None:
                 process.terminate()
         for process in processes:
@@ -73,6 +146,9 @@ def serve(host: str, port: int) -> int:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        for service in services:
+            if service.scratch is not None:
+                shutil.rmtree(service.scratch, ignore_errors=True)
     return max(p.returncode or 0 for p in processes)
 
 
@@ -84,13 +160,15 @@ def tool_command(argv: list[str], settings: QuorumSettings) -> list[str] | None:
     if argv[0] == "dagster":
         return [_bin("dagster"), *argv[1:]]
     if argv[0] == "feast":
-        production = settings.profile == "production"
         features = REPO_ROOT / "features"
-        yaml = features / f"feature_store{'.production' if production else ''}.yaml"
+        yaml = features / f"feature_store{'.production' if settings.on_services else ''}.yaml"
         return [_bin("feast"), "-c", str(features), "-f", str(yaml), *argv[1:]]
     if argv[0] == "mlflow":
+        if settings.distributed:
+            print(f"the distributed profile's MLflow is its server: {settings.mlflow_tracking_uri}")
+            return None
         return [
-            _bin("mlflow"), "ui", "--backend-store-uri", settings.mlflow_tracking_uri,
+            _bin("mlflow"), "ui", "--backend-store-uri", settings.mlflow_backend_uri,
             "--default-artifact-root", str(settings.mlflow_dir / "artifacts"),
             "--host", host, "--port", str(settings.mlflow_port),
         ]  # fmt: skip
@@ -105,7 +183,7 @@ def main(argv: list[str]) -> int:
         return 2
     print(f"Quorum {settings.profile} profile, DAGSTER_HOME={settings.dagster_home}", flush=True)
     if not argv:
-        return serve(settings.bind_host, settings.webserver_port)
+        return serve(settings)
     command = tool_command(argv, settings)
     if command is None:
         print(f"unknown mode {argv[0]!r}: no argument, dev, dagster, feast or mlflow")

@@ -25,8 +25,10 @@ PRODUCT = ("agents", "assets", "features", "monitoring", "orchestration", "bench
         ("QUORUM_REPLAY_START", "2022-13-01", "month value is outside"),
         ("QUORUM_WEBSERVER_PORT", "70000", "less than or equal to 65535"),
         ("QUORUM_METRICS_PORT", "0", "greater than or equal to 1"),
-        ("QUORUM_PROFILE", "staging", "'embedded' or 'production'"),
+        ("QUORUM_PROFILE", "staging", "'embedded', 'production' or 'distributed'"),
         ("QUORUM_POSTGRES_URL", "mysql://db", "postgresql://"),
+        ("QUORUM_CELERY_BROKER", "kafka://q", "redis://, amqp:// or pyamqp://"),
+        ("QUORUM_S3_ENDPOINT_URL", "127.0.0.1:8333", "http:// or https://"),
     ],
 )
 def test_a_bad_setting_stops_with_the_variables_name_value_and_rule(variable, value, rule):
@@ -50,6 +52,31 @@ def test_valid_settings_derive_paths_and_urls_without_creating_them(tmp_path):
     assert settings.dagster_home == home / "dagster-production"
     assert str(settings.replay_start) == "2022-12-01"
     assert not home.exists()
+
+
+def test_the_distributed_profile_derives_its_broker_tracking_server_and_store_keys(tmp_path):
+    settings = settings_from(
+        {
+            "QUORUM_HOME": str(tmp_path),
+            "QUORUM_PROFILE": "distributed",
+            "QUORUM_REDIS_URL": "redis://127.0.0.1:7000/3",
+            "QUORUM_FEAST_PROJECT": "desk_a",
+            "QUORUM_MLFLOW_PORT": "5500",
+        }
+    )
+    # Celery's queue is another database of the same Redis server than Feast's keys.
+    assert settings.celery_broker_url == "redis://127.0.0.1:7000/1"
+    assert settings.mlflow_tracking_uri == "http://127.0.0.1:5500"
+    assert settings.mlflow_backend_uri.endswith("/quorum_mlflow")
+    assert settings.mlflow_artifact_location is None  # the server's proxied root
+    assert settings.mlflow_artifacts_destination == "s3://quorum/desk_a/mlflow"
+    assert settings.ledger_url.startswith("postgresql://")
+    assert settings.dagster_home == tmp_path / "dagster-distributed"
+    given = settings_from({"QUORUM_PROFILE": "distributed", "QUORUM_CELERY_BROKER": "amqp://h//"})
+    assert given.celery_broker_url == "amqp://h//"
+    embedded = settings_from({"QUORUM_HOME": str(tmp_path)})
+    assert embedded.mlflow_tracking_uri.startswith("sqlite:///")
+    assert embedded.mlflow_artifact_location == str(tmp_path / "mlflow" / "artifacts")
 
 
 def _clean_env(**quorum: str) -> dict[str, str]:

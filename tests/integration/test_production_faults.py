@@ -14,22 +14,24 @@ import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
-import duckdb
-import pandas as pd
 import psycopg
 import pytest
 import redis
 
 from agents.desk.bus import StreamBus
 from agents.desk.ledger import Event, open_event_log
-from agents.desk.state import current
 from monitoring.audit import audit_ledger
 from tests.conftest import price_slice, write_prices
-from tests.support.deployment import Deployment, wait_until
+from tests.support.deployment import (
+    Deployment,
+    first_bar_of_next_session,
+    last_cycle_time,
+    wait_until,
+)
 from tests.support.launch import RunSubmitter, failures, run_submitter, wait_for_runs
 from tests.support.services import PrivatePostgres, PrivateRedis
 
@@ -210,24 +212,6 @@ def test_a_worker_killed_between_orders_and_fills_loses_nothing_and_sends_nothin
     )
     audit = audit_ledger(ledger_events(deployment), expected_cycles=[cycle_id])
     assert audit.clean, (audit.lost, audit.duplicated)
-
-
-def last_cycle_time(deployment: Deployment) -> datetime:
-    log = open_event_log(deployment.settings().ledger_url)
-    try:
-        return datetime.fromisoformat(current(log).last_market_time)
-    finally:
-        log.close()
-
-
-def first_bar_of_next_session(deployment: Deployment) -> str:
-    """09:30 New York on the first session after the desk's last cycle."""
-    last = last_cycle_time(deployment)
-    with duckdb.connect(str(deployment.home / "warehouse.duckdb"), read_only=True) as con:
-        (day,) = con.execute(
-            "select min(date) from staging.stg_prices where date > ?", [last.date()]
-        ).fetchone()
-    return pd.Timestamp(f"{day} 09:30", tz="America/New_York").tz_convert("UTC").isoformat()
 
 
 def next_bar(deployment: Deployment) -> str:

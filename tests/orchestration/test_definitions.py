@@ -118,15 +118,23 @@ def test_each_profile_writes_its_own_instance_file_and_no_connection_string(tmp_
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     files = {}
-    for profile in ("embedded", "production"):
+    for profile in ("embedded", "production", "distributed"):
         settings = QuorumSettings(profile=profile, home=tmp_path)
         instance.ensure_dirs(settings)
         files[profile] = yaml.safe_load((settings.dagster_home / "dagster.yaml").read_text())
     assert {p: QuorumSettings(profile=p, home=tmp_path).dagster_home.name for p in files} == {
         "embedded": "dagster",
         "production": "dagster-production",
+        "distributed": "dagster-distributed",
     }
-    embedded, production = files["embedded"], files["production"]
+    embedded, production, distributed = (files[p] for p in files)
+    # Distributed: production's instance, runs launched on Celery, logs on the S3 store; the
+    # broker's and the store's addresses are read from the environment, never written.
+    assert {k: v for k, v in distributed.items() if k in production} == production
+    assert distributed["run_launcher"]["class"] == "CeleryRunLauncher"
+    assert distributed["run_launcher"]["config"]["broker"] == {"env": "QUORUM_CELERY_BROKER_URL"}
+    assert distributed["compute_logs"]["class"] == "S3ComputeLogManager"
+    assert "127.0.0.1" not in str(distributed)
     assert "storage" not in embedded  # Dagster's SQLite default under DAGSTER_HOME
     assert production["storage"] == {
         "postgres": {"postgres_url": {"env": "QUORUM_DAGSTER_POSTGRES_URL"}}
@@ -169,3 +177,20 @@ def test_loading_the_code_location_leaves_the_heavy_libraries_to_the_steps():
     from benchmarks.code_location import probe
 
     assert probe(load=True)["heavy_modules_loaded"] == []
+
+
+def test_only_the_distributed_profile_hands_step_outputs_over_through_the_s3_store(tmp_path):
+    from dagster_aws.s3 import S3PickleIOManager
+
+    from features.settings import QuorumSettings
+    from orchestration.definitions import distributed_resources
+
+    for profile in ("embedded", "production"):
+        assert distributed_resources(QuorumSettings(profile=profile, home=tmp_path)) == {}
+    settings = QuorumSettings(
+        profile="distributed", home=tmp_path, feast_project="desk_a", s3_bucket="books"
+    )
+    io_manager = distributed_resources(settings)["io_manager"]
+    assert isinstance(io_manager, S3PickleIOManager)
+    assert (io_manager.s3_bucket, io_manager.s3_prefix) == ("books", "desk_a/io")
+    assert io_manager.s3_resource.endpoint_url == settings.s3_endpoint_url

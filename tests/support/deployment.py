@@ -18,11 +18,16 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import psycopg
 import redis
 
+from agents.desk.ledger import open_event_log
+from agents.desk.state import current
 from features.settings import REPO_ROOT, QuorumSettings, settings_from
 from orchestration.serve import daemon_command
 
@@ -36,6 +41,8 @@ class Deployment:
     postgres_url: str
     redis_url: str
     overrides: dict[str, str] = field(default_factory=dict)
+    # Variables that are not Quorum's (an S3 store's credentials), for every process.
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def create(cls, root: Path, postgres_url: str, redis_url: str, **overrides: str) -> Deployment:
@@ -71,7 +78,7 @@ class Deployment:
             "feast_registry_database": self.database("feast"),
             **self.overrides,
         }
-        return base | {f"QUORUM_{k.upper()}": v for k, v in quorum.items()}
+        return base | self.extra_env | {f"QUORUM_{k.upper()}": v for k, v in quorum.items()}
 
     @property
     def instance_env(self) -> dict[str, str]:
@@ -155,6 +162,24 @@ class Deployment:
         keys = [k for k in client.scan_iter(count=1000) if project in k]
         if keys:
             client.delete(*keys)
+
+
+def last_cycle_time(deployment: Deployment) -> datetime:
+    log = open_event_log(deployment.settings().ledger_url)
+    try:
+        return datetime.fromisoformat(current(log).last_market_time)
+    finally:
+        log.close()
+
+
+def first_bar_of_next_session(deployment: Deployment) -> str:
+    """09:30 New York on the first session after the desk's last cycle."""
+    last = last_cycle_time(deployment)
+    with duckdb.connect(str(deployment.home / "warehouse.duckdb"), read_only=True) as con:
+        (day,) = con.execute(
+            "select min(date) from staging.stg_prices where date > ?", [last.date()]
+        ).fetchone()
+    return pd.Timestamp(f"{day} 09:30", tz="America/New_York").tz_convert("UTC").isoformat()
 
 
 def wait_until(predicate, timeout: float, poll: float = 0.2, what: str = "condition"):

