@@ -99,6 +99,7 @@ def seaweedfs_command(
         "-s3", f"-s3.port={ports.s3}", f"-s3.port.grpc={ports.s3 + grpc}",
         "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}",
         "-volume.max=32", "-master.volumeSizeLimitMB=64",
+        "-master.telemetry=false",  # nothing leaves the machine
     ]  # fmt: skip
 
 
@@ -145,7 +146,7 @@ def celery_worker_command(name: str) -> list[str]:
     """A worker of Dagster's runs: one run at a time, and a new process for each run, so no
     module state (the cached desk and its champions) outlives the run that loaded it."""
     return [
-        _bin("celery"), "-A", "dagster_celery.app", "worker", "-Q", "dagster",
+        _bin("celery"), "-A", "orchestration.celery_app", "worker", "-Q", "dagster",
         "-n", f"{name}@%h", "--concurrency", "1", "--max-tasks-per-child", "1",
         "--prefetch-multiplier", "1", "--loglevel", "INFO",
     ]  # fmt: skip

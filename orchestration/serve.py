@@ -54,6 +54,7 @@ class Service:
     name: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
+    log: Path | None = None  # its output, when too chatty for the console
     cwd: Path = REPO_ROOT
     ready_port: int | None = None  # wait until it listens before starting the next one
     scratch: Path | None = None  # a folder of its own, removed when it stops
@@ -76,6 +77,7 @@ def distributed_services(settings: QuorumSettings) -> list[Service]:
                 settings.home / "seaweedfs" / "data", store, credentials, settings.bind_host
             ),
             ready_port=store.s3,
+            log=settings.home / "seaweedfs" / "weed.log",
         ),
         Service(
             "mlflow",
@@ -91,18 +93,37 @@ def distributed_services(settings: QuorumSettings) -> list[Service]:
         env = cluster.celery_worker_env(root / "config", dict(os.environ))
         name = f"quorum-worker{number}"
         command = cluster.celery_worker_command(name)
-        services.append(Service(name, command, env, root / "work", scratch=root))
+        services.append(Service(name, command, env, cwd=root / "work", scratch=root))
     return services
+
+
+def _listening(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) == 0
 
 
 def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        with socket.socket() as sock:
-            if sock.connect_ex((host, port)) == 0:
-                return
+        if _listening(host, port):
+            return
         time.sleep(0.2)
     raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+
+
+def _start(service: Service) -> subprocess.Popen:
+    output = open(service.log, "ab") if service.log else None  # noqa: SIM115 (its process's)
+    process = subprocess.Popen(
+        service.argv,
+        cwd=service.cwd,
+        env=os.environ | service.env,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
+        start_new_session=True,
+    )
+    where = f", output in {service.log}" if service.log else ""
+    print(f"started {service.name} (pid {process.pid}){where}", flush=True)
+    return process
 
 
 def serve(settings: QuorumSettings) -> int:
@@ -118,14 +139,6 @@ def serve(settings: QuorumSettings) -> int:
         Service("dagster-webserver", webserver_command(host, port)),
     ]
     processes: list[subprocess.Popen] = []
-    for service in services:
-        process = subprocess.Popen(
-            service.argv, cwd=service.cwd, env=os.environ | service.env, start_new_session=True
-        )
-        processes.append(process)
-        print(f"started {service.name} (pid {process.pid})", flush=True)
-        if service.ready_port is not None:
-            _wait_for_port(host, service.ready_port, process, timeout=120)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -135,9 +148,20 @@ def serve(settings: QuorumSettings) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
+        for service in services:  # in order: each waits for the one it needs to listen
+            if service.ready_port is not None and _listening(host, service.ready_port):
+                # Else the wait below would take another server (a SeaweedFS still stopping
+                # takes ~25 s to free its ports) for this one, which then exits.
+                raise RuntimeError(
+                    f"{service.name}: {host}:{service.ready_port} is already in use; stop "
+                    "what listens there, or wait for it to stop"
+                )
+            processes.append(_start(service))
+            if service.ready_port is not None:
+                _wait_for_port(host, service.ready_port, processes[-1], timeout=120)
         while not stopping and all(p.poll() is None for p in processes):
             time.sleep(0.5)
-    finally:
+    finally:  # also when one failed to start: none of the others is left behind
         for process in reversed(processes):  # workers before the store they write to
             if process.poll() is None:
                 process.terminate()
