@@ -1,6 +1,7 @@
-"""Decision cycles back to back through the daemon-backed production profile.
+"""Decision cycles back to back through the daemon-backed production or distributed profile.
 
     python -m benchmarks.load [--cycles 10] [--symbols 20] [--start 2018-01-01]
+                              [--profile production|distributed] [--workers 2]
 
 Builds a throwaway production deployment on PostgreSQL and Redis servers it starts itself
 from the machine's binaries (tests/support/services.py; stopped and deleted afterwards), from
@@ -9,6 +10,9 @@ starts dagster-daemon, queues N decision_cycle runs at once (the desk takes one 
 and prints JSON: cycles per minute from the first submission to the last run's end, wall
 seconds per run (from the run worker's start to the run's end, as Dagster records them), and
 the events lost or duplicated, counted by the ledger audit and by each run's materializations.
+
+``--profile distributed`` also starts SeaweedFS, MLflow's tracking server and ``--workers``
+Celery workers (tests/support/cluster.py): each run is then a Celery task on a worker.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
 from itertools import pairwise
 from pathlib import Path
 
@@ -30,9 +35,15 @@ import numpy as np
 from agents.desk.ledger import open_event_log
 from features.ingestion.market_data import load_market_data
 from monitoring.audit import audit_ledger
+from tests.support.cluster import celery_workers, distributed, mlflow_server
 from tests.support.deployment import Deployment
 from tests.support.launch import run_submitter, wait_for_runs
-from tests.support.services import PrivatePostgres, PrivateRedis
+from tests.support.services import PrivatePostgres, PrivateRedis, PrivateSeaweedFS
+
+PROFILES = {
+    "production": "production (dagster-daemon, queued runs, PostgreSQL, Redis)",
+    "distributed": "distributed (queued runs on Celery workers, S3 store, MLflow server)",
+}
 
 DECISION_ASSETS = [
     "market_snapshot", "analyst_signals", "optimizer_proposal", "risk_assessment",
@@ -91,6 +102,8 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=10)
     parser.add_argument("--symbols", type=int, default=20)
     parser.add_argument("--start", default="2018-01-01", help="first day of the price slice")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="production")
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers (distributed)")
     args = parser.parse_args()
 
     # Dagster's code servers inherit this process's stdout for their logs: send them to
@@ -111,10 +124,18 @@ def main() -> None:
         # if its bootstrap gate would refuse it (the verdict is recorded with it).
         bootstrap_gate="false",
     )
+    stack = ExitStack()
     try:
+        if args.profile == "distributed":
+            store = PrivateSeaweedFS.start_new()
+            stack.callback(store.remove)
+            distributed(deployment, store)
+            stack.enter_context(mlflow_server(deployment, store))
         started = time.perf_counter()
         deployment.build()
         build_seconds = time.perf_counter() - started
+        if args.profile == "distributed":
+            stack.enter_context(celery_workers(deployment, args.workers))
         with (
             deployment.daemon(),
             deployment.environment(),
@@ -132,6 +153,7 @@ def main() -> None:
         finally:
             log.close()
     finally:
+        stack.close()
         deployment.teardown()
         redis_server.remove()
         postgres.stop()
@@ -150,7 +172,8 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "profile": "production (dagster-daemon, queued runs, PostgreSQL, Redis)",
+                "profile": PROFILES[args.profile],
+                **({"workers": args.workers} if args.profile == "distributed" else {}),
                 "symbols": args.symbols,
                 "runs": len(records),
                 "succeeded": len(succeeded),

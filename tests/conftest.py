@@ -69,6 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # daemon runs) does not start last and leave one core idle at the end.
 SLOWEST_FIRST = (
     "tests/integration/test_production_faults.py",
+    "tests/integration/test_distributed.py",
     "tests/agents/backtest/test_desk_run.py",
     "tests/integration/test_end_to_end.py",
     "tests/dbt/test_feature_sql.py",

@@ -8,67 +8,25 @@ and workers, and kills only those.
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from agents.desk.ledger import open_event_log
-from features.postgres import ensure_database
-from features.settings import REPO_ROOT
 from monitoring.audit import audit_ledger
-from orchestration import cluster
 from tests.conftest import price_slice, write_prices
-from tests.support.deployment import Deployment, first_bar_of_next_session, wait_until
+from tests.support.cluster import Worker, celery_workers, distributed, mlflow_server
+from tests.support.deployment import Deployment, first_bar_of_next_session
 from tests.support.launch import failures, run_submitter, wait_for_runs
-from tests.support.services import PrivateSeaweedFS, free_port
+from tests.support.services import PrivateSeaweedFS
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
 FAULTS = Path(__file__).resolve().parent.parent / "support" / "faults"
 SYMBOLS = ["AAPL", "AMD", "BAC", "CVX", "HD", "JNJ", "JPM", "KO", "MSFT", "PEP", "PG", "XOM"]
 WORKERS = 2
-
-
-@dataclass
-class Worker:
-    name: str
-    root: Path
-    process: subprocess.Popen
-
-    @property
-    def work_dir(self) -> Path:
-        return self.root / "work"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "worker.log"
-
-
-@contextmanager
-def started(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator:
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -85,44 +43,24 @@ def deployment(tmp_path_factory, sp500_prices, start_postgres, start_redis, stor
     root = tmp_path_factory.mktemp("distributed")
     prices = price_slice(sp500_prices, [*SYMBOLS, "SP500"], "2019-01-01", "2022-12-31")
     data = write_prices(prices, root / "prices.csv")
-    mlflow_port = free_port()
     with start_postgres() as postgres, start_redis() as redis_server:
         deployment = Deployment.create(
             root,
             postgres.url,
             redis_server.url,
-            profile="distributed",
-            s3_endpoint_url=store.url,
-            mlflow_port=str(mlflow_port),
             market_data=f"csv:{data}",
             benchmark_symbol="SP500",
             replay_sessions="5",
             rl_timesteps="2048",
             bootstrap_gate="false",  # a few names over four years cannot show skill
         )
-        deployment.extra_env = dict(store.credentials)
-        settings = deployment.settings()
-        ensure_database(settings.mlflow_backend_uri)
-        server_env = deployment.env | cluster.mlflow_server_env(settings, store.credentials)
+        distributed(deployment, store)
         try:
-            with started(
-                cluster.mlflow_server_command(settings),
-                server_env,
-                REPO_ROOT,
-                root / "mlflow-server.log",
-            ):
-                wait_until(lambda: _listens(mlflow_port), 120, what="MLflow's server")
+            with mlflow_server(deployment, store):
                 deployment.build_output = deployment.build().stdout
                 yield deployment
         finally:
             deployment.teardown()
-
-
-def _listens(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture(scope="module")
@@ -134,25 +72,11 @@ def kill_marker(deployment) -> Path:
 
 @pytest.fixture(scope="module")
 def workers(deployment, kill_marker) -> Iterator[list[Worker]]:
-    """Two Celery workers, each in a new empty folder of its own outside the home."""
-    settings = deployment.settings()
     fault = {"PYTHONPATH": str(FAULTS), "QUORUM_FAULT_KILL_BEFORE_FILLS": str(kill_marker)}
-    with ExitStack() as stack:
-        pool = []
-        for number in range(1, WORKERS + 1):
-            root = Path(tempfile.mkdtemp(prefix=f"quorum-worker{number}-"))
-            cluster.write_celery_config(settings, root / "config")
-            (root / "work").mkdir()
-            name = f"w{number}-{deployment.tag}"
-            env = cluster.celery_worker_env(root / "config", deployment.instance_env | fault)
-            argv = cluster.celery_worker_command(name)
-            worker = Worker(name, root, None)  # type: ignore[arg-type]
-            worker.process = stack.enter_context(started(argv, env, worker.work_dir, worker.log))
-            pool.append(worker)
-        for worker in pool:
-            stack.callback(shutil.rmtree, worker.root, ignore_errors=True)
-        for worker in pool:
-            wait_until(lambda w=worker: "ready." in w.log.read_text(), 120, what=worker.name)
+    # MLflow's client retries a failing server 7 times with doubling waits (minutes): the
+    # store-down test needs the failure, not the patience.
+    quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+    with celery_workers(deployment, WORKERS, fault | quick) as pool:
         yield pool
 
 
@@ -215,6 +139,59 @@ def test_decision_runs_run_on_the_celery_workers_and_pass_nothing_through_their_
     assert audit.clean, (audit.lost, audit.duplicated)
 
 
+def test_a_step_while_the_store_is_down_fails_with_its_error_and_the_next_run_completes(
+    deployment, store, workers, service
+):
+    instance, submitter = service
+    store.stop()
+    try:
+        failed = submitter.submit("decision_cycle")
+        (record,) = wait_for_runs(instance, [failed], 600)
+    finally:
+        store.start()
+    assert record.dagster_run.status == dg.DagsterRunStatus.FAILURE
+    # The run's first use of the store is loading the champions: MLflow's server proxies
+    # their artifacts from the store, so the step fails on the server's answer for the model's
+    # artifacts, and the server's log holds the store's own error, naming its address.
+    why = _step_errors(instance, failed)
+    assert why.startswith("market_snapshot:") and "mlflow-artifacts/artifacts" in why, why
+    server_log = (deployment.home / "mlflow-server.log").read_text()
+    assert f'Could not connect to the endpoint URL: "{store.url}/' in server_log
+    # A decision run is not retried (its next cycle resumes it): the next run completes.
+    after = submitter.submit("decision_cycle")
+    (done,) = wait_for_runs(instance, [after], 300)
+    assert done.dagster_run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, [done])
+    cycle_id = _cycle_of(instance, after)
+    log = open_event_log(deployment.settings().ledger_url)
+    try:
+        audit = audit_ledger(log.read(), expected_cycles=[cycle_id])
+    finally:
+        log.close()
+    assert audit.clean, (audit.lost, audit.duplicated)
+
+
+def _step_errors(instance: dg.DagsterInstance, run_id: str) -> str:
+    """Every message in the chain of each failed step's error (Dagster wraps the store's own
+    error as the cause of its output-handling error)."""
+    messages = []
+    for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        error = event.dagster_event.step_failure_data.error
+        while error is not None:
+            messages.append(f"{event.step_key}: {error.cls_name}: {error.message.strip()}")
+            error = error.cause or error.context
+    return "\n".join(messages)
+
+
+def _cycle_of(instance: dg.DagsterInstance, run_id: str) -> str:
+    snapshots = instance.fetch_materializations(dg.AssetKey("market_snapshot"), limit=50)
+    (cycle_id,) = [
+        r.asset_materialization.metadata["cycle_id"].value
+        for r in snapshots.records
+        if r.run_id == run_id
+    ]
+    return cycle_id
+
+
 def test_a_run_whose_worker_is_killed_is_failed_by_run_monitoring_and_nothing_is_lost(
     deployment, workers, service, kill_marker
 ):
@@ -239,12 +216,7 @@ def test_a_run_whose_worker_is_killed_is_failed_by_run_monitoring_and_nothing_is
     after = submitter.submit("decision_cycle")
     (done,) = wait_for_runs(instance, [after], 300)
     assert done.dagster_run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, [done])
-    snapshots = instance.fetch_materializations(dg.AssetKey("market_snapshot"), limit=50)
-    (cycle_id,) = [
-        r.asset_materialization.metadata["cycle_id"].value
-        for r in snapshots.records
-        if r.run_id == after
-    ]
+    cycle_id = _cycle_of(instance, after)
     log = open_event_log(deployment.settings().ledger_url)
     try:
         events = log.read()
