@@ -25,7 +25,8 @@ from features.settings import QuorumSettings
 S3_REGION = "us-east-1"  # SeaweedFS ignores it; boto3 wants one
 
 
-def _bin(name: str) -> str:
+def venv_bin(name: str) -> str:
+    """A command installed beside this interpreter (found without an activated venv)."""
     return str(Path(sys.executable).parent / name)
 
 
@@ -92,7 +93,7 @@ def seaweedfs_command(
     config.write_text(json.dumps({"identities": [identity]}))
     grpc = 10_000  # gRPC ports are the HTTP ports plus this, set explicitly below
     return [
-        _bin("weed"), "server", f"-dir={data_dir}", f"-ip={host}", f"-ip.bind={host}",
+        venv_bin("weed"), "server", f"-dir={data_dir}", f"-ip={host}", f"-ip.bind={host}",
         f"-master.port={ports.master}", f"-master.port.grpc={ports.master + grpc}",
         f"-volume.port={ports.volume}", f"-volume.port.grpc={ports.volume + grpc}",
         "-filer", f"-filer.port={ports.filer}", f"-filer.port.grpc={ports.filer + grpc}",
@@ -111,14 +112,14 @@ def default_seaweed_ports(settings: QuorumSettings) -> SeaweedPorts:
     return SeaweedPorts(s3_port, 9333 + offset, 8080 + offset, 8888 + offset)
 
 
-def mlflow_server_command(settings: QuorumSettings, port: int | None = None) -> list[str]:
+def mlflow_server_command(settings: QuorumSettings) -> list[str]:
     """MLflow's tracking server: runs and registry on PostgreSQL, artifacts on the S3 store,
     proxied (``mlflow-artifacts:/``), so clients need no store credentials for models."""
     return [
-        _bin("mlflow"), "server",
+        venv_bin("mlflow"), "server",
         "--backend-store-uri", settings.mlflow_backend_uri,
         "--artifacts-destination", settings.mlflow_artifacts_destination,
-        "--host", settings.bind_host, "--port", str(port or settings.mlflow_port),
+        "--host", settings.bind_host, "--port", str(settings.mlflow_port),
         "--workers", "1",
     ]  # fmt: skip
 
@@ -146,7 +147,7 @@ def celery_worker_command(name: str) -> list[str]:
     """A worker of Dagster's runs: one run at a time, and a new process for each run, so no
     module state (the cached desk and its champions) outlives the run that loaded it."""
     return [
-        _bin("celery"), "-A", "orchestration.celery_app", "worker", "-Q", "dagster",
+        venv_bin("celery"), "-A", "orchestration.celery_app", "worker", "-Q", "dagster",
         "-n", f"{name}@%h", "--concurrency", "1", "--max-tasks-per-child", "1",
         "--prefetch-multiplier", "1", "--loglevel", "INFO",
     ]  # fmt: skip

@@ -28,25 +28,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from features.settings import REPO_ROOT, QuorumSettings, SettingsError, load_settings
-from orchestration import instance
+from orchestration import cluster, instance
+from orchestration.cluster import venv_bin
 
 WORKSPACE = str(REPO_ROOT / "workspace.yaml")
 
 
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
 def daemon_command() -> list[str]:
-    return [_bin("dagster-daemon"), "run", "-w", WORKSPACE]
+    return [venv_bin("dagster-daemon"), "run", "-w", WORKSPACE]
 
 
 def webserver_command(host: str, port: int) -> list[str]:
-    return [_bin("dagster-webserver"), "-w", WORKSPACE, "-h", host, "-p", str(port)]
+    return [venv_bin("dagster-webserver"), "-w", WORKSPACE, "-h", host, "-p", str(port)]
 
 
 def storage_command() -> list[str]:
-    return [_bin("dagster"), "instance", "migrate"]
+    return [venv_bin("dagster"), "instance", "migrate"]
 
 
 @dataclass
@@ -64,7 +61,6 @@ def distributed_services(settings: QuorumSettings) -> list[Service]:
     """The store, MLflow's server and the workers, for one machine. Each worker works in its
     own new, empty folder: a step can pass nothing to another through a worker's disk."""
     from features.postgres import ensure_database
-    from orchestration import cluster
 
     ensure_database(settings.mlflow_backend_uri)  # the tracking server's backend
     credentials = cluster.s3_credentials(settings, create=True)
@@ -180,19 +176,19 @@ def tool_command(argv: list[str], settings: QuorumSettings) -> list[str] | None:
     """The command line of a mode other than the service (None for an unknown mode)."""
     host, port = settings.bind_host, str(settings.webserver_port)
     if argv[0] == "dev":
-        return [_bin("dagster"), "dev", "-w", WORKSPACE, "-h", host, "-p", port]
+        return [venv_bin("dagster"), "dev", "-w", WORKSPACE, "-h", host, "-p", port]
     if argv[0] == "dagster":
-        return [_bin("dagster"), *argv[1:]]
+        return [venv_bin("dagster"), *argv[1:]]
     if argv[0] == "feast":
         features = REPO_ROOT / "features"
         yaml = features / f"feature_store{'.production' if settings.on_services else ''}.yaml"
-        return [_bin("feast"), "-c", str(features), "-f", str(yaml), *argv[1:]]
+        return [venv_bin("feast"), "-c", str(features), "-f", str(yaml), *argv[1:]]
     if argv[0] == "mlflow":
         if settings.distributed:
             print(f"the distributed profile's MLflow is its server: {settings.mlflow_tracking_uri}")
             return None
         return [
-            _bin("mlflow"), "ui", "--backend-store-uri", settings.mlflow_backend_uri,
+            venv_bin("mlflow"), "ui", "--backend-store-uri", settings.mlflow_backend_uri,
             "--default-artifact-root", str(settings.mlflow_dir / "artifacts"),
             "--host", host, "--port", str(settings.mlflow_port),
         ]  # fmt: skip
