@@ -201,8 +201,8 @@ class QuorumSettings(BaseModel):
     def celery_broker_url(self) -> str:
         if self.celery_broker:
             return self.celery_broker
-        server = self.redis_url.removeprefix("redis://").rstrip("/").partition("/")[0]
-        return f"redis://{server}/{self.celery_redis_db}"
+        host_port, _ = self._redis_server_and_db
+        return f"redis://{host_port}/{self.celery_redis_db}"
 
     @property
     def s3_prefix(self) -> str:
@@ -217,9 +217,14 @@ class QuorumSettings(BaseModel):
     @property
     def redis_connection(self) -> str:
         """Feast's form of the Redis address: host:port[,db=N]."""
-        address = self.redis_url.removeprefix("redis://").rstrip("/")
-        host_port, _, db = address.partition("/")
+        host_port, db = self._redis_server_and_db
         return f"{host_port},db={db}" if db else host_port
+
+    @property
+    def _redis_server_and_db(self) -> tuple[str, str]:
+        """QUORUM_REDIS_URL's host:port and its database number ("" when none is given)."""
+        host_port, _, db = self.redis_url.removeprefix("redis://").rstrip("/").partition("/")
+        return host_port, db
 
     @property
     def warehouse_path(self) -> Path:
