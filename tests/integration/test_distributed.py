@@ -158,15 +158,8 @@ def test_a_step_while_the_store_is_down_fails_with_its_error_and_the_next_run_co
     server_log = (deployment.home / "mlflow-server.log").read_text()
     assert f'Could not connect to the endpoint URL: "{store.url}/' in server_log
     # A decision run is not retried (its next cycle resumes it): the next run completes.
-    after = submitter.submit("decision_cycle")
-    (done,) = wait_for_runs(instance, [after], 300)
-    assert done.dagster_run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, [done])
-    cycle_id = _cycle_of(instance, after)
-    log = open_event_log(deployment.settings().ledger_url)
-    try:
-        audit = audit_ledger(log.read(), expected_cycles=[cycle_id])
-    finally:
-        log.close()
+    cycle_id, events = _next_cycle(deployment, instance, submitter)
+    audit = audit_ledger(events, expected_cycles=[cycle_id])
     assert audit.clean, (audit.lost, audit.duplicated)
 
 
@@ -182,14 +175,23 @@ def _step_errors(instance: dg.DagsterInstance, run_id: str) -> str:
     return "\n".join(messages)
 
 
-def _cycle_of(instance: dg.DagsterInstance, run_id: str) -> str:
+def _next_cycle(deployment: Deployment, instance: dg.DagsterInstance, submitter) -> tuple:
+    """The next decision run, which must succeed: the cycle it worked on (from its snapshot's
+    metadata) and the whole ledger after it."""
+    after = submitter.submit("decision_cycle")
+    (done,) = wait_for_runs(instance, [after], 300)
+    assert done.dagster_run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, [done])
     snapshots = instance.fetch_materializations(dg.AssetKey("market_snapshot"), limit=50)
     (cycle_id,) = [
         r.asset_materialization.metadata["cycle_id"].value
         for r in snapshots.records
-        if r.run_id == run_id
+        if r.run_id == after
     ]
-    return cycle_id
+    log = open_event_log(deployment.settings().ledger_url)
+    try:
+        return cycle_id, log.read()
+    finally:
+        log.close()
 
 
 def test_a_run_whose_worker_is_killed_is_failed_by_run_monitoring_and_nothing_is_lost(
@@ -213,15 +215,7 @@ def test_a_run_whose_worker_is_killed_is_failed_by_run_monitoring_and_nothing_is
     messages = " ".join(e.message or "" for e in instance.all_logs(killed))
     assert "celery" in messages.lower(), messages[-2000:]
 
-    after = submitter.submit("decision_cycle")
-    (done,) = wait_for_runs(instance, [after], 300)
-    assert done.dagster_run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, [done])
-    cycle_id = _cycle_of(instance, after)
-    log = open_event_log(deployment.settings().ledger_url)
-    try:
-        events = log.read()
-    finally:
-        log.close()
+    cycle_id, events = _next_cycle(deployment, instance, submitter)
     cycle = [e for e in events if e.cycle_id == cycle_id]
     orders = [e for e in cycle if e.event_type == "order"]
     fills = [e for e in cycle if e.event_type == "fill"]
