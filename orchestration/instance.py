@@ -16,6 +16,8 @@ from features.settings import QuorumSettings
 
 # At most one run of the desk (decision cycles, paper days, clear-halt) at a time: the
 # queued run coordinator holds the rest, so overlapping schedule ticks never double-trade.
+# At most one model batch (daily pipeline, retraining, search, RL training) at a time: they
+# rewrite the same warehouse, training sets and challengers (BATCH_TAGS in jobs.py).
 _DESK_CONCURRENCY = """\
 concurrency:
   runs:
@@ -23,6 +25,9 @@ concurrency:
     tag_concurrency_limits:
       - key: quorum/desk
         value: trading
+        limit: 1
+      - key: quorum/batch
+        value: models
         limit: 1
 telemetry:
   enabled: false

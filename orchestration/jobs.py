@@ -19,6 +19,11 @@ DESK_TAGS = {"quorum/desk": "trading"}
 # this many seconds, which frees the desk's single run slot for the next tick.
 DECISION_RUN_TAGS = {**DESK_TAGS, "dagster/max_retries": "0", "dagster/max_runtime": "600"}
 
+# Every job that rebuilds the warehouse, the training sets or the registry's challengers
+# carries this tag; the instance runs one at a time. Two at once (the after-close schedule and
+# a drift-launched retraining) would race on the same tables and the gate's inputs.
+BATCH_TAGS = {"quorum/batch": "models"}
+
 daily_pipeline = dg.define_asset_job(
     name="daily_pipeline",
     description="After the close: ingest prices, check them, rebuild the dbt marts, "
@@ -27,6 +32,7 @@ daily_pipeline = dg.define_asset_job(
     selection=dg.AssetSelection.groups(
         "ingestion", "transform", "features", "training", "monitoring"
     ),
+    tags=BATCH_TAGS,
 )
 
 decision_cycle = dg.define_asset_job(
@@ -244,6 +250,7 @@ analyst_search = dg.define_asset_job(
     description="Optuna search of the analyst members' hyper-parameters on 1990-2018 "
     "(nested MLflow runs); the daily run then trains with the best recorded parameters.",
     selection=dg.AssetSelection.assets("market_analyst_search"),
+    tags=BATCH_TAGS,
 )
 
 
@@ -255,6 +262,7 @@ def execution_rl_training_job(timesteps: int):  # an unresolved asset job (not i
         description="Train the execution agent's RL order scheduler (PPO) and run its gate: "
         "champion only if it beats the best classical schedule on held-out orders.",
         selection=dg.AssetSelection.assets("execution_rl_scheduler"),
+        tags=BATCH_TAGS,
         config={"ops": {"execution_rl_scheduler": {"config": {"timesteps": timesteps}}}},
     )
 
@@ -264,4 +272,5 @@ retrain_models = dg.define_asset_job(
     description="Retrain the challengers on the current features and run the drift report "
     "and the promotion gate (what the drift sensor launches).",
     selection=dg.AssetSelection.groups("training", "monitoring"),
+    tags=BATCH_TAGS,
 )

@@ -144,6 +144,18 @@ def test_each_profile_writes_its_own_instance_file_and_no_connection_string(tmp_
     for written in (embedded, production):
         limits = written["concurrency"]["runs"]["tag_concurrency_limits"]
         assert {"key": "quorum/desk", "value": "trading", "limit": 1} in limits
+        assert {"key": "quorum/batch", "value": "models", "limit": 1} in limits
+
+
+def test_every_job_that_rebuilds_data_or_trains_models_queues_behind_the_others(defs):
+    """The after-close schedule and a drift-launched retraining must not rewrite the same
+    warehouse and training sets at once: each such job carries the tag the instance limits."""
+    batch = {"daily_pipeline", "retrain_models", "analyst_search", "execution_rl_training"}
+    tagged = {
+        job.name for job in defs.resolve_all_job_defs() if job.tags.get("quorum/batch") == "models"
+    }
+    assert tagged == batch
+    assert all("quorum/batch" not in defs.get_job_def(j).tags for j in ("decision_cycle",))
 
 
 def test_decision_runs_are_not_retried_and_have_a_runtime_limit(defs):
