@@ -104,6 +104,12 @@ class QuorumSettings(BaseModel):
         "file), none (no venue), or the path of your own YAML or CSV venue file.",
     )
     intraday_minutes: int = Field(default=30, description="Decision cycle interval.")
+    trading_calendar: str = Field(
+        default="XNYS",
+        min_length=1,
+        description="The pandas_market_calendars calendar the schedules follow: XNYS (NYSE "
+        "hours and holidays), XLON, 24/7 for a market that never closes, ...",
+    )
     rl_timesteps: int = Field(
         default=30_000,
         ge=1,

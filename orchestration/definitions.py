@@ -55,7 +55,7 @@ from orchestration.jobs import (
     promote_model,
     retrain_models,
 )
-from orchestration.schedules import daily_batch, intraday_rebalance_schedule
+from orchestration.schedules import daily_batch_schedule, intraday_rebalance_schedule
 from orchestration.sensors import feature_drift_sensor, run_failure_alert
 
 
@@ -175,7 +175,10 @@ def build_definitions(settings: QuorumSettings) -> dg.Definitions:
             analyst_search,
             execution_rl_training_job(settings.rl_timesteps),
         ],
-        schedules=[intraday_rebalance_schedule(settings.intraday_minutes), daily_batch],
+        schedules=[
+            intraday_rebalance_schedule(settings.intraday_minutes, settings.trading_calendar),
+            daily_batch_schedule(settings.trading_calendar),
+        ],
         sensors=[feature_drift_sensor, run_failure_alert],
         resources=resources_for(settings, DbtCliResource(project_dir=project)),
     )

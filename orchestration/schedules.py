@@ -1,4 +1,5 @@
-"""Schedules on the NYSE calendar: intraday decision cycles and the daily batch."""
+"""Schedules on the desk's trading calendar (QUORUM_TRADING_CALENDAR, NYSE by default):
+intraday decision cycles and the daily batch."""
 
 import functools
 from datetime import datetime
@@ -7,6 +8,8 @@ import dagster as dg
 import pandas as pd
 
 from orchestration.jobs import DESK_TAGS, daily_pipeline, decision_cycle
+
+NYSE = "XNYS"
 
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -17,48 +20,59 @@ ACTIVE = [
 
 
 @functools.cache
-def nyse():
-    """The NYSE calendar, built when a schedule first evaluates (not with the location)."""
+def trading_calendar(name: str = NYSE):
+    """pandas_market_calendars' calendar ``name``, built when a schedule first evaluates
+    (not with the code location: the library takes a second to import)."""
     import pandas_market_calendars as mcal
 
-    return mcal.get_calendar("XNYS")
+    try:
+        return mcal.get_calendar(name)
+    except RuntimeError as error:
+        raise ValueError(
+            f"QUORUM_TRADING_CALENDAR={name!r} is not a calendar of pandas_market_calendars "
+            "(XNYS, XLON, 24/7, ...)"
+        ) from error
 
 
-def market_open_at(moment: datetime) -> bool:
-    """True inside NYSE regular hours (holidays closed, half days closing at 13:00 ET)."""
+def market_open_at(moment: datetime, calendar: str = NYSE) -> bool:
+    """True inside the calendar's regular hours (holidays closed, half days shortened)."""
     stamp = pd.Timestamp(moment).tz_convert("UTC")
-    day = stamp.tz_convert("America/New_York").date()
-    session = nyse().schedule(day, day)
+    exchange = trading_calendar(calendar)
+    day = stamp.tz_convert(exchange.tz).date()
+    session = exchange.schedule(day, day)
     return bool(len(session)) and bool(
         session["market_open"].iloc[0] <= stamp < session["market_close"].iloc[0]
     )
 
 
-def session_on(moment: datetime) -> bool:
-    day = pd.Timestamp(moment).tz_convert("America/New_York").date()
-    return len(nyse().schedule(day, day)) > 0
+def session_on(moment: datetime, calendar: str = NYSE) -> bool:
+    exchange = trading_calendar(calendar)
+    day = pd.Timestamp(moment).tz_convert(exchange.tz).date()
+    return len(exchange.schedule(day, day)) > 0
 
 
-def _intraday_cron(minutes: int) -> str:
-    """Every ``minutes`` (validated by the settings to divide an hour) in NYSE hours."""
-    return f"*/{minutes} 9-15 * * 1-5"
+def _intraday_cron(minutes: int, calendar: str) -> str:
+    """Every ``minutes`` (validated by the settings to divide an hour): in NYSE hours for
+    the NYSE, around the clock for any other calendar (its hours gate each tick)."""
+    return f"*/{minutes} 9-15 * * 1-5" if calendar == NYSE else f"*/{minutes} * * * *"
 
 
-def intraday_rebalance_schedule(minutes: int) -> dg.ScheduleDefinition:
-    """The intraday decision schedule for the settings' interval (QUORUM_INTRADAY_MINUTES)."""
+def intraday_rebalance_schedule(minutes: int, calendar: str = NYSE) -> dg.ScheduleDefinition:
+    """The intraday decision schedule for the settings' interval (QUORUM_INTRADAY_MINUTES)
+    and calendar (QUORUM_TRADING_CALENDAR)."""
 
     @dg.schedule(
         name="intraday_rebalance",
         job=decision_cycle,
-        cron_schedule=_intraday_cron(minutes),
+        cron_schedule=_intraday_cron(minutes, calendar),
         execution_timezone="America/New_York",
-        description=f"A decision cycle every {minutes} minutes during NYSE regular hours on "
-        "trading days; a tick is skipped while another desk run is queued or running.",
+        description=f"A decision cycle every {minutes} minutes during {calendar}'s regular "
+        "hours on its sessions; a tick is skipped while another desk run is queued or running.",
     )
     def intraday_rebalance(context: dg.ScheduleEvaluationContext):
         tick = context.scheduled_execution_time
-        if not market_open_at(tick):
-            return dg.SkipReason(f"NYSE closed at {tick.isoformat()}")
+        if not market_open_at(tick, calendar):
+            return dg.SkipReason(f"{calendar} closed at {tick.isoformat()}")
         active = context.instance.get_run_records(
             dg.RunsFilter(tags=DESK_TAGS, statuses=ACTIVE), limit=1
         )
@@ -69,14 +83,21 @@ def intraday_rebalance_schedule(minutes: int) -> dg.ScheduleDefinition:
     return intraday_rebalance
 
 
-@dg.schedule(
-    job=daily_pipeline,
-    cron_schedule="30 17 * * 1-5",
-    execution_timezone="America/New_York",
-    description="After the close on NYSE sessions: ingest, dbt, checks, features, challengers.",
-)
-def daily_batch(context: dg.ScheduleEvaluationContext):
-    tick = context.scheduled_execution_time
-    if not session_on(tick):
-        return dg.SkipReason(f"{tick.date()} is not an NYSE session")
-    return dg.RunRequest()
+def daily_batch_schedule(calendar: str = NYSE) -> dg.ScheduleDefinition:
+    """The daily batch at 17:30 New York time on the calendar's sessions."""
+
+    @dg.schedule(
+        name="daily_batch",
+        job=daily_pipeline,
+        cron_schedule="30 17 * * 1-5" if calendar == NYSE else "30 17 * * *",
+        execution_timezone="America/New_York",
+        description=f"After the close on {calendar}'s sessions: ingest, dbt, checks, features, "
+        "challengers.",
+    )
+    def daily_batch(context: dg.ScheduleEvaluationContext):
+        tick = context.scheduled_execution_time
+        if not session_on(tick, calendar):
+            return dg.SkipReason(f"{tick.date()} is not a {calendar} session")
+        return dg.RunRequest()
+
+    return daily_batch
