@@ -4,8 +4,9 @@ decision time, PostgreSQL restarted during the daily batch, two decision runs at
 
 The module starts its own PostgreSQL and Redis servers (tests/support/services.py) and kills
 and restarts only those. One deployment (own databases, own Feast project) is built on them
-with the same command as `make run`; each test drives it through dagster-daemon and the run
-queue.
+through dagster-daemon and the run queue with make run's three jobs (the daily batch, the RL
+scheduler's training, a decision cycle); the daily batch is also the PostgreSQL fault, so the
+module pays for one batch, not two. Each test drives the built deployment the same way.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def deployment(tmp_path_factory, sp500_prices, servers) -> Iterator[Deployment]:
         bootstrap_gate="false",
     )
     try:
-        deployment.build_output = deployment.build().stdout
+        deployment.prepare()
         yield deployment
     finally:
         deployment.teardown()
@@ -111,6 +112,48 @@ def service(deployment, servers) -> Iterator[Service]:
         yield Service(instance, submitter, kill, restart)
 
 
+@dataclass(frozen=True)
+class Build:
+    """The module's build through the daemon. ``batch`` is the daily batch's first run, which
+    PostgreSQL's restart failed; ``retry`` the daemon's automatic retry of it."""
+
+    batch: dg.RunRecord
+    retry: dg.RunRecord
+    batch_events: list[Event]  # the ledger once the retry ended (it was empty before)
+    rl_training: dg.RunRecord | None
+    decision: dg.RunRecord | None
+
+
+@pytest.fixture(scope="module")
+def built(deployment, service) -> Build:
+    """make run's three jobs, queued one after the other; PostgreSQL is restarted while the
+    daily batch's drift step holds its ledger connection (the fault fires once)."""
+    instance, submitter = service.instance, service.submitter
+    service.restart_postgres.touch()
+    # In one process (the executor is a run setting): the fault is the same, the run shorter.
+    # The analyst's challenger is LightGBM alone: this module is about the stores, the
+    # restart and the retry, not what the sequence members learn (test_end_to_end.py and
+    # the distributed build train every member, as make run does).
+    run_config = {
+        "execution": {"config": {"in_process": {}}},
+        "ops": {"market_analyst_model": {"config": {"members": ["lightgbm"]}}},
+    }
+    first = submitter.submit("daily_pipeline", run_config=run_config)
+    (batch,) = wait_for_runs(instance, [first], 900)
+    retries = wait_until(
+        lambda: instance.get_run_records(dg.RunsFilter(tags={"dagster/parent_run_id": first})),
+        120,
+        what="the daemon's automatic retry",
+    )
+    (retry,) = wait_for_runs(instance, [retries[0].dagster_run.run_id], 900)
+    batch_events = ledger_events(deployment)
+    if retry.dagster_run.status != dg.DagsterRunStatus.SUCCESS:
+        return Build(batch, retry, batch_events, None, None)
+    (rl_training,) = wait_for_runs(instance, [submitter.submit("execution_rl_training")], 600)
+    (decision,) = wait_for_runs(instance, [submitter.submit("decision_cycle")], 300)
+    return Build(batch, retry, batch_events, rl_training, decision)
+
+
 @contextmanager
 def instance_of(deployment: Deployment) -> Iterator[dg.DagsterInstance]:
     with deployment.environment(), dg.DagsterInstance.get() as instance:
@@ -134,10 +177,12 @@ def cycle_events(deployment: Deployment, run_id: str) -> tuple[str, list[Event]]
     return cycle_id, [e for e in ledger_events(deployment) if e.cycle_id == cycle_id]
 
 
-def test_production_profile_keeps_every_store_on_the_services(deployment):
-    out = deployment.build_output
-    assert "daily_pipeline: SUCCESS" in out and "decision_cycle: SUCCESS" in out, out[-3000:]
-    assert "execution_rl_training: SUCCESS" in out, out[-3000:]
+def test_production_profile_keeps_every_store_on_the_services(deployment, service, built):
+    runs = [built.retry, built.rl_training, built.decision]
+    assert all(r is not None for r in runs), failures(service.instance, [built.batch, built.retry])
+    assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs), failures(
+        service.instance, runs
+    )
     server = deployment.postgres_url
     with psycopg.connect(f"{server}/{deployment.database('dagster')}") as con:
         jobs = {j for (j,) in con.execute("select pipeline_name from runs").fetchall()}
@@ -178,7 +223,7 @@ def test_production_profile_keeps_every_store_on_the_services(deployment):
 
 
 def test_a_worker_killed_between_orders_and_fills_loses_nothing_and_sends_nothing_twice(
-    deployment, service
+    deployment, service, built
 ):
     marker = service.kill_before_fills
     marker.touch()
@@ -219,7 +264,7 @@ def next_bar(deployment: Deployment) -> str:
     return (last_cycle_time(deployment) + timedelta(minutes=30)).isoformat()
 
 
-def test_two_decision_runs_launched_at_once_run_one_after_the_other(deployment, service):
+def test_two_decision_runs_launched_at_once_run_one_after_the_other(deployment, service, built):
     # Both for the same bar, as when one schedule tick is fired twice.
     config = {"ops": {"market_snapshot": {"config": {"at": next_bar(deployment)}}}}
     instance, submitter = service.instance, service.submitter
@@ -263,7 +308,7 @@ def _redis_up(server: PrivateRedis) -> bool:
 
 
 def test_redis_down_at_decision_time_refuses_records_why_and_trades_when_back(
-    deployment, service, servers
+    deployment, service, servers, built
 ):
     instance, submitter = service.instance, service.submitter
     with redis_down(servers.redis):
@@ -311,33 +356,16 @@ DAILY_ASSETS = {
 
 
 def test_postgres_restarted_during_the_daily_batch_fails_cleanly_and_the_retry_loses_nothing(
-    deployment, service
+    deployment, service, built
 ):
-    before = {e.event_id for e in ledger_events(deployment)}
-    service.restart_postgres.touch()
-    # In one process (the executor is a run setting): the fault is the same, the run shorter.
-    # The analyst's challenger is LightGBM alone: this test is about the restart and the
-    # retry, not what the sequence members learn (the build trained them as make run does).
-    run_config = {
-        "execution": {"config": {"in_process": {}}},
-        "ops": {"market_analyst_model": {"config": {"members": ["lightgbm"]}}},
-    }
-    instance, submitter = service.instance, service.submitter
-    first = submitter.submit("daily_pipeline", run_config=run_config)
-    failed = wait_for_runs(instance, [first], 900)[0]
-    retries = wait_until(
-        lambda: instance.get_run_records(dg.RunsFilter(tags={"dagster/parent_run_id": first})),
-        120,
-        what="the daemon's automatic retry",
-    )
-    retry = wait_for_runs(instance, [retries[0].dagster_run.run_id], 900)[0]
+    instance = service.instance
+    failed, retry = built.batch, built.retry
+    first = failed.dagster_run.run_id
     step_failures = instance.get_records_for_run(
         first, of_type=dg.DagsterEventType.STEP_FAILURE
     ).records
     materialized = materialized_by(instance, first, retry.dagster_run.run_id)
-    # What one whole daily batch materializes: the build's run (make run's).
-    build = instance.get_run_records(dg.RunsFilter(job_name="daily_pipeline"))[-1]
-    whole_batch = materialized_by(instance, build.dagster_run.run_id)
+    batch_assets = service.submitter.job_assets("daily_pipeline")
     assert not service.restart_postgres.exists(), "the restart never happened"
     # A clean failure: the run is FAILED (not left running), by the step that lost its
     # connection, with the database's own error.
@@ -351,14 +379,13 @@ def test_postgres_restarted_during_the_daily_batch_fails_cleanly_and_the_retry_l
     assert "AdminShutdown" in chain, chain  # psycopg: "terminating connection due to admin..."
     assert retry.dagster_run.status == dg.DagsterRunStatus.SUCCESS
     # Re-executed from the failure: every asset of the batch materialized exactly once.
-    assert len(whole_batch) == len(set(whole_batch)) and set(whole_batch) >= DAILY_ASSETS
-    assert sorted(materialized) == sorted(whole_batch)
-    new = [e for e in ledger_events(deployment) if e.event_id not in before]
-    drift = [e for e in new if e.event_type == "drift_report"]
+    assert len(materialized) == len(set(materialized)) and set(materialized) >= DAILY_ASSETS
+    assert set(materialized) == batch_assets
+    drift = [e for e in built.batch_events if e.event_type == "drift_report"]
     assert len(drift) == 1, [e.event_id for e in drift]
     gate = [
         e
-        for e in new
+        for e in built.batch_events
         if e.event_type.startswith("model_") and e.payload["agent"] == "market_analyst"
     ]
     assert len(gate) == 1, [e.event_id for e in gate]

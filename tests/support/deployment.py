@@ -123,6 +123,15 @@ class Deployment:
             )
         return process
 
+    def prepare(self) -> None:
+        """What a service's start does before the daemon: the home's folders and instance
+        file, and the instance's database (``make run`` does it as its first step)."""
+        self.python(
+            "-c",
+            "from features.settings import current_settings; from orchestration import instance; "
+            "instance.prepare(current_settings())",
+        )
+
     def build(self) -> subprocess.CompletedProcess:
         """``make run``'s work: the daily pipeline, then one decision cycle."""
         return self.python("-m", "orchestration.run_daily")

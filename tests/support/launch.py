@@ -54,6 +54,30 @@ class RunSubmitter:
         )
         return self.instance.submit_run(run.run_id, self._workspace).run_id
 
+    def job_assets(self, job_name: str) -> set[str]:
+        """The asset keys job ``job_name`` materializes, as the code location defines it."""
+        nodes = self._repository.get_asset_node_snaps(job_name)
+        return {node.asset_key.to_user_string() for node in nodes}
+
+    @contextmanager
+    def running(self, name: str) -> Iterator[tuple[str, str]]:
+        """Schedule or sensor ``name`` started for the daemon, as the UI's toggle does,
+        and stopped on exit; yields its (origin id, selector id), which key its ticks."""
+        repository = self._repository
+        if repository.has_schedule(name):
+            remote = repository.get_schedule(name)
+            self.instance.start_schedule(remote)
+            stop = self.instance.stop_schedule
+        else:
+            remote = repository.get_sensor(name)
+            self.instance.start_sensor(remote)
+            stop = self.instance.stop_sensor
+        ids = (remote.get_remote_origin_id(), remote.selector_id)
+        try:
+            yield ids
+        finally:
+            stop(*ids, remote)
+
 
 @contextmanager
 def run_submitter(instance: dg.DagsterInstance) -> Iterator[RunSubmitter]:
