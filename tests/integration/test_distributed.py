@@ -3,7 +3,8 @@ workers, each working in its own empty folder; the steps' outputs and logs and M
 artifacts on an S3 store (SeaweedFS); MLflow behind its tracking server.
 
 The module starts its own PostgreSQL, Redis (Celery's broker too), SeaweedFS, MLflow server
-and workers, and kills only those.
+and workers, and kills only those. The deployment is built through the daemon on the workers
+(make run's three jobs); the schedule and the drift sensor then tick under that daemon.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
+from dagster._core.scheduler.instigation import TickStatus
 
 from agents.desk.ledger import open_event_log
+from assets.resources import ModelMonitoring
+from features.names import ANALYST_FEATURES
 from monitoring.audit import audit_ledger
 from tests.conftest import price_slice, write_prices
 from tests.support.cluster import Worker, celery_workers, distributed, mlflow_server
-from tests.support.deployment import Deployment, first_bar_of_next_session
+from tests.support.deployment import Deployment, first_bar_of_next_session, wait_until
 from tests.support.launch import failures, run_submitter, wait_for_runs
 from tests.support.services import PrivateSeaweedFS
 
@@ -53,11 +58,15 @@ def deployment(tmp_path_factory, sp500_prices, start_postgres, start_redis, stor
             replay_sessions="5",
             rl_timesteps="2048",
             bootstrap_gate="false",  # a few names over four years cannot show skill
+            # The schedule ticks every minute at any hour: the daemon's real clock, not a
+            # replayed one, decides when it fires, and the test may run at night.
+            intraday_minutes="1",
+            trading_calendar="24/7",
         )
         distributed(deployment, store)
         try:
+            deployment.prepare()
             with mlflow_server(deployment, store):
-                deployment.build_output = deployment.build().stdout
                 yield deployment
         finally:
             deployment.teardown()
@@ -71,8 +80,19 @@ def kill_marker(deployment) -> Path:
 
 
 @pytest.fixture(scope="module")
-def workers(deployment, kill_marker) -> Iterator[list[Worker]]:
-    fault = {"PYTHONPATH": str(FAULTS), "QUORUM_FAULT_KILL_BEFORE_FILLS": str(kill_marker)}
+def hold_marker(deployment) -> Path:
+    """While this file exists, every decision cycle waits at its snapshot (a desk run kept
+    active; tests/support/faults/sitecustomize.py)."""
+    return deployment.home / "hold-cycles"
+
+
+@pytest.fixture(scope="module")
+def workers(deployment, kill_marker, hold_marker) -> Iterator[list[Worker]]:
+    fault = {
+        "PYTHONPATH": str(FAULTS),
+        "QUORUM_FAULT_KILL_BEFORE_FILLS": str(kill_marker),
+        "QUORUM_FAULT_HOLD_CYCLES": str(hold_marker),
+    }
     # MLflow's client retries a failing server 7 times with doubling waits (minutes): the
     # store-down test needs the failure, not the patience.
     quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
@@ -91,7 +111,40 @@ def service(deployment, workers):
         yield instance, submitter
 
 
-def test_the_daily_batch_keeps_models_on_the_tracking_server_and_artifacts_on_s3(deployment, store):
+@pytest.fixture(scope="module")
+def built(service) -> list[dg.RunRecord]:
+    """make run's three jobs queued through the daemon onto the workers, one after the
+    other: the daily batch, the RL scheduler's training and a decision cycle.
+
+    The batch runs its steps in the worker's task process (the executor is a run setting):
+    with a process per step this fixture took 827 s beside the fault module, in one process
+    267 s alone (not like for like, but a process per step on two shared cores is most of
+    it). The multiprocess executor on a worker is still exercised: the drift sensor's
+    retrain_models run below uses it."""
+    instance, submitter = service
+    in_process = {"execution": {"config": {"in_process": {}}}}
+    batch = submitter.submit("daily_pipeline", run_config=in_process)
+    records = wait_for_runs(instance, [batch], 1200)
+    records += wait_for_runs(instance, [submitter.submit("execution_rl_training")], 600)
+    return records + wait_for_runs(instance, [submitter.submit("decision_cycle")], 300)
+
+
+def test_the_daily_batch_runs_on_a_worker_and_keeps_models_and_outputs_on_s3(
+    deployment, store, workers, service, built
+):
+    instance, _ = service
+    assert [r.dagster_run.job_name for r in built] == [
+        "daily_pipeline",
+        "execution_rl_training",
+        "decision_cycle",
+    ]
+    assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in built), failures(
+        instance, built
+    )
+    logs = [w.log.read_text() for w in workers]
+    for record in built:
+        task = record.dagster_run.tags["dagster-celery/task_id"]
+        assert sum(f"[{task}] received" in log for log in logs) == 1, record.dagster_run.job_name
     settings = deployment.settings()
     artifacts = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/mlflow/")
     assert any(key.endswith("MLmodel") for key in artifacts), artifacts[:20]
@@ -105,7 +158,7 @@ def test_the_daily_batch_keeps_models_on_the_tracking_server_and_artifacts_on_s3
 
 
 def test_decision_runs_run_on_the_celery_workers_and_pass_nothing_through_their_disks(
-    deployment, store, workers, service
+    deployment, store, workers, service, built
 ):
     instance, submitter = service
     run_ids = [submitter.submit("decision_cycle") for _ in range(WORKERS)]
@@ -139,8 +192,42 @@ def test_decision_runs_run_on_the_celery_workers_and_pass_nothing_through_their_
     assert audit.clean, (audit.lost, audit.duplicated)
 
 
+def test_the_daemon_ticks_the_schedule_onto_a_worker_and_skips_while_a_desk_run_is_active(
+    workers, service, hold_marker, built
+):
+    instance, submitter = service
+    hold_marker.touch()  # the launched run stays active until the second tick has been judged
+    try:
+        with submitter.running("intraday_rebalance") as (origin, selector):
+
+            def ticks(status: TickStatus, after: float = 0.0) -> list:
+                found = instance.get_ticks(origin, selector, statuses=[status])
+                return [t for t in found if t.timestamp > after]
+
+            (launched,) = wait_until(
+                lambda: ticks(TickStatus.SUCCESS), 180, poll=1, what="a tick launching a run"
+            )
+            skipped = wait_until(
+                lambda: ticks(TickStatus.SKIPPED, after=launched.timestamp),
+                150,
+                poll=1,
+                what="the next tick",
+            )
+    finally:
+        hold_marker.unlink(missing_ok=True)
+    (run_id,) = launched.run_ids
+    assert skipped[0].skip_reason == f"desk run {run_id} still in progress"
+    assert len(ticks(TickStatus.SUCCESS)) == 1  # nothing launched while the run was active
+    (record,) = wait_for_runs(instance, [run_id], 300)
+    assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, [record])
+    run = record.dagster_run
+    assert run.job_name == "decision_cycle" and run.tags["quorum/tick"]
+    task = run.tags["dagster-celery/task_id"]
+    assert sum(f"[{task}] received" in w.log.read_text() for w in workers) == 1
+
+
 def test_a_step_while_the_store_is_down_fails_with_its_error_and_the_next_run_completes(
-    deployment, store, workers, service
+    deployment, store, workers, service, built
 ):
     instance, submitter = service
     store.stop()
@@ -195,7 +282,7 @@ def _next_cycle(deployment: Deployment, instance: dg.DagsterInstance, submitter)
 
 
 def test_a_run_whose_worker_is_killed_is_failed_by_run_monitoring_and_nothing_is_lost(
-    deployment, workers, service, kill_marker
+    deployment, workers, service, kill_marker, built
 ):
     instance, submitter = service
     kill_marker.touch()
@@ -226,3 +313,38 @@ def test_a_run_whose_worker_is_killed_is_failed_by_run_monitoring_and_nothing_is
     )
     audit = audit_ledger(events, expected_cycles=[cycle_id])
     assert audit.clean, (audit.lost, audit.duplicated)
+
+
+def test_the_daemons_drift_sensor_launches_retraining_on_a_worker(
+    deployment, workers, service, built
+):
+    """The live features rescaled (a vendor switching units): the sensor's first tick under
+    the daemon judges them drifted from the champion's reference and launches retrain_models,
+    which a worker runs to the end with the job's default executor, a process per step
+    (started from the worker's task process: orchestration/celery_app.py)."""
+    instance, submitter = service
+    exports = deployment.settings().exports_dir / "fct_daily_features.parquet"
+    original = exports.read_bytes()
+    live = pd.read_parquet(exports)
+    features = [f for f in ANALYST_FEATURES if not f.endswith("_rank") and f in live][:12]
+    live[features] = live[features] * 3 + 1
+    live.to_parquet(exports)
+    try:
+        with submitter.running("feature_drift_sensor") as (origin, selector):
+            (tick,) = wait_until(
+                lambda: instance.get_ticks(origin, selector, statuses=[TickStatus.SUCCESS]),
+                180,
+                poll=1,
+                what="a sensor tick launching a run",
+            )
+        (run_id,) = tick.run_ids
+        (record,) = wait_for_runs(instance, [run_id], 900)
+    finally:
+        exports.write_bytes(original)
+    run = record.dagster_run
+    assert run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, [record])
+    assert run.job_name == "retrain_models" and run.tags["quorum/trigger"] == "feature_drift"
+    threshold = ModelMonitoring.model_fields["max_drifted_share"].default
+    assert float(run.tags["quorum/drifted_feature_share"]) >= threshold
+    task = run.tags["dagster-celery/task_id"]
+    assert sum(f"[{task}] received" in w.log.read_text() for w in workers) == 1

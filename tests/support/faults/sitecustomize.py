@@ -11,6 +11,9 @@ QUORUM_FAULT_RESTART_POSTGRES=<marker>: restart the PostgreSQL server while the 
     drift step holds its ledger connection, just before it appends the drift record, with
     QUORUM_FAULT_RESTART_COMMAND: the test's own server's restart command (never the
     machine's).
+QUORUM_FAULT_HOLD_CYCLES=<marker>: not a fault but a brake, and not claimed: every decision
+    cycle that starts while the marker exists waits at its snapshot until it is removed (a
+    desk run held active for as long as a test needs).
 """
 
 import os
@@ -27,6 +30,7 @@ def _claim(marker: str) -> bool:
 _KILL = os.environ.get("QUORUM_FAULT_KILL_BEFORE_FILLS")
 _RESTART = os.environ.get("QUORUM_FAULT_RESTART_POSTGRES")
 _RESTART_COMMAND = os.environ.get("QUORUM_FAULT_RESTART_COMMAND")
+_HOLD = os.environ.get("QUORUM_FAULT_HOLD_CYCLES")
 
 if _KILL:
     import signal
@@ -56,3 +60,17 @@ if _RESTART and _RESTART_COMMAND:
         return _append(self, events)
 
     ledger.PostgresEventLog.append = _append_after_restart
+
+if _HOLD:
+    import time
+
+    from agents.desk import cycle
+
+    _snapshot = cycle.Desk.snapshot
+
+    def _snapshot_when_released(self, *args, **kwargs):
+        while os.path.exists(_HOLD):
+            time.sleep(0.5)
+        return _snapshot(self, *args, **kwargs)
+
+    cycle.Desk.snapshot = _snapshot_when_released
