@@ -34,21 +34,25 @@ def trading_calendar(name: str = NYSE):
         ) from error
 
 
+def _session_of(moment: datetime, calendar: str) -> pd.DataFrame:
+    """The calendar's session (open and close, UTC) on ``moment``'s date in the exchange's
+    own time zone: no row when it has none that day."""
+    exchange = trading_calendar(calendar)
+    day = pd.Timestamp(moment).tz_convert(exchange.tz).date()
+    return exchange.schedule(day, day)
+
+
 def market_open_at(moment: datetime, calendar: str = NYSE) -> bool:
     """True inside the calendar's regular hours (holidays closed, half days shortened)."""
     stamp = pd.Timestamp(moment).tz_convert("UTC")
-    exchange = trading_calendar(calendar)
-    day = stamp.tz_convert(exchange.tz).date()
-    session = exchange.schedule(day, day)
+    session = _session_of(stamp, calendar)
     return bool(len(session)) and bool(
         session["market_open"].iloc[0] <= stamp < session["market_close"].iloc[0]
     )
 
 
 def session_on(moment: datetime, calendar: str = NYSE) -> bool:
-    exchange = trading_calendar(calendar)
-    day = pd.Timestamp(moment).tz_convert(exchange.tz).date()
-    return len(exchange.schedule(day, day)) > 0
+    return len(_session_of(moment, calendar)) > 0
 
 
 def _intraday_cron(minutes: int, calendar: str) -> str:

@@ -141,10 +141,8 @@ def test_the_daily_batch_runs_on_a_worker_and_keeps_models_and_outputs_on_s3(
     assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in built), failures(
         instance, built
     )
-    logs = [w.log.read_text() for w in workers]
     for record in built:
-        task = record.dagster_run.tags["dagster-celery/task_id"]
-        assert sum(f"[{task}] received" in log for log in logs) == 1, record.dagster_run.job_name
+        assert len(_receivers(workers, record)) == 1, record.dagster_run.job_name
     settings = deployment.settings()
     artifacts = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/mlflow/")
     assert any(key.endswith("MLmodel") for key in artifacts), artifacts[:20]
@@ -167,9 +165,8 @@ def test_decision_runs_run_on_the_celery_workers_and_pass_nothing_through_their_
         instance, records
     )
     # Each run was one Celery task, received by exactly one of the workers.
-    tasks = [r.dagster_run.tags["dagster-celery/task_id"] for r in records]
-    logs = [w.log.read_text() for w in workers]
-    assert all(sum(f"[{task}] received" in log for log in logs) == 1 for task in tasks), tasks
+    receivers = [_receivers(workers, r) for r in records]
+    assert all(len(names) == 1 for names in receivers), receivers
     settings = deployment.settings()
     outputs = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/io/")
     assert any(key.endswith("market_snapshot") for key in outputs), outputs
@@ -222,8 +219,7 @@ def test_the_daemon_ticks_the_schedule_onto_a_worker_and_skips_while_a_desk_run_
     assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, [record])
     run = record.dagster_run
     assert run.job_name == "decision_cycle" and run.tags["quorum/tick"]
-    task = run.tags["dagster-celery/task_id"]
-    assert sum(f"[{task}] received" in w.log.read_text() for w in workers) == 1
+    assert len(_receivers(workers, record)) == 1
 
 
 def test_a_step_while_the_store_is_down_fails_with_its_error_and_the_next_run_completes(
@@ -248,6 +244,12 @@ def test_a_step_while_the_store_is_down_fails_with_its_error_and_the_next_run_co
     cycle_id, events = _next_cycle(deployment, instance, submitter)
     audit = audit_ledger(events, expected_cycles=[cycle_id])
     assert audit.clean, (audit.lost, audit.duplicated)
+
+
+def _receivers(workers: list[Worker], record: dg.RunRecord) -> list[str]:
+    """The workers whose log shows they received the run's Celery task."""
+    task = record.dagster_run.tags["dagster-celery/task_id"]
+    return [w.name for w in workers if f"[{task}] received" in w.log.read_text()]
 
 
 def _step_errors(instance: dg.DagsterInstance, run_id: str) -> str:
@@ -346,5 +348,4 @@ def test_the_daemons_drift_sensor_launches_retraining_on_a_worker(
     assert run.job_name == "retrain_models" and run.tags["quorum/trigger"] == "feature_drift"
     threshold = ModelMonitoring.model_fields["max_drifted_share"].default
     assert float(run.tags["quorum/drifted_feature_share"]) >= threshold
-    task = run.tags["dagster-celery/task_id"]
-    assert sum(f"[{task}] received" in w.log.read_text() for w in workers) == 1
+    assert len(_receivers(workers, record)) == 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -21,7 +20,7 @@ from features.postgres import ensure_database
 from features.settings import REPO_ROOT
 from orchestration import cluster
 from tests.support.deployment import Deployment, wait_until
-from tests.support.services import PrivateSeaweedFS, free_port
+from tests.support.services import PrivateSeaweedFS, free_port, wait_for_port
 
 
 @dataclass
@@ -75,11 +74,6 @@ def distributed(deployment: Deployment, store: PrivateSeaweedFS) -> Deployment:
     return deployment
 
 
-def _listens(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 @contextmanager
 def mlflow_server(deployment: Deployment, store: PrivateSeaweedFS) -> Iterator[None]:
     settings = deployment.settings()
@@ -87,7 +81,7 @@ def mlflow_server(deployment: Deployment, store: PrivateSeaweedFS) -> Iterator[N
     env = deployment.env | cluster.mlflow_server_env(settings, store.credentials)
     log = deployment.home / "mlflow-server.log"
     with started(cluster.mlflow_server_command(settings), env, REPO_ROOT, log):
-        wait_until(lambda: _listens(settings.mlflow_port), 120, what="MLflow's server")
+        wait_for_port(settings.mlflow_port, 120, "MLflow's server")
         yield
 
 

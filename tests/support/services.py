@@ -58,7 +58,8 @@ def _postgres_bindir() -> Path:
     raise ServiceUnavailable(f"no PostgreSQL initdb found. {NEEDS}")
 
 
-def _wait_for_port(port: int, timeout: float, what: str) -> None:
+def wait_for_port(port: int, timeout: float, what: str) -> None:
+    """Until something accepts connections on 127.0.0.1:``port``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:
@@ -143,12 +144,12 @@ class PrivatePostgres:
 
     def start(self) -> None:
         self._pg_ctl("start")
-        _wait_for_port(self.port, 30, "private PostgreSQL")
+        wait_for_port(self.port, 30, "private PostgreSQL")
 
     def restart(self) -> None:
         """What a fault test does to the server under a running batch."""
         self._pg_ctl("restart", "-m", "fast")
-        _wait_for_port(self.port, 30, "private PostgreSQL")
+        wait_for_port(self.port, 30, "private PostgreSQL")
 
     def stop(self) -> None:
         if self.data_dir.exists():
@@ -189,7 +190,7 @@ class PrivateRedis:
 
     def start(self) -> None:
         subprocess.run(self.start_command, check=True, capture_output=True)
-        _wait_for_port(self.port, 15, "private Redis")
+        wait_for_port(self.port, 15, "private Redis")
 
     def stop(self) -> None:
         """Shut down without saving (it keeps nothing) and wait until the port is closed."""
@@ -246,7 +247,7 @@ class PrivateSeaweedFS:
         argv = seaweedfs_command(self.root / "data", self.ports, self.credentials)
         log = open(self.root / "weed.log", "ab")  # noqa: SIM115 (the process holds it)
         self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        _wait_for_port(self.ports.s3, 60, "private SeaweedFS's S3 gateway")
+        wait_for_port(self.ports.s3, 60, "private SeaweedFS's S3 gateway")
 
     def client(self):
         import boto3

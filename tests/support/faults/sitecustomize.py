@@ -1,4 +1,4 @@
-"""Fault injection for tests/integration/test_production_faults.py.
+"""Fault injection for tests/integration/test_production_faults.py and test_distributed.py.
 
 Python imports this module at start-up in every process whose PYTHONPATH begins with this
 folder: the daemon, its code server and the run workers they launch. Each fault fires once,
