@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
+from pydantic import Field
+
+from agents.market_analyst.names import LIGHTGBM, SEQUENCE_MEMBERS
 
 # The domain code and its libraries (DuckDB, MLflow, Feast, the agents) load when a step
 # uses a resource, not when Dagster loads the code location (see docs/speed.md).
@@ -81,6 +84,13 @@ class MlflowTracking(dg.ConfigurableResource):
         if self.tracking_uri.startswith("postgresql"):
             ensure_database(self.tracking_uri)
         model_registry.configure(self.tracking_uri, self.experiment, self.artifact_location)
+
+
+class AnalystTraining(dg.ConfigurableResource):
+    """The deployment's Market Analyst ensemble (``QUORUM_ANALYST_MEMBERS``): the members its
+    training fits when a run's config names none."""
+
+    members: list[str] = Field(default=[LIGHTGBM, *SEQUENCE_MEMBERS])
 
 
 class Ledger(dg.ConfigurableResource):

@@ -96,7 +96,7 @@ def main() -> None:
 
     splitter = PurgedWalkForward(5, daily.min_train_days, 5, 5)
     report["daily_run"] = {}
-    for member, params in member_params(daily, {}).items():
+    for member, params in member_params(daily, members, {}).items():
         seconds, folds = _timed_walk(data, label, member, params, splitter)
         report["daily_run"][member] = {
             "walk_forward_seconds": round(seconds, 1),

@@ -116,6 +116,13 @@ class QuorumSettings(BaseModel):
         description="PPO steps when the execution_rl_training job trains the RL order "
         "scheduler (its default run config; about six per training order).",
     )
+    analyst_members: tuple[Literal["lightgbm", "lstm", "transformer", "cnn"], ...] = Field(
+        default=("lightgbm", "lstm", "transformer", "cnn"),
+        min_length=1,
+        description="The Market Analyst's ensemble members its training trains and registers, "
+        "comma-separated (lightgbm,lstm,transformer,cnn); a run's config may name others. "
+        "lightgbm alone: no PyTorch in the batch or in the champion the cycles load.",
+    )
     bootstrap_gate: bool = Field(
         default=True,
         description="Whether the Market Analyst's first version must pass its bootstrap gate "
@@ -163,6 +170,16 @@ class QuorumSettings(BaseModel):
         if minutes <= 0 or 60 % minutes:
             raise ValueError("must be a whole number of minutes that divides an hour (1..60)")
         return minutes
+
+    @field_validator("analyst_members", mode="before")
+    @classmethod
+    def _comma_separated(cls, members: object) -> object:
+        if isinstance(members, str):
+            names = [name.strip() for name in members.split(",") if name.strip()]
+            if len(set(names)) != len(names):
+                raise ValueError("names a member twice")
+            return tuple(names)
+        return members
 
     @field_validator("postgres_url")
     @classmethod

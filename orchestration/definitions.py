@@ -24,6 +24,7 @@ from assets.monitoring.agent_bootstrap import desk_models_bootstrap_gate
 from assets.monitoring.promotion import market_analyst_drift, market_analyst_promotion
 from assets.resources import (
     Alerting,
+    AnalystTraining,
     Backtesting,
     FeastStore,
     Ledger,
@@ -83,6 +84,7 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
         "dbt": dbt,
         "feast": feast,
         "mlflow_tracking": mlflow_tracking,
+        "analyst_training": AnalystTraining(members=list(settings.analyst_members)),
         "trading_desk": TradingDesk(
             warehouse=warehouse,
             feast=feast,

@@ -7,10 +7,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from agents.market_analyst.names import LIGHTGBM, SEQUENCE_MEMBERS
+from agents.market_analyst.names import LIGHTGBM
 from assets.features.feature_store import training_set
 from assets.monitoring.data_quality import training_data_quality
-from assets.resources import FeastStore, MlflowTracking
+from assets.resources import AnalystTraining, FeastStore, MlflowTracking
 from features.names import ANALYST_SERVICE
 
 FEATURE_SERVICE = ANALYST_SERVICE
@@ -26,9 +26,10 @@ class MarketAnalystTrainingConfig(dg.Config):
     horizon_days: int = Field(default=5, description="Label: forward excess return, days.")
     n_splits: int = Field(default=5, description="Walk-forward test blocks.")
     min_train_days: int = Field(default=1260, description="First training window, days.")
-    members: list[str] = Field(
-        default=[LIGHTGBM, *SEQUENCE_MEMBERS],
-        description="Ensemble members: lightgbm, lstm, transformer, cnn.",
+    members: list[str] | None = Field(
+        default=None,
+        description="Ensemble members: lightgbm, lstm, transformer, cnn; default: the "
+        "deployment's (QUORUM_ANALYST_MEMBERS).",
     )
     sequence_epochs: int = Field(
         default=1,
@@ -51,10 +52,12 @@ class MarketAnalystTrainingConfig(dg.Config):
     )
 
 
-def member_params(config: MarketAnalystTrainingConfig, searched: dict) -> dict[str, dict]:
+def member_params(
+    config: MarketAnalystTrainingConfig, members: list[str], searched: dict
+) -> dict[str, dict]:
     """Each member's parameters: the search's best where recorded, the run's caps on top."""
     out = {}
-    for member in config.members:
+    for member in members:
         params = dict(searched.get(member) or {})
         if member != LIGHTGBM:  # the daily budget caps what the search may have chosen
             params["epochs"] = min(params.get("epochs", config.sequence_epochs),
@@ -74,6 +77,7 @@ def market_analyst_model(
     config: MarketAnalystTrainingConfig,
     feast: FeastStore,
     mlflow_tracking: MlflowTracking,
+    analyst_training: AnalystTraining,
 ) -> dg.MaterializeResult:
     """LightGBM, an LSTM, a Transformer and a CNN on market_analyst_v2, each validated
     walk-forward with purge and embargo, combined by their out-of-fold rank IC; the regime
@@ -91,18 +95,19 @@ def market_analyst_model(
     market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
     market_returns = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
     mlflow_tracking.configure()
+    members = config.members or analyst_training.members
     searched = {}
     if config.use_search_results:
         client = MlflowClient()
-        searched = {m: best_recorded_params(client, m) for m in config.members}
+        searched = {m: best_recorded_params(client, m) for m in members}
     result = train_market_analyst(
         data,
         market_returns,
         horizon_days=config.horizon_days,
         n_splits=config.n_splits,
         min_train_days=config.min_train_days,
-        members=member_params(config, searched),
-        recent_folds={m: config.sequence_recent_folds for m in config.members if m != LIGHTGBM},
+        members=member_params(config, members, searched),
+        recent_folds={m: config.sequence_recent_folds for m in members if m != LIGHTGBM},
     )
     quality, quality_notes = training_data_quality(context)
     registered, reference = register_analyst(

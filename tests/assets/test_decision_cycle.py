@@ -22,6 +22,7 @@ from assets.decision.cycle import (
 from assets.monitoring.agent_bootstrap import desk_models_bootstrap_gate
 from assets.resources import (
     Alerting,
+    AnalystTraining,
     FeastStore,
     Ledger,
     MlflowTracking,
@@ -63,7 +64,12 @@ def desk_resources(replay_online_store, tmp_path_factory):
                                  reports_dir=str(root / "reports"))  # fmt: skip
     trained = dg.materialize(
         [market_analyst_model, risk_manager_model, portfolio_optimizer_model, execution_model],
-        resources={"warehouse": warehouse, "feast": feast, "mlflow_tracking": mlflow_tracking},
+        resources={
+            "warehouse": warehouse,
+            "feast": feast,
+            "mlflow_tracking": mlflow_tracking,
+            "analyst_training": AnalystTraining(),
+        },
     )
     assert trained.success
     # The analyst's first version waits for its bootstrap gate, which three names' slice
@@ -271,6 +277,7 @@ def test_a_canary_share_trades_a_sub_book_for_the_analysts_challenger_through_th
     # Another daily batch: the analyst's new version waits as challenger.
     again = dg.materialize([market_analyst_model], resources={
         "warehouse": desk.warehouse, "feast": desk.feast, "mlflow_tracking": desk.mlflow_tracking,
+        "analyst_training": AnalystTraining(),
     })  # fmt: skip
     assert again.success
     monkeypatch.setattr(assets.resources, "_DESKS", {})

@@ -170,3 +170,19 @@ def test_settings_from_a_mapping_never_read_the_process_environment(monkeypatch,
     assert settings.profile == "embedded"
     assert settings.warehouse_path == tmp_path / "warehouse.duckdb"
     assert settings.exported_env()["QUORUM_WAREHOUSE"] == str(tmp_path / "warehouse.duckdb")
+
+
+def test_the_analyst_members_are_a_comma_separated_list_of_known_members():
+    from agents.market_analyst.names import LIGHTGBM, SEQUENCE_MEMBERS
+
+    assert settings_from({}).analyst_members == (LIGHTGBM, *SEQUENCE_MEMBERS)
+    chosen = settings_from({"QUORUM_ANALYST_MEMBERS": " lightgbm, cnn "})
+    assert chosen.analyst_members == ("lightgbm", "cnn")
+    for value, rule in [
+        ("lightgbm,gru", "'gru': Input should be 'lightgbm', 'lstm', 'transformer' or 'cnn'"),
+        ("lightgbm,lightgbm", "names a member twice"),
+        (" , ", "at least 1 item"),
+    ]:
+        with pytest.raises(SettingsError) as raised:
+            settings_from({"QUORUM_ANALYST_MEMBERS": value})
+        assert "QUORUM_ANALYST_MEMBERS" in str(raised.value) and rule in str(raised.value)

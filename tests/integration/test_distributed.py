@@ -58,6 +58,10 @@ def deployment(tmp_path_factory, sp500_prices, start_postgres, start_redis, stor
             replay_sessions="5",
             rl_timesteps="2048",
             bootstrap_gate="false",  # a few names over four years cannot show skill
+            # LightGBM alone: the module is about where runs, outputs and models go, not what
+            # the sequence members learn (test_end_to_end.py trains them, as make run does);
+            # without PyTorch the batch, the retraining and each champion load are shorter.
+            analyst_members="lightgbm",
             # The schedule ticks every minute at any hour: the daemon's real clock, not a
             # replayed one, decides when it fires, and the test may run at night.
             intraday_minutes="1",
@@ -143,6 +147,11 @@ def test_the_daily_batch_runs_on_a_worker_and_keeps_models_and_outputs_on_s3(
     )
     for record in built:
         assert len(_receivers(workers, record)) == 1, record.dagster_run.job_name
+    # The deployment's analyst members (QUORUM_ANALYST_MEMBERS) reached the worker's step.
+    trained = instance.get_latest_materialization_event(dg.AssetKey("market_analyst_model"))
+    assert set(trained.asset_materialization.metadata["member_oos_mean_rank_ic"].value) == {
+        "lightgbm"
+    }
     settings = deployment.settings()
     artifacts = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/mlflow/")
     assert any(key.endswith("MLmodel") for key in artifacts), artifacts[:20]

@@ -75,6 +75,10 @@ def deployment(tmp_path_factory, sp500_prices, servers) -> Iterator[Deployment]:
         # A few names over four years cannot show skill: the bootstrap gate runs and records
         # its verdict, and the first version trades anyway (these tests are about the stores).
         bootstrap_gate="false",
+        # The analyst's challenger is LightGBM alone: this module is about the stores, the
+        # restart and the retry, not what the sequence members learn (test_end_to_end.py
+        # trains every member, as make run does).
+        analyst_members="lightgbm",
     )
     try:
         deployment.prepare()
@@ -131,14 +135,8 @@ def built(deployment, service) -> Build:
     instance, submitter = service.instance, service.submitter
     service.restart_postgres.touch()
     # In one process (the executor is a run setting): the fault is the same, the run shorter.
-    # The analyst's challenger is LightGBM alone: this module is about the stores, the
-    # restart and the retry, not what the sequence members learn (test_end_to_end.py and
-    # the distributed build train every member, as make run does).
-    run_config = {
-        "execution": {"config": {"in_process": {}}},
-        "ops": {"market_analyst_model": {"config": {"members": ["lightgbm"]}}},
-    }
-    first = submitter.submit("daily_pipeline", run_config=run_config)
+    in_process = {"execution": {"config": {"in_process": {}}}}
+    first = submitter.submit("daily_pipeline", run_config=in_process)
     (batch,) = wait_for_runs(instance, [first], 900)
     retries = wait_until(
         lambda: instance.get_run_records(dg.RunsFilter(tags={"dagster/parent_run_id": first})),

@@ -173,6 +173,14 @@ def test_the_rl_training_job_runs_with_the_deployments_step_budget(defs):
     assert config["ops"]["execution_rl_scheduler"]["config"] == {"timesteps": 2048}
 
 
+def test_the_analyst_trains_every_member_unless_the_deployment_names_fewer(defs):
+    assert defs.resources["analyst_training"].members == ["lightgbm", "lstm", "transformer", "cnn"]
+    fewer = current_settings().model_copy(update={"analyst_members": ("lightgbm",)})
+    assert build_definitions(instance.prepare(fewer)).resources["analyst_training"].members == [
+        "lightgbm"
+    ]
+
+
 def test_the_bootstrap_gate_is_on_unless_the_deployment_turns_it_off(defs):
     def monitoring(definitions: dg.Definitions):
         return definitions.resources["model_monitoring"]
