@@ -22,10 +22,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 run: install
 	$(BIN)/python -m orchestration.run_daily
 
-# Independent test modules run in parallel, one per core (pytest-xdist).
+# Independent test modules run in parallel, one per core (pytest-xdist), in the order
+# tests/conftest.py gives them (the slowest first): xdist would otherwise start the files
+# with the most tests first, and the few-test, minutes-long integration modules last.
 TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 # The UI with a daemon for schedules and sensors (dagster dev), on 127.0.0.1 only.
 ui: install
