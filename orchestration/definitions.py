@@ -42,6 +42,7 @@ from assets.training.desk_models import (
 from assets.training.execution_rl import execution_rl_scheduler
 from assets.training.market_analyst import market_analyst_model
 from assets.training.market_analyst_search import market_analyst_search
+from assets.training.sector_models import analyst_sectors, sector_analyst_model
 from features.settings import QuorumSettings, load_settings
 from orchestration import instance
 from orchestration.agent_gates import AGENT_LIVE_GATES
@@ -55,6 +56,7 @@ from orchestration.jobs import (
     paper_day,
     promote_model,
     retrain_models,
+    sector_analyst_training,
 )
 from orchestration.schedules import daily_batch_schedule, intraday_rebalance_schedule
 from orchestration.sensors import feature_drift_sensor, run_failure_alert
@@ -148,6 +150,8 @@ def build_definitions(settings: QuorumSettings) -> dg.Definitions:
             training_set,
             market_analyst_model,
             market_analyst_search,
+            analyst_sectors,
+            sector_analyst_model,
             risk_manager_model,
             portfolio_optimizer_model,
             execution_model,
@@ -175,6 +179,7 @@ def build_definitions(settings: QuorumSettings) -> dg.Definitions:
             promote_model,
             retrain_models,
             analyst_search,
+            sector_analyst_training,
             execution_rl_training_job(settings.rl_timesteps),
         ],
         schedules=[

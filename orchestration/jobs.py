@@ -9,6 +9,7 @@ import pandas as pd
 from pydantic import Field
 
 from assets.resources import Alerting, ModelMonitoring, TradingDesk
+from assets.training.sector_models import ANALYST_SECTORS
 
 # Every job that trades or changes the desk's state carries this tag; the instance allows one
 # such run at a time (see DAGSTER_INSTANCE_YAML in orchestration/instance.py).
@@ -266,6 +267,17 @@ def execution_rl_training_job(timesteps: int):  # an unresolved asset job (not i
         config={"ops": {"execution_rl_scheduler": {"config": {"timesteps": timesteps}}}},
     )
 
+
+sector_analyst_training = dg.define_asset_job(
+    name="sector_analyst_training",
+    description="A Market Analyst model per sector (one partition each), scored against the "
+    "pooled model on the sector's names and registered; backfill it to train every sector, "
+    "a run per sector, spread over the deployment's workers.",
+    selection=dg.AssetSelection.assets("sector_analyst_model"),
+    partitions_def=ANALYST_SECTORS,
+    # Not a model batch: each run reads the training set (renamed into place whole) and
+    # registers its own model, so sectors run side by side and beside the daily batch.
+)
 
 retrain_models = dg.define_asset_job(
     name="retrain_models",

@@ -59,6 +59,17 @@ def labelled_rows(training_set: pd.DataFrame, label: str, windows: bool = True) 
     return data.sort_values(["date", "symbol"], ignore_index=True)
 
 
+def matured_rows(data: pd.DataFrame, end: str, horizon_days: int) -> pd.DataFrame:
+    """``labelled_rows`` up to ``end`` whose labels are made of prices up to ``end`` too: a
+    label of the last ``horizon_days`` sessions looks past it, so those rows go as well."""
+    data = data[data["date"] <= pd.Timestamp(end)]
+    sessions = sorted(data["date"].unique())
+    if not sessions:
+        raise ValueError(f"no labelled rows on or before {end}")
+    matured = sessions[-horizon_days - 1] if len(sessions) > horizon_days else sessions[0]
+    return data[data["date"] <= matured].reset_index(drop=True)
+
+
 def walk_forward(
     data: pd.DataFrame,
     label: str,

@@ -62,14 +62,18 @@ class TrainingSetConfig(dg.Config):
 
 @dg.asset(group_name="features", kinds={"feast", "parquet"}, deps=[feast_registry])
 def training_set(config: TrainingSetConfig, feast: FeastStore) -> dg.MaterializeResult:
+    """Point-in-time correct join of a feature service to the forward-return labels."""
     from features.training import build_training_set, label_rows
 
-    """Point-in-time correct join of a feature service to the forward-return labels."""
     store = feast.open()
     frame = build_training_set(store, config.feature_service, label_rows(feast.exports))
     path = Path(feast.training_dir) / f"{config.feature_service}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(path, index=False)
+    # Written beside and renamed over the last one: a sector's training run may be reading
+    # it while the daily batch writes the next (they are not serialised with each other).
+    partial = path.with_suffix(".parquet.partial")
+    frame.to_parquet(partial, index=False)
+    partial.replace(path)
     stamps = pd.to_datetime(frame["event_timestamp"])
     return dg.MaterializeResult(
         metadata={

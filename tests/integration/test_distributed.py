@@ -9,6 +9,7 @@ and workers, and kills only those. The deployment is built through the daemon on
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +19,14 @@ import pytest
 from dagster._core.scheduler.instigation import TickStatus
 
 from agents.desk.ledger import open_event_log
+from agents.market_analyst.sectors import sector_slug
 from assets.resources import ModelMonitoring
+from assets.training.sector_models import ANALYST_SECTORS
 from features.names import ANALYST_FEATURES
 from monitoring.audit import audit_ledger
+from orchestration.serve import WORKSPACE
 from tests.conftest import price_slice, write_prices
-from tests.support.cluster import Worker, celery_workers, distributed, mlflow_server
+from tests.support.cluster import Worker, celery_workers, distributed, mlflow_server, receivers
 from tests.support.deployment import Deployment, first_bar_of_next_session, wait_until
 from tests.support.launch import failures, run_submitter, wait_for_runs
 from tests.support.services import PrivateSeaweedFS
@@ -32,6 +36,9 @@ pytestmark = [pytest.mark.services, pytest.mark.e2e]
 FAULTS = Path(__file__).resolve().parent.parent / "support" / "faults"
 SYMBOLS = ["AAPL", "AMD", "BAC", "CVX", "HD", "JNJ", "JPM", "KO", "MSFT", "PEP", "PG", "XOM"]
 WORKERS = 2
+SECTOR_OF = {"AAPL": "Information Technology", "AMD": "Information Technology",
+             "MSFT": "Information Technology", "KO": "Consumer Staples", "PEP": "Consumer Staples",
+             "PG": "Consumer Staples"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +153,7 @@ def test_the_daily_batch_runs_on_a_worker_and_keeps_models_and_outputs_on_s3(
         instance, built
     )
     for record in built:
-        assert len(_receivers(workers, record)) == 1, record.dagster_run.job_name
+        assert len(receivers(workers, record)) == 1, record.dagster_run.job_name
     # The deployment's analyst members (QUORUM_ANALYST_MEMBERS) reached the worker's step.
     trained = instance.get_latest_materialization_event(dg.AssetKey("market_analyst_model"))
     assert set(trained.asset_materialization.metadata["member_oos_mean_rank_ic"].value) == {
@@ -174,8 +181,8 @@ def test_decision_runs_run_on_the_celery_workers_and_pass_nothing_through_their_
         instance, records
     )
     # Each run was one Celery task, received by exactly one of the workers.
-    receivers = [_receivers(workers, r) for r in records]
-    assert all(len(names) == 1 for names in receivers), receivers
+    received = [receivers(workers, r) for r in records]
+    assert all(len(names) == 1 for names in received), received
     settings = deployment.settings()
     outputs = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/io/")
     assert any(key.endswith("market_snapshot") for key in outputs), outputs
@@ -228,7 +235,40 @@ def test_the_daemon_ticks_the_schedule_onto_a_worker_and_skips_while_a_desk_run_
     assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, [record])
     run = record.dagster_run
     assert run.job_name == "decision_cycle" and run.tags["quorum/tick"]
-    assert len(_receivers(workers, record)) == 1
+    assert len(receivers(workers, record)) == 1
+
+
+def test_a_sector_backfill_trains_each_sector_as_its_own_run_on_the_workers(
+    deployment, workers, service, built
+):
+    """The build's analyst_sectors made a partition of each sector with three names or more;
+    Dagster's backfill command queues a run per partition, each a Celery task."""
+    instance, _ = service
+    slice_sectors = ["Consumer Staples", "Information Technology"]  # KO PEP PG, AAPL AMD MSFT
+    assert sorted(instance.get_dynamic_partitions(ANALYST_SECTORS.name)) == slice_sectors
+    launched = deployment.python(
+        "-m", "orchestration.serve", "dagster", "job", "backfill", "-w", WORKSPACE,
+        "-j", "sector_analyst_training", "--all", "all", "--noprompt",
+    ).stdout  # fmt: skip
+    backfill_id = re.search(r"Launched backfill job `([^`]+)`", launched).group(1)
+    runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+    records = wait_for_runs(instance, [r.dagster_run.run_id for r in runs], 900)
+    assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records), failures(
+        instance, records
+    )
+    assert sorted(r.dagster_run.tags["dagster/partition"] for r in records) == slice_sectors
+    assert all(len(receivers(workers, r)) == 1 for r in records)
+    for sector in slice_sectors:
+        latest = instance.fetch_materializations(
+            dg.AssetRecordsFilter(dg.AssetKey("sector_analyst_model"), asset_partitions=[sector]),
+            limit=1,
+        ).records
+        assert len(latest) == 1, sector
+        metadata = latest[0].asset_materialization.metadata
+        assert metadata["model"].value == f"quorum-market_analyst-sector-{sector_slug(sector)}"
+        assert metadata["symbols"].data == sorted(s for s in SYMBOLS if SECTOR_OF[s] == sector)
+    for worker in workers:
+        assert list(worker.work_dir.iterdir()) == [], worker.name
 
 
 def test_a_step_while_the_store_is_down_fails_with_its_error_and_the_next_run_completes(
@@ -253,12 +293,6 @@ def test_a_step_while_the_store_is_down_fails_with_its_error_and_the_next_run_co
     cycle_id, events = _next_cycle(deployment, instance, submitter)
     audit = audit_ledger(events, expected_cycles=[cycle_id])
     assert audit.clean, (audit.lost, audit.duplicated)
-
-
-def _receivers(workers: list[Worker], record: dg.RunRecord) -> list[str]:
-    """The workers whose log shows they received the run's Celery task."""
-    task = record.dagster_run.tags["dagster-celery/task_id"]
-    return [w.name for w in workers if f"[{task}] received" in w.log.read_text()]
 
 
 def _step_errors(instance: dg.DagsterInstance, run_id: str) -> str:
@@ -357,4 +391,4 @@ def test_the_daemons_drift_sensor_launches_retraining_on_a_worker(
     assert run.job_name == "retrain_models" and run.tags["quorum/trigger"] == "feature_drift"
     threshold = ModelMonitoring.model_fields["max_drifted_share"].default
     assert float(run.tags["quorum/drifted_feature_share"]) >= threshold
-    assert len(_receivers(workers, record)) == 1
+    assert len(receivers(workers, record)) == 1

@@ -158,6 +158,17 @@ def test_every_job_that_rebuilds_data_or_trains_models_queues_behind_the_others(
     assert all("quorum/batch" not in defs.get_job_def(j).tags for j in ("decision_cycle",))
 
 
+def test_sector_training_is_a_partitioned_job_whose_partitions_the_daily_batch_keeps(defs):
+    """The daily batch (analyst_sectors) keeps a partition per sector; the sector job trains
+    one partition per run, and runs side by side (it is not a model batch)."""
+    job = defs.resolve_job_def("sector_analyst_training")
+    assert job.partitions_def == dg.DynamicPartitionsDefinition(name="analyst_sector")
+    assert {node.name for node in job.graph.node_defs} == {"sector_analyst_model"}
+    daily = defs.resolve_job_def("daily_pipeline")
+    assert "analyst_sectors" in {node.name for node in daily.graph.node_defs}
+    assert "sector_analyst_model" not in {node.name for node in daily.graph.node_defs}
+
+
 def test_decision_runs_are_not_retried_and_have_a_runtime_limit(defs):
     tags = defs.get_job_def("decision_cycle").tags
     assert tags["quorum/desk"] == "trading" and tags["dagster/max_retries"] == "0"

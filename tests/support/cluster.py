@@ -63,6 +63,12 @@ def started(argv: list[str], env: Mapping[str, str], cwd: Path, log: Path) -> It
                     process.wait()
 
 
+def receivers(workers: list[Worker], record) -> list[str]:
+    """The workers whose log shows they received the run's (a ``RunRecord``) Celery task."""
+    task = record.dagster_run.tags["dagster-celery/task_id"]
+    return [w.name for w in workers if f"[{task}] received" in w.log.read_text()]
+
+
 def distributed(deployment: Deployment, store: PrivateSeaweedFS) -> Deployment:
     """``deployment`` switched to the distributed profile on ``store``, with an MLflow port."""
     deployment.overrides |= {
