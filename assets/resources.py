@@ -88,9 +88,11 @@ class MlflowTracking(dg.ConfigurableResource):
 
 class AnalystTraining(dg.ConfigurableResource):
     """The deployment's Market Analyst ensemble (``QUORUM_ANALYST_MEMBERS``): the members its
-    training fits when a run's config names none."""
+    training fits when a run's config names none; and the Ray cluster its search's trials
+    run on when asked for Ray (``QUORUM_RAY_ADDRESS``; None: a Ray inside the step)."""
 
     members: list[str] = Field(default=[LIGHTGBM, *SEQUENCE_MEMBERS])
+    ray_address: str | None = None
 
 
 class Ledger(dg.ConfigurableResource):

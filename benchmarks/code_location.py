@@ -32,6 +32,7 @@ HEAVY_MODULES = (
     "statsmodels",
     "torch",
     "optuna",
+    "ray",
     "sklearn",
     "scipy",
 )

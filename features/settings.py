@@ -16,6 +16,7 @@ stops with the variable's name and the rule it breaks, before anything runs.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import date
 from functools import cache
@@ -123,6 +124,12 @@ class QuorumSettings(BaseModel):
         "comma-separated (lightgbm,lstm,transformer,cnn); a run's config may name others. "
         "lightgbm alone: no PyTorch in the batch or in the champion the cycles load.",
     )
+    ray_address: str | None = Field(
+        default=None,
+        description="The Ray cluster the analyst search's trials run on when its config asks "
+        "for Ray (host:port of `ray start --head`, or ray://host:port); default: a Ray "
+        "started inside the search's step, on that machine's cores.",
+    )
     bootstrap_gate: bool = Field(
         default=True,
         description="Whether the Market Analyst's first version must pass its bootstrap gate "
@@ -180,6 +187,13 @@ class QuorumSettings(BaseModel):
                 raise ValueError("names a member twice")
             return tuple(names)
         return members
+
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address(cls, address: str | None) -> str | None:
+        if address is not None and not re.fullmatch(r"(ray://)?[\w.\-]+:\d+", address):
+            raise ValueError("must be host:port or ray://host:port")
+        return address
 
     @field_validator("postgres_url")
     @classmethod

@@ -86,7 +86,9 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
         "dbt": dbt,
         "feast": feast,
         "mlflow_tracking": mlflow_tracking,
-        "analyst_training": AnalystTraining(members=list(settings.analyst_members)),
+        "analyst_training": AnalystTraining(
+            members=list(settings.analyst_members), ray_address=settings.ray_address
+        ),
         "trading_desk": TradingDesk(
             warehouse=warehouse,
             feast=feast,

@@ -16,7 +16,7 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from agents.market_analyst.names import LIGHTGBM, SEARCH_EXPERIMENT, SELECTION_END
-from agents.market_analyst.training import labelled_rows, walk_forward
+from agents.market_analyst.training import labelled_rows, matured_rows, walk_forward
 from agents.market_analyst.walk_forward import PurgedWalkForward
 
 BEST_PARAMS_TAG = "quorum.best_params_member"
@@ -56,6 +56,62 @@ class MemberSearch:
     trials: pd.DataFrame  # one row per trial: number, value (mean rank IC), params
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What every trial of a search reads: the selection period's matured rows and folds."""
+
+    data: pd.DataFrame
+    label: str
+    splitter: PurgedWalkForward
+
+
+def selection(
+    training_set: pd.DataFrame,
+    *,
+    horizon_days: int,
+    n_splits: int,
+    min_train_days: int,
+    selection_end: str,
+    member: str,
+) -> Selection:
+    # The sequence members' windows only when a sequence member is searched: they are most
+    # of the rows' size, and a Ray search ships the rows to every worker.
+    windows = member != LIGHTGBM
+    label = f"forward_excess_return_{horizon_days}d"
+    data = matured_rows(labelled_rows(training_set, label, windows=windows), selection_end,
+                        horizon_days)  # fmt: skip
+    splitter = PurgedWalkForward(
+        n_splits=n_splits,
+        min_train_days=min(min_train_days, data["date"].nunique() // 2),
+        purge_days=horizon_days,
+        embargo_days=horizon_days,
+    )
+    return Selection(data, label, splitter)
+
+
+def score_trial(chosen: Selection, member: str, params: dict) -> dict[str, float]:
+    """One trial: ``member`` with ``params`` walked forward over the selection's folds, logged
+    as the active MLflow run; its scores (``mean_rank_ic`` is the objective)."""
+    _, _, member_folds = walk_forward(chosen.data, chosen.label, {member: params}, chosen.splitter)
+    metrics = {
+        "mean_rank_ic": float(member_folds["rank_ic"].mean()),
+        "mean_hit_rate": float(member_folds["hit_rate"].mean()),
+        "mean_long_short_sharpe": float(member_folds["long_short_sharpe"].mean()),
+        **{f"fold_{int(r.fold)}_rank_ic": float(r.rank_ic) for r in member_folds.itertuples()},
+    }
+    mlflow.log_params({"member": member, **params})
+    mlflow.log_metrics(metrics)
+    return metrics
+
+
+def record_best(member: str, best_params: dict, best_rank_ic: float) -> None:
+    """The search's best parameters on the active (parent) run, where the daily training's
+    ``best_recorded_params`` finds them."""
+    mlflow.log_params({f"{member}.{k}": v for k, v in best_params.items()})
+    mlflow.log_metric(f"{member}_best_mean_rank_ic", best_rank_ic)
+    mlflow.set_tag(f"{BEST_PARAMS_TAG}.{member}", "recorded")
+
+
 def search_member(
     training_set: pd.DataFrame,
     member: str,
@@ -68,48 +124,28 @@ def search_member(
     fixed_params: dict | None = None,
     seed: int = 0,
 ) -> MemberSearch:
-    """Optuna's TPE sampler over ``member``'s space; every trial a nested MLflow run under
-    the active run (call inside ``mlflow.start_run``)."""
-    label = f"forward_excess_return_{horizon_days}d"
-    data = labelled_rows(training_set, label)
-    data = data[data["date"] <= pd.Timestamp(selection_end)]
-    # a label of the last ``horizon_days`` sessions is made of prices after the selection
-    # period ends: those rows are dropped too
-    sessions = sorted(data["date"].unique())
-    matured = sessions[-horizon_days - 1] if len(sessions) > horizon_days else sessions[0]
-    data = data[data["date"] <= matured].reset_index(drop=True)
-    splitter = PurgedWalkForward(
+    """Optuna's TPE sampler over ``member``'s space, one trial after another in this process;
+    every trial a nested MLflow run under the active run (call inside ``mlflow.start_run``)."""
+    chosen = selection(
+        training_set,
+        horizon_days=horizon_days,
         n_splits=n_splits,
-        min_train_days=min(min_train_days, data["date"].nunique() // 2),
-        purge_days=horizon_days,
-        embargo_days=horizon_days,
+        min_train_days=min_train_days,
+        selection_end=selection_end,
+        member=member,
     )
     space = search_space(member)
 
     def objective(trial: optuna.Trial) -> float:
         params = {**(fixed_params or {}), **space(trial)}
         with mlflow.start_run(run_name=f"{member}-trial-{trial.number}", nested=True):
-            _, _, member_folds = walk_forward(data, label, {member: params}, splitter)
-            score = float(member_folds["rank_ic"].mean())
-            mlflow.log_params({"member": member, **params})
-            mlflow.log_metrics(
-                {
-                    "mean_rank_ic": score,
-                    "mean_hit_rate": float(member_folds["hit_rate"].mean()),
-                    "mean_long_short_sharpe": float(member_folds["long_short_sharpe"].mean()),
-                    **{f"fold_{int(r.fold)}_rank_ic": float(r.rank_ic)
-                       for r in member_folds.itertuples()},
-                }
-            )  # fmt: skip
-        return score
+            return score_trial(chosen, member, params)["mean_rank_ic"]
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective, n_trials=n_trials)
     best = {**(fixed_params or {}), **study.best_params}
-    mlflow.log_params({f"{member}.{k}": v for k, v in best.items()})
-    mlflow.log_metric(f"{member}_best_mean_rank_ic", study.best_value)
-    mlflow.set_tag(f"{BEST_PARAMS_TAG}.{member}", "recorded")
+    record_best(member, best, study.best_value)
     trials = study.trials_dataframe(attrs=("number", "value", "params"))
     return MemberSearch(member, best, float(study.best_value), trials)
 

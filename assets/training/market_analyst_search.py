@@ -1,7 +1,10 @@
 """The analyst members' hyper-parameter search (Optuna), its own asset and job: never part
-of the daily run, which reads the best parameters this records in MLflow."""
+of the daily run, which reads the best parameters this records in MLflow. Its trials run one
+after another in the step, or side by side as Ray Tune trials (``engine: ray``) on the Ray
+cluster at QUORUM_RAY_ADDRESS or on a Ray the step starts."""
 
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 import pandas as pd
@@ -9,7 +12,7 @@ from pydantic import Field
 
 from agents.market_analyst.names import LIGHTGBM, SEARCH_EXPERIMENT, SELECTION_END, SEQUENCE_MEMBERS
 from assets.features.feature_store import training_set
-from assets.resources import FeastStore, MlflowTracking
+from assets.resources import AnalystTraining, FeastStore, MlflowTracking
 from features.names import ANALYST_SERVICE
 
 
@@ -26,20 +29,30 @@ class MarketAnalystSearchConfig(dg.Config):
     sequence_max_train_rows: int = Field(
         default=60_000, description="Each sequence-model fit reads at most this many rows."
     )
+    engine: Literal["optuna", "ray"] = Field(
+        default="optuna",
+        description="optuna: trials one after another in this step; ray: Ray Tune trials "
+        "(the same Optuna sampler) side by side, one CPU each, on the Ray cluster.",
+    )
+    max_concurrent_trials: int | None = Field(
+        default=None, description="engine ray: trials at once; default: as many as CPUs allow."
+    )
 
 
-@dg.asset(group_name="research", kinds={"optuna", "mlflow"}, deps=[training_set])
+@dg.asset(group_name="research", kinds={"optuna", "ray", "mlflow"}, deps=[training_set])
 def market_analyst_search(
     context: dg.AssetExecutionContext,
     config: MarketAnalystSearchConfig,
     feast: FeastStore,
     mlflow_tracking: MlflowTracking,
+    analyst_training: AnalystTraining,
 ) -> dg.MaterializeResult:
     """Optuna (TPE) over each member's hyper-parameters, scored by mean purged walk-forward
     rank IC up to ``selection_end``; every trial a nested MLflow run, the best parameters on
     the parent run of experiment quorum-market_analyst-search."""
     import mlflow  # MLflow, Optuna and the models load with the step, not the location
 
+    from agents.market_analyst.ray_search import search_member_on_ray
     from agents.market_analyst.search import search_member
 
     data = pd.read_parquet(Path(feast.training_dir) / f"{ANALYST_SERVICE}.parquet")
@@ -47,23 +60,38 @@ def market_analyst_search(
     mlflow.set_experiment(SEARCH_EXPERIMENT)
     results = {}
     with mlflow.start_run(run_name="market_analyst-search") as run:
-        mlflow.log_params({"selection_end": config.selection_end, "n_trials": config.n_trials})
+        mlflow.log_params(
+            {
+                "selection_end": config.selection_end,
+                "n_trials": config.n_trials,
+                "engine": config.engine,
+            }
+        )
         for member in config.members:
             fixed = {} if member == LIGHTGBM else {"max_train_rows": config.sequence_max_train_rows}
-            found = search_member(
-                data,
-                member,
+            common = dict(
                 n_trials=config.n_trials,
                 n_splits=config.n_splits,
                 selection_end=config.selection_end,
                 fixed_params=fixed,
             )
+            if config.engine == "ray":
+                found = search_member_on_ray(
+                    data,
+                    member,
+                    address=analyst_training.ray_address,
+                    max_concurrent_trials=config.max_concurrent_trials,
+                    **common,
+                )
+            else:
+                found = search_member(data, member, **common)
             context.log.info(f"{member}: best mean rank IC {found.best_rank_ic:.4f}")
             results[member] = found
     return dg.MaterializeResult(
         metadata={
             "mlflow_run_id": run.info.run_id,
             "selection_end": config.selection_end,
+            "engine": config.engine,
             "best_mean_rank_ic": {m: round(r.best_rank_ic, 5) for m, r in results.items()},
             "best_params": {m: r.best_params for m, r in results.items()},
             **{

@@ -186,3 +186,12 @@ def test_the_analyst_members_are_a_comma_separated_list_of_known_members():
         with pytest.raises(SettingsError) as raised:
             settings_from({"QUORUM_ANALYST_MEMBERS": value})
         assert "QUORUM_ANALYST_MEMBERS" in str(raised.value) and rule in str(raised.value)
+
+
+def test_the_ray_address_is_a_host_and_port_and_absent_by_default():
+    assert settings_from({}).ray_address is None
+    assert settings_from({"QUORUM_RAY_ADDRESS": "10.0.0.5:6380"}).ray_address == "10.0.0.5:6380"
+    assert settings_from({"QUORUM_RAY_ADDRESS": "ray://head:10001"}).ray_address
+    with pytest.raises(SettingsError) as raised:
+        settings_from({"QUORUM_RAY_ADDRESS": "http://head:8265"})
+    assert "QUORUM_RAY_ADDRESS" in str(raised.value) and "host:port" in str(raised.value)

@@ -204,7 +204,7 @@ def test_the_bootstrap_gate_is_on_unless_the_deployment_turns_it_off(defs):
 def test_loading_the_code_location_leaves_the_heavy_libraries_to_the_steps():
     """Every Dagster process (webserver, daemon, each run and step) loads the location: the
     libraries only steps need (Feast, MLflow, Evidently, GE, skfolio, LightGBM, statsmodels,
-    PyTorch, Optuna) must not load with it. A fresh interpreter, as Dagster starts one."""
+    PyTorch, Optuna, Ray) must not load with it. A fresh interpreter, as Dagster starts one."""
     from benchmarks.code_location import probe
 
     assert probe(load=True)["heavy_modules_loaded"] == []
