@@ -1,6 +1,7 @@
 """The distributed profile's process commands (orchestration/cluster.py): what they promise
 without starting anything. The processes themselves run in tests/integration/test_distributed.py."""
 
+import os
 import stat
 from itertools import pairwise
 
@@ -44,6 +45,17 @@ def test_a_worker_runs_one_run_at_a_time_each_in_a_new_process():
     assert flags["-A"] == "orchestration.celery_app"
     assert flags["--concurrency"] == "1" and flags["--max-tasks-per-child"] == "1"
     assert flags["-Q"] == "dagster"  # the queue the instance's run launcher sends runs to
+
+
+def test_workers_on_one_machine_share_its_cores_unless_told_otherwise(tmp_path):
+    cores = os.cpu_count() or 1
+    env = cluster.celery_worker_env(tmp_path, {"PYTHONPATH": "/x"}, workers_on_machine=2)
+    assert env["OMP_NUM_THREADS"] == str(max(1, cores // 2))
+    assert env["PYTHONPATH"] == os.pathsep.join([str(tmp_path), "/x"])
+    many = cluster.celery_worker_env(tmp_path, {}, workers_on_machine=cores * 4)
+    assert many["OMP_NUM_THREADS"] == "1"
+    chosen = cluster.celery_worker_env(tmp_path, {"OMP_NUM_THREADS": "3"}, workers_on_machine=2)
+    assert chosen["OMP_NUM_THREADS"] == "3"  # the operator's own setting wins
 
 
 def test_the_worker_config_names_the_broker_and_acknowledges_early(tmp_path):
