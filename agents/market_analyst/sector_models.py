@@ -20,7 +20,7 @@ from agents.market_analyst.evaluation import forecast_metrics
 from agents.market_analyst.sectors import SectorModelError, sector_slug
 from agents.market_analyst.serving import MarketAnalystModel
 from agents.market_analyst.signal_model import SignalModel
-from agents.market_analyst.training import labelled_rows, matured_rows
+from agents.market_analyst.training import labelled_rows, matured_rows, scoring_frame
 from agents.market_analyst.walk_forward import PurgedWalkForward
 from agents.model_registry import RegisteredVersion
 from features.names import ANALYST_FEATURES
@@ -93,15 +93,7 @@ def sector_study(
     for fold in splitter.split(data["date"]):
         test_index = fold.test_index[in_sector[fold.test_index]]
         test = data.iloc[test_index]
-        scored = pd.DataFrame(
-            {
-                "date": test["date"].to_numpy(),
-                "symbol": test["symbol"].to_numpy(),
-                "realized": test[label].to_numpy(),
-                "realized_1d": test["forward_excess_return_1d"].to_numpy(),
-                "fold": fold.number,
-            }
-        )
+        scored = scoring_frame(test, label, fold.number)
         train = {
             "sector": fold.train_index[in_sector[fold.train_index]],
             "pooled": fold.train_index,

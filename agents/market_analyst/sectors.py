@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # A day's rank IC over two names is only a sign (+1 or -1): a sector needs at least three.
 MIN_SECTOR_SYMBOLS = 3
@@ -37,3 +41,9 @@ def trainable_sectors(
         )
     kept = {s: names for s, names in by_sector.items() if len(names) >= min_symbols}
     return kept, {s: names for s, names in by_sector.items() if s not in kept}
+
+
+def latest_sectors(daily_features: pd.DataFrame) -> dict[str, str]:
+    """Each symbol's sector on its latest day (``symbol``, ``sector``, ``event_timestamp``)."""
+    latest = daily_features.sort_values("event_timestamp").groupby("symbol").tail(1)
+    return dict(zip(latest["symbol"], latest["sector"], strict=True))

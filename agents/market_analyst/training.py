@@ -70,6 +70,20 @@ def matured_rows(data: pd.DataFrame, end: str, horizon_days: int) -> pd.DataFram
     return data[data["date"] <= matured].reset_index(drop=True)
 
 
+def scoring_frame(test: pd.DataFrame, label: str, fold: int) -> pd.DataFrame:
+    """A fold's test rows as the forecasts are scored: date, symbol, realized label and
+    1-day return, fold; each model adds its ``prediction_<name>`` column."""
+    return pd.DataFrame(
+        {
+            "date": test["date"].to_numpy(),
+            "symbol": test["symbol"].to_numpy(),
+            "realized": test[label].to_numpy(),
+            "realized_1d": test["forward_excess_return_1d"].to_numpy(),
+            "fold": fold,
+        }
+    )
+
+
 def walk_forward(
     data: pd.DataFrame,
     label: str,
@@ -89,15 +103,7 @@ def walk_forward(
     for fold in splitter.split(data["date"]):
         train_X, train_y = X.iloc[fold.train_index], y.iloc[fold.train_index]
         test = data.iloc[fold.test_index]
-        scored = pd.DataFrame(
-            {
-                "date": test["date"].to_numpy(),
-                "symbol": test["symbol"].to_numpy(),
-                "realized": test[label].to_numpy(),
-                "realized_1d": test["forward_excess_return_1d"].to_numpy(),
-                "fold": fold.number,
-            }
-        )
+        scored = scoring_frame(test, label, fold.number)
         period = {
             "fold": fold.number,
             "train_rows": len(fold.train_index),

@@ -12,7 +12,7 @@ import pandas as pd
 from pydantic import Field
 
 from agents.market_analyst.names import LIGHTGBM
-from agents.market_analyst.sectors import MIN_SECTOR_SYMBOLS, trainable_sectors
+from agents.market_analyst.sectors import MIN_SECTOR_SYMBOLS, latest_sectors, trainable_sectors
 from assets.features.feature_store import training_set
 from assets.resources import FeastStore, MlflowTracking
 from features.names import ANALYST_SERVICE
@@ -26,12 +26,6 @@ class AnalystSectorsConfig(dg.Config):
         description="A sector with fewer names gets no model (a day's rank IC over two "
         "names is only a sign).",
     )
-
-
-def latest_sectors(daily_features: pd.DataFrame) -> dict[str, str]:
-    """Each symbol's sector on its latest day in the features export."""
-    latest = daily_features.sort_values("event_timestamp").groupby("symbol").tail(1)
-    return dict(zip(latest["symbol"], latest["sector"], strict=True))
 
 
 @dg.asset(group_name="training", kinds={"dagster"}, deps=[training_set])
