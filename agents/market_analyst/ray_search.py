@@ -144,7 +144,7 @@ def search_member_on_ray(
         raise RuntimeError(f"{len(results.errors)} Ray trial(s) failed: {results.errors[0]!r}")
     frame = results.get_dataframe()
     best = results.get_best_result(metric=OBJECTIVE, mode="max")
-    best_params = {**fixed, **{k: best.config[k] for k in best.config if k not in fixed}}
+    best_params = dict(best.config)  # the suggestions and the fixed constants DefineByRun adds
     best_rank_ic = float(best.metrics[OBJECTIVE])
     record_best(member, best_params, best_rank_ic)
     config_columns = [c for c in frame.columns if c.startswith("config/")]

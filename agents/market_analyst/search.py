@@ -16,7 +16,12 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from agents.market_analyst.names import LIGHTGBM, SEARCH_EXPERIMENT, SELECTION_END
-from agents.market_analyst.training import labelled_rows, matured_rows, walk_forward
+from agents.market_analyst.training import (
+    label_splitter,
+    labelled_rows,
+    matured_rows,
+    walk_forward,
+)
 from agents.market_analyst.walk_forward import PurgedWalkForward
 
 BEST_PARAMS_TAG = "quorum.best_params_member"
@@ -80,12 +85,7 @@ def selection(
     label = f"forward_excess_return_{horizon_days}d"
     data = matured_rows(labelled_rows(training_set, label, windows=windows), selection_end,
                         horizon_days)  # fmt: skip
-    splitter = PurgedWalkForward(
-        n_splits=n_splits,
-        min_train_days=min(min_train_days, data["date"].nunique() // 2),
-        purge_days=horizon_days,
-        embargo_days=horizon_days,
-    )
+    splitter = label_splitter(data, n_splits, min_train_days, horizon_days)
     return Selection(data, label, splitter)
 
 

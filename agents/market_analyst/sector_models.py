@@ -20,8 +20,12 @@ from agents.market_analyst.evaluation import forecast_metrics
 from agents.market_analyst.sectors import SectorModelError, sector_slug
 from agents.market_analyst.serving import MarketAnalystModel
 from agents.market_analyst.signal_model import SignalModel
-from agents.market_analyst.training import labelled_rows, matured_rows, scoring_frame
-from agents.market_analyst.walk_forward import PurgedWalkForward
+from agents.market_analyst.training import (
+    label_splitter,
+    labelled_rows,
+    matured_rows,
+    scoring_frame,
+)
 from agents.model_registry import RegisteredVersion
 from features.names import ANALYST_FEATURES
 
@@ -81,12 +85,7 @@ def sector_study(
     missing = sorted(set(symbols) - present)
     if missing:
         raise SectorModelError(f"sector {sector!r}: no labelled rows for {missing}")
-    splitter = PurgedWalkForward(
-        n_splits=n_splits,
-        min_train_days=min(min_train_days, data["date"].nunique() // 2),
-        purge_days=horizon_days,
-        embargo_days=horizon_days,
-    )
+    splitter = label_splitter(data, n_splits, min_train_days, horizon_days)
     X, y = data[ANALYST_FEATURES], data[label]
     in_sector = data["symbol"].isin(symbols).to_numpy()
     oos, rows = [], []

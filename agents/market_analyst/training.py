@@ -70,6 +70,20 @@ def matured_rows(data: pd.DataFrame, end: str, horizon_days: int) -> pd.DataFram
     return data[data["date"] <= matured].reset_index(drop=True)
 
 
+def label_splitter(
+    data: pd.DataFrame, n_splits: int, min_train_days: int, horizon_days: int
+) -> PurgedWalkForward:
+    """Walk-forward folds purged and embargoed by the label's horizon. A short history (a
+    user's file of two years) still trains: the first window shrinks to half the history,
+    and the splitter's ``min_train_days`` is the window it used."""
+    return PurgedWalkForward(
+        n_splits=n_splits,
+        min_train_days=min(min_train_days, data["date"].nunique() // 2),
+        purge_days=horizon_days,
+        embargo_days=horizon_days,
+    )
+
+
 def scoring_frame(test: pd.DataFrame, label: str, fold: int) -> pd.DataFrame:
     """A fold's test rows as the forecasts are scored: date, symbol, realized label and
     1-day return, fold; each model adds its ``prediction_<name>`` column."""
@@ -172,15 +186,7 @@ def train_market_analyst(
     members = members or {LIGHTGBM: dict(model_params or {})}
     label = f"forward_excess_return_{horizon_days}d"
     data = labelled_rows(training_set, label, windows=reads_windows(members))
-    # A short history (a user's file of two years) still trains: the first window shrinks to
-    # half the history, and the run records the window it used.
-    min_train_days = min(min_train_days, data["date"].nunique() // 2)
-    splitter = PurgedWalkForward(
-        n_splits=n_splits,
-        min_train_days=min_train_days,
-        purge_days=horizon_days,
-        embargo_days=horizon_days,
-    )
+    splitter = label_splitter(data, n_splits, min_train_days, horizon_days)
     out_of_sample, folds, member_folds = walk_forward(
         data, label, members, splitter, recent_folds=recent_folds
     )
@@ -200,7 +206,7 @@ def train_market_analyst(
         out_of_sample=out_of_sample,
         member_params={name: dict(params) for name, params in members.items()},
         label=label,
-        min_train_days=min_train_days,
+        min_train_days=splitter.min_train_days,
         first_date=data["date"].min(),
         last_date=data["date"].max(),
     )
