@@ -53,10 +53,10 @@ def log_and_register(
     tags: dict[str, str],
     input_example: Any,
     output_example: Any,
+    pip_requirements: list[str],
     artifacts: dict[str, str] | None = None,
     version_tags: dict[str, str] | None = None,
     log_members: Callable[[], dict[str, str]] | None = None,
-    pip_requirements: list[str] | None = None,
     first_is_champion: bool = True,
     model_artifacts: dict[str, str] | None = None,
 ) -> RegisteredVersion:
@@ -66,8 +66,8 @@ def log_and_register(
     ``version_tags`` go on the model version (what the promotion gate reads).
     ``log_members`` logs a composite model's members as nested runs inside this one and
     returns their run ids by member, recorded as ``member_run.<member>`` tags.
-    ``pip_requirements``: the model's packages, stated instead of inferred (MLflow infers
-    them by loading the model in a subprocess: seconds per model).
+    ``pip_requirements``: the model's packages, always stated (``installed_requirements``):
+    left to MLflow, it infers them by loading the model in a subprocess, 4-8 s per model here.
     ``first_is_champion``: False for a model that becomes champion only through its gate,
     even the first version. ``model_artifacts``: files the model loads (its
     ``context.artifacts``), packaged with it."""

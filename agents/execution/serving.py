@@ -7,6 +7,10 @@ import pandas as pd
 
 from agents.execution.impact import ImpactModel
 
+# What the served model imports, stated so that logging it does not infer them (MLflow loads
+# the model in a subprocess to infer them: seconds of every daily batch).
+SERVING_PACKAGES = ["mlflow", "cloudpickle", "numpy", "pandas", "quorum"]
+
 
 def calibrate_universe(prices: pd.DataFrame, lookback_days: int = 63) -> dict[str, ImpactModel]:
     """One impact model per symbol from its last ``lookback_days`` of (date, symbol, close,

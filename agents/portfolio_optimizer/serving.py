@@ -7,6 +7,13 @@ import pandas as pd
 
 from agents.portfolio_optimizer.optimizer import OptimizerConfig, PortfolioOptimizer
 
+# What the served model imports, stated so that logging it does not infer them (MLflow loads
+# the model in a subprocess to infer them: seconds of every daily batch).
+SERVING_PACKAGES = [
+    "mlflow", "cloudpickle", "numpy", "pandas", "scipy", "scikit-learn", "skfolio", "cvxpy-base",
+    "quorum",
+]  # fmt: skip
+
 
 class OptimizerModel(mlflow.pyfunc.PythonModel):
     def __init__(self, config: OptimizerConfig, sectors: dict[str, str]) -> None:

@@ -8,6 +8,12 @@ import pandas as pd
 from agents.risk_manager.agent import RiskLimits
 from agents.risk_manager.measures import historical_tail_risk
 
+# What the served model imports, stated so that logging it does not infer them (MLflow loads
+# the model in a subprocess to infer them: seconds of every daily batch).
+SERVING_PACKAGES = [
+    "mlflow", "cloudpickle", "numpy", "pandas", "scipy", "scikit-learn", "skfolio", "quorum",
+]  # fmt: skip
+
 
 class RiskModel(mlflow.pyfunc.PythonModel):
     """Carries the limits the desk runs with; predicts historical VaR/ES of a return series."""

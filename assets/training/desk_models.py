@@ -59,7 +59,7 @@ def risk_manager_model(
     from agents import model_registry
     from agents.risk_manager.agent import RiskLimits
     from agents.risk_manager.backtest import risk_model_evaluation
-    from agents.risk_manager.serving import RiskModel
+    from agents.risk_manager.serving import SERVING_PACKAGES, RiskModel
 
     _, returns, _ = _market(warehouse)
     limits = RiskLimits()
@@ -81,6 +81,7 @@ def risk_manager_model(
         first_is_champion=False,  # the bootstrap gate decides
         input_example=example,
         output_example=model.predict(None, example),
+        pip_requirements=model_registry.installed_requirements(SERVING_PACKAGES),
     )
     return dg.MaterializeResult(metadata=_metadata(registered, metrics))
 
@@ -94,7 +95,7 @@ def portfolio_optimizer_model(
     from agents import model_registry
     from agents.portfolio_optimizer.evaluation import summary, walk_forward_hrp
     from agents.portfolio_optimizer.optimizer import OptimizerConfig
-    from agents.portfolio_optimizer.serving import OptimizerModel
+    from agents.portfolio_optimizer.serving import SERVING_PACKAGES, OptimizerModel
 
     _, returns, sectors = _market(warehouse)
     config = OptimizerConfig()
@@ -113,6 +114,7 @@ def portfolio_optimizer_model(
         first_is_champion=False,  # the bootstrap gate decides
         input_example=example,
         output_example=model.predict(None, example),
+        pip_requirements=model_registry.installed_requirements(SERVING_PACKAGES),
     )
     return dg.MaterializeResult(
         metadata={
@@ -132,7 +134,7 @@ def execution_model(
     from agents import model_registry
     from agents.execution.agent import ExecutionPolicy
     from agents.execution.evaluation import summary, volatility_forecast_backtest
-    from agents.execution.serving import ExecutionCostModel, calibrate_universe
+    from agents.execution.serving import SERVING_PACKAGES, ExecutionCostModel, calibrate_universe
 
     prices, _, _ = _market(warehouse)
     models = calibrate_universe(prices)
@@ -168,5 +170,6 @@ def execution_model(
         first_is_champion=False,  # the bootstrap gate decides
         input_example=example,
         output_example=model.predict(None, example),
+        pip_requirements=model_registry.installed_requirements(SERVING_PACKAGES),
     )
     return dg.MaterializeResult(metadata=_metadata(registered, metrics))

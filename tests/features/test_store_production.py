@@ -78,7 +78,7 @@ def test_production_profile_serves_the_same_features_from_redis_and_postgres(
 def test_models_register_and_load_by_alias_in_mlflow_on_postgresql(tmp_path, postgres_server):
     from agents import model_registry
     from agents.risk_manager.agent import RiskLimits
-    from agents.risk_manager.serving import RiskModel
+    from agents.risk_manager.serving import SERVING_PACKAGES, RiskModel
     from assets.resources import MlflowTracking
 
     name = f"quorum_mlflow_test_{uuid.uuid4().hex[:10]}"
@@ -99,6 +99,7 @@ def test_models_register_and_load_by_alias_in_mlflow_on_postgresql(tmp_path, pos
             tags={},
             input_example=example,
             output_example=model.predict(None, example),
+            pip_requirements=model_registry.installed_requirements(SERVING_PACKAGES),
         )
         assert first.aliases == ("challenger", "champion")
         with psycopg.connect(uri) as con:  # the registry rows are in PostgreSQL

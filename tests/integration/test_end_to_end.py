@@ -10,6 +10,10 @@ import pytest
 from mlflow import MlflowClient
 
 from agents.desk.ledger import open_event_log
+from agents.execution import serving as execution_serving
+from agents.model_registry import installed_requirements
+from agents.portfolio_optimizer import serving as optimizer_serving
+from agents.risk_manager import serving as risk_serving
 from tests.conftest import price_slice, write_prices
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,6 +93,15 @@ def test_daily_pipeline_script_runs_end_to_end_and_prints_row_counts(tmp_path, s
     tags = client.get_model_version("quorum-market_analyst", "1").tags
     assert tags["promotion.actor"] == "QUORUM_BOOTSTRAP_GATE=false"
     assert "would have refused: bootstrap gate: out of sample: 0 days" in tags["promotion.reason"]
+    # Each desk model states what it imports, so logging it never loaded it in a subprocess
+    # to infer them (which would also list whatever that process happened to import).
+    served = {"risk_manager": risk_serving, "portfolio_optimizer": optimizer_serving,
+              "execution": execution_serving}  # fmt: skip
+    for agent, module in served.items():
+        source = client.get_model_version(f"quorum-{agent}", "1").source
+        logged = client.get_logged_model(source.removeprefix("models:/"))
+        stated = (Path(logged.artifact_location) / "requirements.txt").read_text().split()
+        assert stated == installed_requirements(module.SERVING_PACKAGES), agent
 
 
 def test_dagster_cli_materializes_the_ingestion_and_transform_groups(tmp_path, small_file):

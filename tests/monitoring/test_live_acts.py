@@ -103,7 +103,7 @@ def register_risk(decay: float, data_quality: str | None = "passed") -> str:
 
     from agents import model_registry
     from agents.risk_manager.agent import RiskLimits
-    from agents.risk_manager.serving import RiskModel
+    from agents.risk_manager.serving import SERVING_PACKAGES, RiskModel
 
     limits = RiskLimits()
     model = RiskModel(replace(limits, budget=replace(limits.budget, ewma_decay=decay)))
@@ -112,6 +112,7 @@ def register_risk(decay: float, data_quality: str | None = "passed") -> str:
         "risk_manager", model, params={"ewma_decay": decay}, metrics={}, tags={},
         version_tags={"data_quality": data_quality} if data_quality else None,
         input_example=example, output_example=model.predict(None, example),
+        pip_requirements=model_registry.installed_requirements(SERVING_PACKAGES),
     ).version  # fmt: skip
 
 

@@ -101,6 +101,7 @@ def register(value: float) -> str:
         tags={},
         input_example=example,
         output_example=Constant(value).predict(None, example),
+        pip_requirements=model_registry.installed_requirements(["mlflow", "pandas"]),
     ).version
 
 

@@ -13,6 +13,7 @@ from agents.market_analyst.agent import MarketAnalyst, SignalPolicy
 from agents.market_analyst.evaluation import forecast_metrics
 from agents.market_analyst.names import LIGHTGBM
 from agents.market_analyst.regime import RegimeModel
+from agents.market_analyst.registration import SERVING_PACKAGES
 from agents.market_analyst.serving import MarketAnalystModel
 from agents.market_analyst.training import labelled_rows, train_market_analyst, walk_forward
 from agents.market_analyst.walk_forward import PurgedWalkForward
@@ -231,6 +232,7 @@ def test_registry_bootstraps_the_first_champion_and_later_versions_are_challenge
         tags={"feature_service": "market_analyst_v2"},
         input_example=example,
         output_example=output,
+        pip_requirements=model_registry.installed_requirements(SERVING_PACKAGES),
     )
     second = model_registry.log_and_register(
         "market_analyst",
@@ -240,6 +242,7 @@ def test_registry_bootstraps_the_first_champion_and_later_versions_are_challenge
         tags={"feature_service": "market_analyst_v2"},
         input_example=example,
         output_example=output,
+        pip_requirements=model_registry.installed_requirements(SERVING_PACKAGES),
     )
     assert first.aliases == ("challenger", "champion") and second.aliases == ("challenger",)
     client = MlflowClient()
