@@ -130,8 +130,8 @@ def built(service) -> list[dg.RunRecord]:
     The batch runs its steps in the worker's task process (the executor is a run setting):
     with a process per step this fixture took 827 s beside the fault module, in one process
     267 s alone (not like for like, but a process per step on two shared cores is most of
-    it). The multiprocess executor on a worker is still exercised: the drift sensor's
-    retrain_models run below uses it."""
+    it). The multiprocess executor on a worker is still exercised: each run of the sector
+    backfill below starts its step's process from the worker's task process."""
     instance, submitter = service
     in_process = {"execution": {"config": {"in_process": {}}}}
     batch = submitter.submit("daily_pipeline", run_config=in_process)
@@ -258,6 +258,13 @@ def test_a_sector_backfill_trains_each_sector_as_its_own_run_on_the_workers(
     )
     assert sorted(r.dagster_run.tags["dagster/partition"] for r in records) == slice_sectors
     assert all(len(receivers(workers, r)) == 1 for r in records)
+    # Each ran its step in a process of its own, which the job's default executor started
+    # from the worker's task process (orchestration/celery_app.py).
+    for record in records:
+        started = instance.all_logs(
+            record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_WORKER_STARTED
+        )
+        assert [e.step_key for e in started] == ["sector_analyst_model"], started
     for sector in slice_sectors:
         latest = instance.fetch_materializations(
             dg.AssetRecordsFilter(dg.AssetKey("sector_analyst_model"), asset_partitions=[sector]),
@@ -365,8 +372,8 @@ def test_the_daemons_drift_sensor_launches_retraining_on_a_worker(
 ):
     """The live features rescaled (a vendor switching units): the sensor's first tick under
     the daemon judges them drifted from the champion's reference and launches retrain_models,
-    which a worker runs to the end with the job's default executor, a process per step
-    (started from the worker's task process: orchestration/celery_app.py)."""
+    which a worker runs to the end with the job's default executor, every step in the run's
+    one process (orchestration/jobs.py says why)."""
     instance, submitter = service
     exports = deployment.settings().exports_dir / "fct_daily_features.parquet"
     original = exports.read_bytes()
@@ -392,3 +399,4 @@ def test_the_daemons_drift_sensor_launches_retraining_on_a_worker(
     threshold = ModelMonitoring.model_fields["max_drifted_share"].default
     assert float(run.tags["quorum/drifted_feature_share"]) >= threshold
     assert len(receivers(workers, record)) == 1
+    assert not instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_WORKER_STARTED)
