@@ -24,6 +24,11 @@ DECISION_RUN_TAGS = {**DESK_TAGS, "dagster/max_retries": "0", "dagster/max_runti
 # carries this tag; the instance runs one at a time. Two at once (the after-close schedule and
 # a drift-launched retraining) would race on the same tables and the gate's inputs.
 BATCH_TAGS = {"quorum/batch": "models"}
+# The model batches run their steps in the run's one process by default (a run may still
+# choose multiprocess): on a worker, a drift-launched retraining took 170 s with a process per
+# step, each step 18-45 s (a fresh interpreter importing MLflow, skfolio, Evidently...), where
+# the same steps take 0.8-14 s inside the daily batch's one process (`make run` runs it so).
+ONE_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 daily_pipeline = dg.define_asset_job(
     name="daily_pipeline",
@@ -34,6 +39,7 @@ daily_pipeline = dg.define_asset_job(
         "ingestion", "transform", "features", "training", "monitoring"
     ),
     tags=BATCH_TAGS,
+    config=ONE_PROCESS,
 )
 
 decision_cycle = dg.define_asset_job(
@@ -285,9 +291,5 @@ retrain_models = dg.define_asset_job(
     "and the promotion gate (what the drift sensor launches).",
     selection=dg.AssetSelection.groups("training", "monitoring"),
     tags=BATCH_TAGS,
-    # Its steps in the run's one process by default (a run may still choose multiprocess):
-    # a drift-launched retraining on a worker took 170 s with a process per step, each step
-    # 18-45 s (a fresh interpreter importing MLflow, skfolio, Evidently...) where the same
-    # steps take 0.8-14 s inside the daily batch's one process.
-    config={"execution": {"config": {"in_process": {}}}},
+    config=ONE_PROCESS,
 )

@@ -158,6 +158,24 @@ def test_every_job_that_rebuilds_data_or_trains_models_queues_behind_the_others(
     assert all("quorum/batch" not in defs.get_job_def(j).tags for j in ("decision_cycle",))
 
 
+def test_the_model_batches_run_in_one_process_unless_a_run_chooses_a_process_per_step(defs):
+    """The daily batch and the drift-launched retraining: the schedule's and the sensor's
+    runs (no config, or only their steps' config) execute in one process; a run's own
+    execution config still selects the multiprocess executor."""
+    from dagster._core.system_config.objects import ResolvedRunConfig
+
+    def executor(job: dg.JobDefinition, run_config: dict) -> list[str]:
+        resolved = job.config_mapping.resolve_from_unvalidated_config(run_config)
+        return list(ResolvedRunConfig.build(job, resolved).execution.execution_engine_config)
+
+    steps = {"ops": {"market_analyst_model": {"config": {"members": ["lightgbm"]}}}}
+    multiprocess = {"execution": {"config": {"multiprocess": {}}}}
+    for name in ("daily_pipeline", "retrain_models"):
+        job = defs.resolve_job_def(name)
+        assert executor(job, {}) == executor(job, steps) == ["in_process"], name
+        assert executor(job, multiprocess) == ["multiprocess"], name
+
+
 def test_sector_training_is_a_partitioned_job_whose_partitions_the_daily_batch_keeps(defs):
     """The daily batch (analyst_sectors) keeps a partition per sector; the sector job trains
     one partition per run, and runs side by side (it is not a model batch)."""
