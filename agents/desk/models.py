@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-import mlflow
 from mlflow import MlflowClient
 
 from agents import model_registry
@@ -114,7 +113,7 @@ def load_agent_challengers(
             continue
         # This version exactly: the alias may move while the desk is built.
         uri = f"models:/{model_registry.model_name(agent)}/{version}"
-        model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+        model = model_registry.load_uri(uri).unwrap_python_model()
         out[agent] = AgentChallenger(
             agent, str(version),
             risk_limits=getattr(model, "limits", None),
@@ -141,7 +140,7 @@ def load_rl_scheduler(client: MlflowClient, alias: str) -> RLScheduler | None:
 
 
 def _rl_policy(uri: str) -> object:
-    return mlflow.pyfunc.load_model(uri).unwrap_python_model().policy
+    return model_registry.load_uri(uri).unwrap_python_model().policy
 
 
 def long_short_limits(

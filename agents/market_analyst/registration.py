@@ -145,7 +145,7 @@ def load_analyst_version(client: MlflowClient, version: str) -> AnalystVersion:
         }
     return AnalystVersion(
         version=str(version),
-        model=mlflow.pyfunc.load_model(f"models:/{model_name(AGENT)}/{version}"),
+        model=model_registry.load_uri(f"models:/{model_name(AGENT)}/{version}"),
         reference=frames[REFERENCE_ARTIFACT],
         out_of_sample=frames[OUT_OF_SAMPLE_ARTIFACT],
         trained_through=pd.Timestamp(run.data.tags["data_last_date"]),
