@@ -2,16 +2,11 @@
 
 import logging
 
-import mlflow
 import pandas as pd
 import pytest
 
 from agents import model_registry
-
-
-class Constant(mlflow.pyfunc.PythonModel):
-    def predict(self, context, model_input, params=None):
-        return pd.DataFrame({"expected_return": [0.01] * len(model_input)})
+from tests.monitoring.test_promotion import Constant
 
 
 @pytest.fixture
@@ -25,12 +20,12 @@ def register(requirements: list[str]) -> str:
     example = pd.DataFrame({"x": [1.0, 2.0]})
     return model_registry.log_and_register(
         "market_analyst",
-        Constant(),
+        Constant(0.01),
         params={},
         metrics={},
         tags={},
         input_example=example,
-        output_example=Constant().predict(None, example),
+        output_example=Constant(0.01).predict(None, example),
         pip_requirements=requirements,
     ).version
 
