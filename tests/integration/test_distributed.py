@@ -127,14 +127,13 @@ def built(service) -> list[dg.RunRecord]:
     """make run's three jobs queued through the daemon onto the workers, one after the
     other: the daily batch, the RL scheduler's training and a decision cycle.
 
-    The batch runs its steps in the worker's task process (the executor is a run setting):
+    The batch runs its steps in the worker's task process (the job's default executor):
     with a process per step this fixture took 827 s beside the fault module, in one process
     267 s alone (not like for like, but a process per step on two shared cores is most of
     it). The multiprocess executor on a worker is still exercised: each run of the sector
     backfill below starts its step's process from the worker's task process."""
     instance, submitter = service
-    in_process = {"execution": {"config": {"in_process": {}}}}
-    batch = submitter.submit("daily_pipeline", run_config=in_process)
+    batch = submitter.submit("daily_pipeline")  # in one process: the job's default
     records = wait_for_runs(instance, [batch], 1200)
     records += wait_for_runs(instance, [submitter.submit("execution_rl_training")], 600)
     return records + wait_for_runs(instance, [submitter.submit("decision_cycle")], 300)

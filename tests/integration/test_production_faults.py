@@ -134,9 +134,8 @@ def built(deployment, service) -> Build:
     daily batch's drift step holds its ledger connection (the fault fires once)."""
     instance, submitter = service.instance, service.submitter
     service.restart_postgres.touch()
-    # In one process (the executor is a run setting): the fault is the same, the run shorter.
-    in_process = {"execution": {"config": {"in_process": {}}}}
-    first = submitter.submit("daily_pipeline", run_config=in_process)
+    # In one process, the job's default executor (orchestration/jobs.py, ONE_PROCESS).
+    first = submitter.submit("daily_pipeline")
     (batch,) = wait_for_runs(instance, [first], 900)
     retries = wait_until(
         lambda: instance.get_run_records(dg.RunsFilter(tags={"dagster/parent_run_id": first})),
