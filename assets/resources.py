@@ -17,6 +17,7 @@ from agents.market_analyst.names import LIGHTGBM, SEQUENCE_MEMBERS
 # uses a resource, not when Dagster loads the code location (see docs/speed.md).
 if TYPE_CHECKING:
     import duckdb
+    import pandas as pd
     from feast import FeatureStore
     from mlflow import MlflowClient
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from agents.desk.ledger import EventLog
     from agents.execution.agent import RLScheduler
     from features.ingestion.market_data import MarketData
+    from features.parquet_store import ParquetStore
     from monitoring.alerts import AlertSink, AlertThresholds
     from monitoring.drift import DriftThresholds
     from monitoring.promotion import GatePolicy
@@ -54,16 +56,36 @@ class Warehouse(dg.ConfigurableResource):
 
 
 class FeastStore(dg.ConfigurableResource):
-    """Quorum's Feast feature store: SQLite online store (embedded) or Redis (production)."""
+    """Quorum's Feast feature store: SQLite online store (embedded) or Redis (production);
+    and the training sets joined from it, under ``training_root``: a folder, or (distributed)
+    an ``s3://`` prefix on the store at ``s3_endpoint_url``."""
 
     profile: str = "embedded"
     exports_dir: str
-    training_dir: str
+    training_root: str
+    s3_endpoint_url: str | None = None
 
     def open(self) -> FeatureStore:
         from features.store import open_store
 
         return open_store(self.profile)
+
+    @property
+    def training_sets(self) -> ParquetStore:
+        from features.parquet_store import ParquetStore
+
+        return ParquetStore(self.training_root, self.s3_endpoint_url)
+
+    def training_set(self, feature_service: str) -> pd.DataFrame:
+        """The feature service's training set, as the daily batch's ``training_set`` asset
+        last wrote it."""
+        sets = self.training_sets
+        if not sets.exists(feature_service):
+            raise FileNotFoundError(
+                f"no training set at {sets.uri(feature_service)}: the daily batch's "
+                "training_set asset writes it (run daily_pipeline, or materialize training_set)"
+            )
+        return sets.read(feature_service)
 
     @property
     def exports(self) -> Path:

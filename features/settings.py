@@ -299,6 +299,20 @@ class QuorumSettings(BaseModel):
         return self.home / "training"
 
     @property
+    def training_root(self) -> str:
+        """Where the batch keeps its training sets: the home's folder, or (distributed) a
+        prefix on the S3 store, which every worker reaches (``features.parquet_store``)."""
+        if self.distributed:
+            return f"s3://{self.s3_bucket}/{self.s3_prefix}/training"
+        return str(self.training_dir)
+
+    @property
+    def data_s3_endpoint_url(self) -> str | None:
+        """The S3 endpoint of the data this profile keeps on the store (distributed), else
+        None: it keeps its data on the home's disk."""
+        return self.s3_endpoint_url if self.distributed else None
+
+    @property
     def mlflow_dir(self) -> Path:
         return self.home / "mlflow"
 

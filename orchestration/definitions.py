@@ -67,7 +67,8 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
     feast = FeastStore(
         profile=settings.profile,
         exports_dir=str(settings.exports_dir),
-        training_dir=str(settings.training_dir),
+        training_root=settings.training_root,
+        s3_endpoint_url=settings.data_s3_endpoint_url,
     )
     mlflow_tracking = MlflowTracking(
         tracking_uri=settings.mlflow_tracking_uri,

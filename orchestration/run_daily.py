@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 
 import dagster as dg
-import pyarrow.parquet as pq
 from mlflow import MlflowClient
 
 from agents.desk.cycle import CycleResult
@@ -18,6 +17,7 @@ from agents.desk.ledger import open_event_log
 from agents.desk.state import current
 from features.ingestion import price_store
 from features.names import ANALYST_SERVICE
+from features.parquet_store import ParquetStore
 from features.settings import QuorumSettings, SettingsError, load_settings
 from orchestration import instance as quorum_instance
 from orchestration.definitions import build_definitions
@@ -89,8 +89,11 @@ def _monitoring(instance: dg.DagsterInstance) -> list[str]:
 
 
 def _training_rows(settings: QuorumSettings) -> int:
-    path = settings.training_dir / f"{ANALYST_SERVICE}.parquet"
-    return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
+    return _training_sets(settings).rows(ANALYST_SERVICE)
+
+
+def _training_sets(settings: QuorumSettings) -> ParquetStore:
+    return ParquetStore(settings.training_root, settings.data_s3_endpoint_url)
 
 
 def _positions(settings: QuorumSettings, cycle: CycleResult) -> list[str]:
@@ -155,7 +158,7 @@ def main() -> int:
     print(f"  feature exports    {settings.exports_dir}")
     registry = settings.feast_dir if settings.profile == "embedded" else settings.feast_registry_url
     print(f"  feast registry     {registry}  (`make feast ARGS='feature-views list'`)")
-    print(f"  training set       {settings.training_dir / f'{ANALYST_SERVICE}.parquet'}")
+    print(f"  training set       {_training_sets(settings).uri(ANALYST_SERVICE)}")
     print(f"  dagster instance   {settings.dagster_home}  (browse with `make ui`)")
     print(f"  ledger             {settings.ledger_url}")
     print(f"  mlflow             {settings.mlflow_tracking_uri}")

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import dagster as dg
-import pandas as pd
 from dagster_shared.error import SerializableErrorInfo
 
 from agents.market_analyst.names import AGENT
@@ -42,7 +41,7 @@ def feature_drift_sensor(
     cursor = f"{last_day}/v{version}"
     if context.cursor == cursor:
         return dg.SkipReason(f"already checked features to {last_day} against v{version}")
-    labels = pd.read_parquet(f"{feast.training_dir}/{FEATURE_SERVICE}.parquet")
+    labels = feast.training_set(FEATURE_SERVICE)
     summary = latest_window_drift(
         client,
         version,

@@ -221,7 +221,7 @@ class Workspace:
                 "warehouse": Warehouse(path=str(self.warehouse)),
                 "dbt": DbtCliResource(project_dir=dbt_project),
                 "feast": FeastStore(
-                    exports_dir=str(self.exports), training_dir=str(self.root / "training")
+                    exports_dir=str(self.exports), training_root=str(self.root / "training")
                 ),
             },
             raise_on_error=raise_on_error,

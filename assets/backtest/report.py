@@ -113,7 +113,7 @@ def backtest_report(
     inputs = {
         "prices": prices,
         "feature_rows": analyst_feature_rows(feast.exports),
-        "training_rows": pd.read_parquet(Path(feast.training_dir) / f"{FEATURE_SERVICE}.parquet"),
+        "training_rows": feast.training_set(FEATURE_SERVICE),
         "market_returns": market.set_index(pd.to_datetime(market["date"]))["market_return_1d"],
         "sectors": dict(zip(symbols["symbol"], symbols["sector"], strict=True)),
         "index_symbol": index_symbol,

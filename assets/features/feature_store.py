@@ -1,7 +1,6 @@
 """Feast as Dagster assets: the registry, the online store, and the training set."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -67,18 +66,14 @@ def training_set(config: TrainingSetConfig, feast: FeastStore) -> dg.Materialize
 
     store = feast.open()
     frame = build_training_set(store, config.feature_service, label_rows(feast.exports))
-    path = Path(feast.training_dir) / f"{config.feature_service}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside and renamed over the last one: a sector's training run may be reading
-    # it while the daily batch writes the next (they are not serialised with each other).
-    partial = path.with_suffix(".parquet.partial")
-    frame.to_parquet(partial, index=False)
-    partial.replace(path)
+    # A sector's training run may read it while the batch writes the next (they are not
+    # serialised with each other): the store never shows a partial frame.
+    uri = feast.training_sets.write(config.feature_service, frame)
     stamps = pd.to_datetime(frame["event_timestamp"])
     return dg.MaterializeResult(
         metadata={
             "feature_service": config.feature_service,
-            "path": dg.MetadataValue.path(str(path)),
+            "path": dg.MetadataValue.path(uri),
             "dagster/row_count": len(frame),
             "symbols": int(frame["symbol"].nunique()),
             "first_event_timestamp": str(stamps.min()),

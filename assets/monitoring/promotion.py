@@ -19,7 +19,7 @@ MODEL = model_name(AGENT)
 
 
 def _labels(feast: FeastStore) -> pd.DataFrame:
-    return pd.read_parquet(Path(feast.training_dir) / f"{FEATURE_SERVICE}.parquet")
+    return feast.training_set(FEATURE_SERVICE)
 
 
 def _reasons(reasons: list[str]) -> dg.MetadataValue | str:

@@ -1,8 +1,6 @@
 """Training the Market Analyst's ensemble on Feast's training set and registering it in
 MLflow; the members' hyper-parameter search is its own asset (``market_analyst_search``)."""
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 from pydantic import Field
@@ -91,7 +89,7 @@ def market_analyst_model(
     from agents.market_analyst.training import train_market_analyst
     from features.vectors import analyst_feature_rows
 
-    data = pd.read_parquet(Path(feast.training_dir) / f"{FEATURE_SERVICE}.parquet")
+    data = feast.training_set(FEATURE_SERVICE)
     market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
     market_returns = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
     mlflow_tracking.configure()

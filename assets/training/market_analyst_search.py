@@ -3,11 +3,9 @@ of the daily run, which reads the best parameters this records in MLflow. Its tr
 after another in the step, or side by side as Ray Tune trials (``engine: ray``) on the Ray
 cluster at QUORUM_RAY_ADDRESS or on a Ray the step starts."""
 
-from pathlib import Path
 from typing import Literal
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from agents.market_analyst.names import LIGHTGBM, SEARCH_EXPERIMENT, SELECTION_END, SEQUENCE_MEMBERS
@@ -55,7 +53,7 @@ def market_analyst_search(
     from agents.market_analyst.ray_search import search_member_on_ray
     from agents.market_analyst.search import search_member
 
-    data = pd.read_parquet(Path(feast.training_dir) / f"{ANALYST_SERVICE}.parquet")
+    data = feast.training_set(ANALYST_SERVICE)
     mlflow_tracking.configure()
     mlflow.set_experiment(SEARCH_EXPERIMENT)
     results = {}

@@ -5,8 +5,6 @@ workers. Each sector's model is scored against the pooled model on the same fold
 and registered as quorum-market_analyst-sector-<sector> (challenger). The desk still trades
 the pooled analyst: these models are not served."""
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 from pydantic import Field
@@ -95,7 +93,7 @@ def sector_analyst_model(
             f"sector {sector!r} has no model in the latest analyst_sectors "
             f"({sorted(analyst_sectors)}): rematerialize analyst_sectors, or drop the partition"
         )
-    data = pd.read_parquet(Path(feast.training_dir) / f"{ANALYST_SERVICE}.parquet")
+    data = feast.training_set(ANALYST_SERVICE)
     mlflow_tracking.configure()
     params = (
         best_recorded_params(MlflowClient(), LIGHTGBM) if config.use_search_results else None

@@ -55,7 +55,7 @@ def desk_resources(replay_online_store, tmp_path_factory):
     space, _ = replay_online_store
     root = tmp_path_factory.mktemp("desk")
     warehouse = Warehouse(path=str(space.warehouse))
-    feast = FeastStore(exports_dir=str(space.exports), training_dir=str(space.root / "training"))
+    feast = FeastStore(exports_dir=str(space.exports), training_root=str(space.root / "training"))
     mlflow_tracking = MlflowTracking(
         tracking_uri=f"sqlite:///{root / 'mlflow.db'}", artifact_location=str(root / "artifacts")
     )

@@ -22,7 +22,7 @@ from agents.desk.ledger import open_event_log
 from agents.market_analyst.sectors import sector_slug
 from assets.resources import ModelMonitoring
 from assets.training.sector_models import ANALYST_SECTORS
-from features.names import ANALYST_FEATURES
+from features.names import ANALYST_FEATURES, ANALYST_SERVICE
 from monitoring.audit import audit_ledger
 from orchestration.serve import WORKSPACE
 from tests.conftest import price_slice, write_prices
@@ -164,6 +164,15 @@ def test_the_daily_batch_runs_on_a_worker_and_keeps_models_and_outputs_on_s3(
     # The build's decision cycle handed its agents' outputs from step to step through S3.
     outputs = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/io/")
     assert any(key.endswith("/orders") for key in outputs), outputs[:20]
+    # The batch's training set is an object on the store, which the analyst's step (and the
+    # sector runs below) read from there: none is kept in the home's training folder.
+    training = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/training/")
+    assert training == [f"{settings.s3_prefix}/training/{ANALYST_SERVICE}.parquet"], training
+    joined = instance.get_latest_materialization_event(dg.AssetKey("training_set"))
+    assert joined.asset_materialization.metadata["path"].value == (
+        f"s3://{settings.s3_bucket}/{training[0]}"
+    )
+    assert not list((deployment.home / "training").glob("*.parquet"))
     # Nothing of MLflow's lands under the home: the server keeps runs in PostgreSQL.
     assert not (deployment.home / "mlflow").exists() or not any(
         (deployment.home / "mlflow").rglob("MLmodel")

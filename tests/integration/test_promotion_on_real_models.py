@@ -40,7 +40,7 @@ MODEL = model_name(AGENT)
 @pytest.fixture(scope="module")
 def feast(real_universe) -> FeastStore:
     space = real_universe
-    return FeastStore(exports_dir=str(space.exports), training_dir=str(space.root / "training"))
+    return FeastStore(exports_dir=str(space.exports), training_root=str(space.root / "training"))
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def trained(feast) -> Callable[..., tuple[pd.DataFrame, object]]:
     the module: training is deterministic, each test registers in its own registry, and
     several tests ask for the same model (the unaltered one three times)."""
     done: dict[tuple, tuple[pd.DataFrame, object]] = {}
-    training = pd.read_parquet(Path(feast.training_dir) / "market_analyst_v2.parquet")
+    training = feast.training_set("market_analyst_v2")
     market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
     market = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
 

@@ -59,7 +59,7 @@ def test_backtest_report_writes_the_desk_and_four_benchmarks_and_logs_them(real_
         resources={
             "warehouse": Warehouse(path=str(space.warehouse)),
             "feast": FeastStore(
-                exports_dir=str(space.exports), training_dir=str(space.root / "training")
+                exports_dir=str(space.exports), training_root=str(space.root / "training")
             ),
             "market_data": MarketDataSource(spec=f"csv:{space.root / 'prices.csv'}"),
             "backtesting": Backtesting(

@@ -26,7 +26,9 @@ def test_the_search_asset_runs_its_trials_on_ray_when_its_config_says_so(tmp_pat
     result = dg.materialize(
         [market_analyst_search],
         resources={
-            "feast": FeastStore(exports_dir=str(tmp_path), training_dir=str(tmp_path / "training")),
+            "feast": FeastStore(
+                exports_dir=str(tmp_path), training_root=str(tmp_path / "training")
+            ),
             "mlflow_tracking": tracking,
             "analyst_training": AnalystTraining(members=["lightgbm"]),  # no cluster: a local Ray
         },

@@ -24,7 +24,7 @@ def feature_files(tmp_path, sectors: dict[str, str]) -> FeastStore:
         columns=["symbol", "sector", "event_timestamp"],
     )
     daily.to_parquet(exports / "fct_daily_features.parquet")
-    return FeastStore(exports_dir=str(exports), training_dir=str(training))
+    return FeastStore(exports_dir=str(exports), training_root=str(training))
 
 
 def test_sector_partitions_follow_the_data_and_a_partition_registers_its_model(tmp_path):

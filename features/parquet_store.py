@@ -1,0 +1,105 @@
+"""Named Parquet frames under a root that is a local folder or an S3 prefix.
+
+The daily batch hands its training sets to the steps that train on them (the analyst, its
+search and sector models, the promotion gate, the drift sensor, the backtest) through one of
+these. In the distributed profile the root is ``s3://bucket/prefix/training`` on the S3
+store, so a step on one worker reads what a step on another machine wrote, never a file on
+its own disk. pyarrow's own S3 client does it (no fsspec layer, no DuckDB extension): its
+credentials are the AWS SDK's usual ones (``AWS_ACCESS_KEY_ID``, ...), as for boto3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyarrow import fs
+
+S3_SCHEME = "s3://"
+
+
+@dataclass(frozen=True)
+class ParquetStore:
+    """``root``: a folder (``/path/training``) or an S3 prefix (``s3://bucket/training``);
+    ``endpoint_url``: an S3 endpoint other than AWS's (``http://127.0.0.1:8333``)."""
+
+    root: str
+    endpoint_url: str | None = None
+
+    @property
+    def on_s3(self) -> bool:
+        return self.root.startswith(S3_SCHEME)
+
+    def uri(self, name: str) -> str:
+        """Where ``name`` is kept, as a user would write it (a path or an ``s3://`` URI)."""
+        return f"{self.root.rstrip('/')}/{name}.parquet"
+
+    def write(self, name: str, frame: pd.DataFrame) -> str:
+        """Writes ``frame`` (without its index) as ``name`` and returns its URI. A reader
+        sees the old frame or the new one, never a partial file: a local file is written
+        beside and renamed over the last one (a sector's training may be reading it while
+        the batch writes the next); an S3 object appears whole when its upload completes."""
+        filesystem, path = self._resolve(name)
+        if self.on_s3:
+            frame.to_parquet(path, index=False, filesystem=filesystem)
+        else:
+            filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+            partial = f"{path}.partial"
+            frame.to_parquet(partial, index=False, filesystem=filesystem)
+            filesystem.move(partial, path)
+        return self.uri(name)
+
+    def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """The frame kept as ``name``; FileNotFoundError naming its URI when there is none."""
+        import pandas as pd
+
+        if not self.exists(name):
+            raise FileNotFoundError(f"no Parquet frame at {self.uri(name)}")
+        filesystem, path = self._resolve(name)
+        return pd.read_parquet(path, columns=columns, filesystem=filesystem)
+
+    def rows(self, name: str) -> int:
+        """The number of rows kept as ``name`` (0 when there is none), from its footer."""
+        import pyarrow.parquet as pq
+
+        if not self.exists(name):
+            return 0
+        filesystem, path = self._resolve(name)
+        with filesystem.open_input_file(path) as handle:
+            return pq.ParquetFile(handle).metadata.num_rows
+
+    def exists(self, name: str) -> bool:
+        from pyarrow import fs
+
+        filesystem, path = self._resolve(name)
+        return filesystem.get_file_info(path).type == fs.FileType.File
+
+    def _resolve(self, name: str) -> tuple[fs.FileSystem, str]:
+        from pyarrow import fs
+
+        uri = self.uri(name)
+        if not self.on_s3:
+            return fs.LocalFileSystem(), uri
+        return _s3(self.endpoint_url), uri.removeprefix(S3_SCHEME)
+
+
+def _s3(endpoint_url: str | None) -> fs.S3FileSystem:
+    """pyarrow's S3 client for an endpoint: ``http://host:port`` (SeaweedFS, MinIO) or None
+    (AWS). Path-style addressing, which stores other than AWS expect."""
+    import os
+    from urllib.parse import urlsplit
+
+    from pyarrow import fs
+
+    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+    if endpoint_url is None:
+        return fs.S3FileSystem(region=region)
+    parts = urlsplit(endpoint_url)
+    return fs.S3FileSystem(
+        endpoint_override=parts.netloc,
+        scheme=parts.scheme or "https",
+        region=region,
+        force_virtual_addressing=False,
+    )
