@@ -69,7 +69,7 @@ def prepare_session(
     index = history.get(index_symbol) if index_symbol is not None else None
     regime = None
     if models.regime_model is not None and index is not None:
-        regime = str(models.regime_model.label(index.pct_change().iloc[1:]).iloc[-1])
+        regime = models.regime_model.latest_label(index.pct_change().iloc[1:])
     returns = history.pct_change(fill_method=None).iloc[1:]
     traded = [*symbols, hedge_instrument] if hedge_instrument is not None else symbols
     recent = history[traded].tail(IMPACT_VOLATILITY_DAYS)

@@ -154,6 +154,54 @@ def test_the_regime_fit_keeps_statsmodels_maximum_likelihood_parameters(sp500_pr
     np.testing.assert_array_equal(model.params_, np.asarray(full.params))
 
 
+def test_the_latest_label_filters_only_new_days_and_labels_as_the_whole_history(sp500_prices):
+    """A backtest asks for the regime at every session on a history one session longer: each
+    answer continues the filter from the last call's day, and is the label of filtering the
+    whole history again; a history that does not extend the last one is filtered anew."""
+    index = sp500_prices[sp500_prices["symbol"] == "SP500"].set_index("date")["close"]
+    returns = index.pct_change().dropna()[:"2018-12-31"]
+    model = RegimeModel().fit(returns[:"2004-12-31"].tail(2520))
+    ends = list(range(3000, len(returns), 7))
+    incremental = [model.latest_label(returns.iloc[:end]) for end in ends]
+    assert len(model._filtered.endog) == ends[-1]  # it went on from the previous call
+    whole = model.label(returns)
+    assert incremental == [whole.iloc[end - 1] for end in ends]
+    assert {"calm", "normal", "stressed"} <= set(incremental)
+    # A sequence that is not an extension (an earlier day, an altered past): filtered anew.
+    assert model.latest_label(returns.iloc[:3000]) == whole.iloc[2999]
+    altered = returns.copy()
+    altered.iloc[:100] *= 5
+    assert model.latest_label(altered) == model.label(altered).iloc[-1]
+    assert len(model._filtered.endog) == len(returns)
+
+
+def test_the_continued_filter_keeps_statsmodels_probabilities(sp500_prices):
+    """Continuing from a day's filtered probabilities gives, day by day, the probabilities of
+    filtering the whole history (the same recursion; only rounding may differ)."""
+    index = sp500_prices[sp500_prices["symbol"] == "SP500"].set_index("date")["close"]
+    returns = index.pct_change().dropna()[:"2018-12-31"]
+    model = RegimeModel().fit(returns[:"2004-12-31"].tail(2520))
+    endog = returns.to_numpy() * 100
+    whole = model._filter(endog)
+    for start in (1, 3000, 4000, 5000):  # calm, normal and stressed days among them
+        for days in (1, 5, 250):
+            continued = model._filter_on(endog[start : start + days], whole[start - 1])
+            np.testing.assert_allclose(continued, whole[start + days - 1], rtol=0, atol=1e-12)
+
+
+def test_a_pickled_regime_model_carries_no_filter_state(sp500_prices):
+    import pickle
+
+    index = sp500_prices[sp500_prices["symbol"] == "SP500"].set_index("date")["close"]
+    returns = index.pct_change().dropna()[:"2012-12-31"]
+    model = RegimeModel().fit(returns.tail(1000))
+    label = model.latest_label(returns)
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy._filtered is None and model._filtered is not None
+    assert copy.latest_label(returns) == label
+    np.testing.assert_array_equal(copy.params_, model.params_)
+
+
 def test_signals_follow_the_policy_and_refuse_symbols_without_data(trained, analyst_inputs):
     data, _ = analyst_inputs
     latest = data[data["event_timestamp"] == data["event_timestamp"].max()]
