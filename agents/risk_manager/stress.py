@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,8 @@ CRISES = {
     "2020 COVID crash": ("2020-02-19", "2020-03-23"),
     "2022 inflation bear market": ("2022-01-03", "2022-10-12"),
 }
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # a crisis bound of whole days, as in CRISES
 
 
 @dataclass(frozen=True)
@@ -58,23 +61,48 @@ def crisis_moves(
     crises: dict[str, tuple[str, str]] | None = None,
 ) -> list[CrisisMoves]:
     """Per crisis window present in ``prices`` (wide, by date): every column's move."""
+    # Positions and arrays, not label slices of frames: every session's risk model replays
+    # the crises on the whole history, and pandas' per-window slicing was most of its cost.
+    values = prices.to_numpy(dtype=float, na_value=np.nan)
+    index_values = index.to_numpy(dtype=float, na_value=np.nan) if index is not None else None
     out = []
     for name, (start, end) in (crises or CRISES).items():
-        window = prices.loc[start:end]
+        window = values[_window_rows(prices.index, start, end)]
         if len(window) < 2:
             continue
-        index_window = index.loc[start:end] if index is not None else pd.Series(dtype=float)
-        index_return = (
-            float(index_window.iloc[-1] / index_window.iloc[0] - 1)
-            if len(index_window) >= 2
-            else 0.0
+        index_window = (
+            index_values[_window_rows(index.index, start, end)]
+            if index_values is not None
+            else np.empty(0)
         )
-        first, last = window.iloc[0], window.ffill().iloc[-1]
+        index_return = (
+            float(index_window[-1] / index_window[0] - 1) if len(index_window) >= 2 else 0.0
+        )
+        present = ~np.isnan(window)
+        first, last = window[0], _last_present(window, present)
         # Covered: a price on the window's first day and at least one more after it.
-        covered = (first.notna() & (window.notna().sum() >= 2)).to_numpy()
-        moves = np.where(covered, (last / first - 1).to_numpy(), index_return)
+        covered = ~np.isnan(first) & (present.sum(axis=0) >= 2)
+        moves = np.where(covered, last / first - 1, index_return)
         out.append(CrisisMoves(name, start, end, index_return, moves, covered))
     return out
+
+
+def _window_rows(dates: pd.Index, start: str, end: str) -> slice:
+    """The rows of ``dates`` that ``.loc[start:end]`` selects: whole days from ``start``
+    through ``end``, by binary search on a sorted, naive DatetimeIndex (pandas parses the
+    strings on every slice), else by pandas itself."""
+    if isinstance(dates, pd.DatetimeIndex) and dates.tz is None and dates.is_monotonic_increasing:
+        first = dates.searchsorted(pd.Timestamp(start), side="left")
+        after = dates.searchsorted(pd.Timestamp(end) + pd.Timedelta(days=1), side="left")
+        return slice(first, after)
+    return dates.slice_indexer(start, end)
+
+
+def _last_present(window: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Each column's last price in the window (``ffill().iloc[-1]``): NaN without any."""
+    from_end = np.argmax(present[::-1], axis=0)  # rows back from the end to the last price
+    last = window[len(window) - 1 - from_end, np.arange(window.shape[1])]
+    return np.where(present.any(axis=0), last, np.nan)
 
 
 def replay_crises(
