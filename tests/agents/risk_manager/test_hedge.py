@@ -99,3 +99,9 @@ def test_financing_charges_each_close_held_short_since_the_last_session_opened()
     assert payload["cash_delta_cents"] == -round(owed * 100)
     assert payload["shorts"]["IDX"]["closes"] == 3 and list(payload["shorts"]) == ["IDX"]
     assert financing_payload({"A": 10}, history, "2020-01-03", date(2020, 1, 8), 0.05) is None
+    # A history dated by strings or dates (not the feed's DatetimeIndex) owes the same.
+    for labels in (days.strftime("%Y-%m-%d"), days.date):
+        relabelled = history.set_axis(pd.Index(labels, dtype=object))
+        again = financing_payload({"IDX": -50, "A": 10}, relabelled, "2020-01-03",
+                                  date(2020, 1, 8), rate_annual=0.05)  # fmt: skip
+        assert again == payload
