@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.names import ANALYST_INPUTS, DAILY_TTL
-from features.store import OnlineFeatures
+from features.online_features import OnlineFeatures
 
 
 class HistoricalFeatureReader:

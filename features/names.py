@@ -6,6 +6,7 @@ without loading Feast (``features.definitions`` builds Feast's objects from thes
 from datetime import timedelta
 
 DAILY_TTL = timedelta(days=5)
+MARKET_KEY = "market"  # the one entity key of the market-wide features (market_id)
 
 INDICATOR_FEATURES = [
     "rsi_14",

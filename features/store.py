@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -24,12 +23,13 @@ from features.definitions import (
     FeastDefinitions,
     build_definitions,
 )
+from features.names import MARKET_KEY
+from features.online_features import OnlineFeatures
 from features.postgres import ensure_database
 from features.settings import current_settings
 from features.vectors import analyst_rows_before, write_analyst_vectors
 
 FEATURE_REPO = Path(__file__).resolve().parent
-MARKET_KEY = "market"
 
 
 def open_store(profile: str = "embedded") -> FeatureStore:
@@ -101,17 +101,6 @@ def push_intraday(store: FeatureStore, rows: pd.DataFrame) -> None:
         }
     )
     store.push("analyst_vector_push", packed, to=PushMode.ONLINE)
-
-
-@dataclass(frozen=True)
-class OnlineFeatures:
-    values: np.ndarray  # (symbols, features) float64, NaN where missing or stale
-    symbols: list[str]
-    features: list[str]
-    newest_timestamp: datetime | None
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.values, index=self.symbols, columns=self.features)
 
 
 def _number(value: Value) -> float:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from feast import FeatureStore
 
-from features.store import MARKET_KEY
+from features.names import MARKET_KEY
 
 LABEL_COLUMNS = [
     "forward_return_1d",

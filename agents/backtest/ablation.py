@@ -17,14 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.backtest.desk_run import (
-    THREADS_SIDE_BY_SIDE,
-    DeskPolicies,
-    WalkForward,
-    limit_threads,
-    run_desk_backtest,
-)
+from agents.backtest.desk_run import DeskPolicies, WalkForward, run_desk_backtest
 from agents.backtest.metrics import performance, period_masks
+from agents.backtest.training_worker import THREADS_SIDE_BY_SIDE, limit_threads
 from agents.desk.breakers import BreakerThresholds
 from agents.desk.cycle import DeskConfig
 from agents.desk.ledger import DuckDBEventLog

@@ -26,6 +26,12 @@ from datetime import date
 
 import pandas as pd
 
+from agents.backtest.training_worker import (
+    THREADS_SIDE_BY_SIDE,
+    forget,
+    share,
+    train_through,
+)
 from agents.desk.controls import clear_halt
 from agents.desk.cycle import Desk, DeskConfig
 from agents.desk.feed import ReplayFeed
@@ -34,15 +40,12 @@ from agents.desk.models import DeskModels
 from agents.desk.state import current
 from agents.desk.steps import CycleResult
 from agents.execution.agent import RLScheduler
-from agents.market_analyst.training import AnalystTraining, train_market_analyst
+from agents.market_analyst.training import AnalystTraining
 from agents.portfolio_optimizer.optimizer import OptimizerConfig
 from agents.risk_manager.agent import RiskLimits
 from features.history import HistoricalFeatureReader
 
 MIN_TEST_BLOCK_DAYS = 63  # a quarter: the shortest walk-forward test block worth scoring
-# Threads of each process the backtest runs side by side on the two cores (a training worker
-# beside the trading desk, the ablation's variant workers): limit_threads.
-THREADS_SIDE_BY_SIDE = 1
 
 
 @dataclass(frozen=True)
@@ -117,47 +120,15 @@ def retrain_days(sessions: list[date], months: int) -> list[date]:
     return out
 
 
-# The training data of a run, set once per process (the run's own, or a training worker's).
-_SHARED: dict = {}
-
-
-def _share(
-    rows: pd.DataFrame,
-    row_days: pd.Series,
-    market_returns: pd.Series,
-    threads: int | None = None,
-) -> None:
-    """``threads``: the BLAS, OpenMP and LightGBM threads of this process, when it shares
-    the cores with other processes of the run (None: the libraries' own choice)."""
-    _SHARED.update(rows=rows, row_days=row_days, market_returns=market_returns, threads=threads)
-    if threads:
-        limit_threads(threads)
-
-
-def limit_threads(threads: int) -> None:
-    """Caps this process's BLAS and OpenMP pools (threadpoolctl) for the rest of its life.
-    Processes that run side by side on the two cores (the desk trading while a worker
-    trains, the ablation's variants) each spin a pool as wide as the machine otherwise; with
-    one thread each the regime fit ran 1.5x and LightGBM 2x faster under that load, with the
-    same parameters and trees (docs/speed.md; ``tests/agents/backtest/test_desk_run.py``)."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=threads)
-
-
-def _train_through(through: date, walk: WalkForward) -> AnalystTraining:
-    """The Market Analyst trained on every row labelled by ``through`` and nothing later."""
-    rows, days, market = _SHARED["rows"], _SHARED["row_days"], _SHARED["market_returns"]
-    threads = _SHARED.get("threads")
-    params = {**walk.model_params, "n_jobs": threads} if threads else walk.model_params
-    return train_market_analyst(
-        rows[days <= through],
-        market[market.index.date <= through],
-        horizon_days=walk.horizon_days,
-        n_splits=walk.n_splits,
-        min_train_days=walk.min_train_days,
-        model_params=params,
-    )
+def _training_options(walk: WalkForward) -> dict:
+    """What ``train_through`` needs of the walk, as plain values: a worker unpickles them
+    without importing this module (and with it the desk)."""
+    return {
+        "horizon_days": walk.horizon_days,
+        "n_splits": walk.n_splits,
+        "min_train_days": walk.min_train_days,
+        "model_params": walk.model_params,
+    }
 
 
 def run_desk_backtest(
@@ -206,14 +177,15 @@ def run_desk_backtest(
         pool = ProcessPoolExecutor(
             max_workers=walk.training_workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_share,
+            initializer=share,
             initargs=(*shared, THREADS_SIDE_BY_SIDE),
         )
-        futures = [pool.submit(_train_through, t, walk) for t in throughs]
+        options = _training_options(walk)
+        futures = [pool.submit(train_through, t, **options) for t in throughs]
         models = (f.result() for f in futures)
     else:
-        _share(*shared)
-        models = (_train_through(t, walk) for t in throughs)
+        share(*shared)
+        models = (train_through(t, **_training_options(walk)) for t in throughs)
     cycles, retrained, used, hedge_instrument = [], [], [], None
     try:
         for block, (start, result) in enumerate(zip(starts, models, strict=False)):
@@ -253,7 +225,7 @@ def run_desk_backtest(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-        _SHARED.clear()
+        forget()
     fills, financing = ledger_fills(log), ledger_financing(log)
     opening_cash = sum(e.payload["cash_cents"] for e in log.read(event_types=["account_opened"]))
     values, cash = daily_values(fills, prices, feed.sessions, financing)
