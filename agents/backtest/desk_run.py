@@ -165,6 +165,7 @@ def run_desk_backtest(
         raise ValueError(f"no labelled history before the first decision session {starts[0]}")
     row_days = pd.to_datetime(training_rows["event_timestamp"]).dt.tz_localize(None).dt.date
     shared = (training_rows, row_days, market_returns)
+    options = _training_options(walk)
     pool = None
     if trained is not None:
         if len(trained) != len(starts):
@@ -180,12 +181,11 @@ def run_desk_backtest(
             initializer=share,
             initargs=(*shared, THREADS_SIDE_BY_SIDE),
         )
-        options = _training_options(walk)
         futures = [pool.submit(train_through, t, **options) for t in throughs]
         models = (f.result() for f in futures)
     else:
         share(*shared)
-        models = (train_through(t, **_training_options(walk)) for t in throughs)
+        models = (train_through(t, **options) for t in throughs)
     cycles, retrained, used, hedge_instrument = [], [], [], None
     try:
         for block, (start, result) in enumerate(zip(starts, models, strict=False)):
