@@ -5,10 +5,13 @@ artifacts on an S3 store (SeaweedFS); MLflow behind its tracking server.
 The module starts its own PostgreSQL, Redis (Celery's broker too), SeaweedFS, MLflow server
 and workers, and kills only those. The deployment is built through the daemon on the workers
 (make run's three jobs); the schedule and the drift sensor then tick under that daemon.
+Beside that build, make run's script runs on the embedded profile from the same prices and
+settings, and its cycle is compared with the workers' event by event.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,15 +22,22 @@ import pytest
 from dagster._core.scheduler.instigation import TickStatus
 
 from agents.desk.ledger import open_event_log
+from agents.desk.state import DeskState
 from agents.market_analyst.sectors import sector_slug
 from assets.resources import ModelMonitoring
 from assets.training.sector_models import ANALYST_SECTORS
 from features.names import ANALYST_FEATURES, ANALYST_SERVICE
 from monitoring.audit import audit_ledger
+from orchestration.cluster import celery_worker_env
 from orchestration.serve import WORKSPACE
 from tests.conftest import price_slice, write_prices
 from tests.support.cluster import Worker, celery_workers, distributed, mlflow_server, receivers
-from tests.support.deployment import Deployment, first_bar_of_next_session, wait_until
+from tests.support.deployment import (
+    Deployment,
+    EmbeddedRun,
+    first_bar_of_next_session,
+    wait_until,
+)
 from tests.support.launch import failures, run_submitter, wait_for_runs
 from tests.support.services import PrivateSeaweedFS
 
@@ -50,29 +60,39 @@ def store() -> Iterator[PrivateSeaweedFS]:
         server.remove()
 
 
+# The settings the deployment shares with the embedded run it is compared with.
+SHARED_SETTINGS = {
+    "benchmark_symbol": "SP500",
+    "replay_sessions": "5",
+    "rl_timesteps": "2048",
+    "bootstrap_gate": "false",  # a few names over four years cannot show skill
+    # LightGBM alone: the module is about where runs, outputs and models go, not what the
+    # sequence members learn (test_end_to_end.py trains them, as make run does); without
+    # PyTorch the batch, the retraining and each champion load are shorter.
+    "analyst_members": "lightgbm",
+    # The schedule ticks every minute at any hour: the daemon's real clock, not a replayed
+    # one, decides when it fires, and the test may run at night.
+    "intraday_minutes": "1",
+    "trading_calendar": "24/7",
+}
+
+
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory, sp500_prices, start_postgres, start_redis, store):
-    root = tmp_path_factory.mktemp("distributed")
+def prices_file(tmp_path_factory, sp500_prices) -> Path:
     prices = price_slice(sp500_prices, [*SYMBOLS, "SP500"], "2019-01-01", "2022-12-31")
-    data = write_prices(prices, root / "prices.csv")
+    return write_prices(prices, tmp_path_factory.mktemp("prices") / "prices.csv")
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, prices_file, start_postgres, start_redis, store):
+    root = tmp_path_factory.mktemp("distributed")
     with start_postgres() as postgres, start_redis() as redis_server:
         deployment = Deployment.create(
             root,
             postgres.url,
             redis_server.url,
-            market_data=f"csv:{data}",
-            benchmark_symbol="SP500",
-            replay_sessions="5",
-            rl_timesteps="2048",
-            bootstrap_gate="false",  # a few names over four years cannot show skill
-            # LightGBM alone: the module is about where runs, outputs and models go, not what
-            # the sequence members learn (test_end_to_end.py trains them, as make run does);
-            # without PyTorch the batch, the retraining and each champion load are shorter.
-            analyst_members="lightgbm",
-            # The schedule ticks every minute at any hour: the daemon's real clock, not a
-            # replayed one, decides when it fires, and the test may run at night.
-            intraday_minutes="1",
-            trading_calendar="24/7",
+            market_data=f"csv:{prices_file}",
+            **SHARED_SETTINGS,
         )
         distributed(deployment, store)
         try:
@@ -81,6 +101,19 @@ def deployment(tmp_path_factory, sp500_prices, start_postgres, start_redis, stor
                 yield deployment
         finally:
             deployment.teardown()
+
+
+@pytest.fixture(scope="module")
+def embedded_run(tmp_path_factory, prices_file) -> Iterator[EmbeddedRun]:
+    """make run's script on the embedded profile (one process, SQLite, DuckDB, local files),
+    on the same prices and settings as the deployment and with a worker's share of the cores
+    (OpenMP's thread count can change LightGBM's sums). Started before the deployment's build,
+    which it runs beside: the build's time is mostly waiting on the daemon and the workers."""
+    home = tmp_path_factory.mktemp("embedded") / "home"
+    settings = {"market_data": f"csv:{prices_file}", **SHARED_SETTINGS}
+    threads = celery_worker_env(FAULTS, dict(os.environ), WORKERS)["OMP_NUM_THREADS"]
+    with EmbeddedRun.start(home, settings, {"OMP_NUM_THREADS": threads}) as run:
+        yield run
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +156,7 @@ def service(deployment, workers):
 
 
 @pytest.fixture(scope="module")
-def built(service) -> list[dg.RunRecord]:
+def built(service, embedded_run) -> list[dg.RunRecord]:
     """make run's three jobs queued through the daemon onto the workers, one after the
     other: the daily batch, the RL scheduler's training and a decision cycle.
 
@@ -177,6 +210,57 @@ def test_the_daily_batch_runs_on_a_worker_and_keeps_models_and_outputs_on_s3(
     assert not (deployment.home / "mlflow").exists() or not any(
         (deployment.home / "mlflow").rglob("MLmodel")
     )
+
+
+def test_the_batch_and_a_cycle_on_the_workers_decide_as_the_embedded_profile_to_the_cent(
+    deployment, service, built, embedded_run
+):
+    """make run's three jobs through the daemon on two workers (S3, MLflow's server, Redis,
+    PostgreSQL) and make run's script on the embedded profile (one process, local files),
+    from the same prices and settings: the same cycle, every event of it the same (the
+    analyst's signals and confidences, the target, the risk figures, the orders and fills;
+    only the measured latencies differ), and so the same book to the share and the cent."""
+    instance, _ = service
+    output = embedded_run.wait(timeout=900)
+    assert "decision_cycle: SUCCESS" in output, output[-3000:]
+    cycle_id, events = _cycle_of_run(deployment, instance, built[-1].dagster_run.run_id)
+    embedded_events = embedded_run.events()
+    replayed = {e.cycle_id for e in embedded_events if (e.cycle_id or "").startswith("replay-")}
+    assert replayed == {cycle_id}  # the same market time: the same last bars replayed
+    cycle = [e for e in events if e.cycle_id == cycle_id]
+    embedded_cycle = [e for e in embedded_events if e.cycle_id == cycle_id]
+    assert [e.event_type for e in cycle] == [e.event_type for e in embedded_cycle]
+    for on_workers, embedded in zip(cycle, embedded_cycle, strict=True):
+        assert _decided(on_workers) == _decided(embedded), on_workers.event_type
+    book = DeskState.fold(
+        events[: max(i for i, e in enumerate(events) if e.cycle_id == cycle_id) + 1]
+    )
+    embedded_book = DeskState.fold(embedded_events)
+    assert book.positions, "the build's cycle bought nothing: no book to compare"
+    assert (book.positions, book.cash_cents, book.commissions_cents) == (
+        embedded_book.positions,
+        embedded_book.cash_cents,
+        embedded_book.commissions_cents,
+    )
+
+
+def _decided(event) -> dict:
+    """An event's payload without what was measured rather than decided (``*_ms``)."""
+    return {k: v for k, v in event.payload.items() if not k.endswith("_ms")}
+
+
+def _cycle_of_run(deployment: Deployment, instance: dg.DagsterInstance, run_id: str):
+    """The cycle the decision run ``run_id`` worked on (from its snapshot's metadata) and the
+    deployment's whole ledger."""
+    records = instance.fetch_materializations(dg.AssetKey("market_snapshot"), limit=200).records
+    (cycle_id,) = [
+        r.asset_materialization.metadata["cycle_id"].value for r in records if r.run_id == run_id
+    ]
+    log = open_event_log(deployment.settings().ledger_url)
+    try:
+        return cycle_id, log.read()
+    finally:
+        log.close()
 
 
 def test_decision_runs_run_on_the_celery_workers_and_pass_nothing_through_their_disks(

@@ -26,7 +26,7 @@ import pandas as pd
 import psycopg
 import redis
 
-from agents.desk.ledger import open_event_log
+from agents.desk.ledger import Event, open_event_log
 from agents.desk.state import current
 from features.settings import REPO_ROOT, QuorumSettings, settings_from
 from orchestration.serve import daemon_command
@@ -171,6 +171,61 @@ class Deployment:
         keys = [k for k in client.scan_iter(count=1000) if project in k]
         if keys:
             client.delete(*keys)
+
+
+@dataclass
+class EmbeddedRun:
+    """``make run``'s script on the embedded profile, in a home of its own, as a background
+    process (to compare a deployment's book with): ``wait`` for it, then read its ``book``."""
+
+    home: Path
+    env: dict[str, str]
+    process: subprocess.Popen
+    log: Path
+
+    @classmethod
+    @contextmanager
+    def start(
+        cls, home: Path, settings: Mapping[str, str], extra_env: Mapping[str, str]
+    ) -> Iterator[EmbeddedRun]:
+        """``settings``: QUORUM_* settings by field name, as ``Deployment.create`` takes them."""
+        home.mkdir(parents=True)
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("QUORUM_", "DAGSTER_"))}
+        quorum = {"profile": "embedded", "home": str(home), **settings}
+        env = base | dict(extra_env) | {f"QUORUM_{k.upper()}": v for k, v in quorum.items()}
+        env["DAGSTER_HOME"] = str(home / "dagster")  # as the Makefile sets it
+        log = home.parent / "run_daily.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "orchestration.run_daily"],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            yield cls(home, env, process, log)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def wait(self, timeout: float) -> str:
+        """Its output, once it has exited 0."""
+        returncode = self.process.wait(timeout=timeout)
+        output = self.log.read_text()
+        if returncode != 0:
+            raise RuntimeError(f"make run's script exited {returncode}:\n{output[-4000:]}")
+        return output
+
+    def events(self) -> list[Event]:
+        """Its whole ledger."""
+        log = open_event_log(settings_from(self.env).ledger_url)
+        try:
+            return log.read()
+        finally:
+            log.close()
 
 
 def last_cycle_time(deployment: Deployment) -> datetime:
