@@ -77,12 +77,17 @@ class ParquetStore:
         return filesystem.get_file_info(path).type == fs.FileType.File
 
     def _resolve(self, name: str) -> tuple[fs.FileSystem, str]:
-        from pyarrow import fs
+        return resolve(self.uri(name), self.endpoint_url)
 
-        uri = self.uri(name)
-        if not self.on_s3:
-            return fs.LocalFileSystem(), uri
-        return _s3(self.endpoint_url), uri.removeprefix(S3_SCHEME)
+
+def resolve(uri: str, endpoint_url: str | None = None) -> tuple[fs.FileSystem, str]:
+    """pyarrow's filesystem for ``uri`` (a local path or ``s3://bucket/key``) and the path
+    on it: what any store of files under a folder or an S3 prefix opens them with."""
+    from pyarrow import fs
+
+    if not uri.startswith(S3_SCHEME):
+        return fs.LocalFileSystem(), uri
+    return _s3(endpoint_url), uri.removeprefix(S3_SCHEME)
 
 
 def _s3(endpoint_url: str | None) -> fs.S3FileSystem:

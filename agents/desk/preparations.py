@@ -13,6 +13,7 @@ tests) has no identity to check and keeps its preparations in memory only.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -26,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from agents.desk.session import SessionPreparation
+from features.parquet_store import S3_SCHEME, resolve
 
 # The modules whose code computes a preparation: any change to them is a new identity.
 PREPARING_MODULES = (
@@ -89,33 +91,63 @@ def desk_identity(
 
 
 class PreparationStore:
-    """One pickle per (session, desk identity) under ``root``; written atomically."""
+    """One pickle per (session, desk identity) under ``root``: a folder, or (the distributed
+    profile) an ``s3://`` prefix on the store at ``endpoint_url``, which the runs on every
+    worker reach. A reader sees a whole file or none: a local file is written beside and
+    renamed over; an S3 object appears whole when its upload completes."""
 
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path | str, endpoint_url: str | None = None) -> None:
+        self.on_s3 = str(root).startswith(S3_SCHEME)
+        self.root: Path | str = str(root).rstrip("/") if self.on_s3 else Path(root)
+        self.endpoint_url = endpoint_url
 
-    def path(self, day: date, identity: str) -> Path:
-        return self.root / f"{day.isoformat()}-{identity}.pkl"
+    def path(self, day: date, identity: str) -> Path | str:
+        name = f"{day.isoformat()}-{identity}.pkl"
+        return f"{self.root}/{name}" if self.on_s3 else Path(self.root) / name
 
     def load(self, day: date, identity: str) -> SessionPreparation | None:
+        """The stored preparation, or None when there is none to read (never prepared, a
+        write that died half way, or a file this code cannot read). A store that cannot be
+        reached raises its own error: the run fails saying so rather than quietly preparing
+        on every cycle."""
+        filesystem, path = resolve(str(self.path(day, identity)), self.endpoint_url)
         try:
-            with self.path(day, identity).open("rb") as handle:
+            with filesystem.open_input_stream(path) as handle:
                 prepared = pickle.load(handle)
         except (FileNotFoundError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
-            return None  # never prepared, a write that died half way, or unreadable: prepare
+            return None
         return prepared if isinstance(prepared, SessionPreparation) else None
 
-    def save(self, prepared: SessionPreparation, identity: str) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
+    def save(self, prepared: SessionPreparation, identity: str) -> Path | str:
         target = self.path(prepared.day, identity)
-        handle, temporary = tempfile.mkstemp(dir=self.root, suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump(prepared, out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, target)  # a reader sees the whole file or none
-        self._prune()
+        if self.on_s3:
+            filesystem, path = resolve(str(target), self.endpoint_url)
+            with filesystem.open_output_stream(path) as out:
+                pickle.dump(prepared, out, protocol=pickle.HIGHEST_PROTOCOL)
+        else:
+            root = Path(self.root)
+            root.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=root, suffix=".tmp")
+            with os.fdopen(handle, "wb") as out:
+                pickle.dump(prepared, out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, target)
+        self._prune(keeping=str(target))
         return target
 
-    def _prune(self) -> None:
-        files = sorted(self.root.glob("*.pkl"), key=lambda p: p.stat().st_mtime)
-        for stale in files[:-KEEP_FILES]:
-            stale.unlink(missing_ok=True)
+    def stored(self) -> list[str]:
+        """The stored preparations' paths on their filesystem, oldest first."""
+        from pyarrow import fs
+
+        filesystem, path = resolve(str(self.root), self.endpoint_url)
+        found = filesystem.get_file_info(fs.FileSelector(path, allow_not_found=True))
+        files = [f for f in found if f.type == fs.FileType.File and f.path.endswith(".pkl")]
+        return [f.path for f in sorted(files, key=lambda f: f.mtime)]
+
+    def _prune(self, keeping: str) -> None:
+        """Deletes the oldest files beyond KEEP_FILES, never ``keeping`` (the one just
+        written: an S3 store's times are whole seconds, so it may tie with older ones)."""
+        filesystem, kept = resolve(keeping, self.endpoint_url)
+        others = [path for path in self.stored() if path != kept]
+        for stale in others[: max(0, len(others) - (KEEP_FILES - 1))]:
+            with contextlib.suppress(FileNotFoundError):  # another process pruned it first
+                filesystem.delete_file(stale)
