@@ -165,7 +165,9 @@ class TradingDesk(dg.ConfigurableResource):
     canary_share: float = 0.0  # of the book traded by the analyst's challenger
     hedge: bool = True
     hedge_instrument: str | None = None
-    sessions_dir: str | None = None  # session preparations shared by the runs of a session
+    # Session preparations shared by the runs of a session: a folder or an s3:// prefix.
+    sessions_root: str | None = None
+    sessions_s3_endpoint_url: str | None = None
     venues_file: str | None = None  # SIMULATED venues child orders are routed to; None: none
 
     def desk(self) -> Desk:
@@ -213,7 +215,11 @@ class TradingDesk(dg.ConfigurableResource):
             index_symbol=market.benchmark_symbol,
             on_session_open=publisher.publish,
             before_open=publisher.prepare,
-            preparations=PreparationStore(self.sessions_dir) if self.sessions_dir else None,
+            preparations=(
+                PreparationStore(self.sessions_root, self.sessions_s3_endpoint_url)
+                if self.sessions_root
+                else None
+            ),
         )
 
 

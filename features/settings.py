@@ -360,9 +360,13 @@ class QuorumSettings(BaseModel):
         return f"quorum:{self.feast_project}"
 
     @property
-    def sessions_dir(self) -> Path:
-        """The desk's session preparations (``agents.desk.preparations``)."""
-        return self.home / "sessions"
+    def sessions_root(self) -> str:
+        """Where the desk keeps its session preparations (``agents.desk.preparations``): the
+        home's folder, or (distributed) a prefix on the S3 store, so a preparation made by a
+        run on one worker is read by the session's runs on every other."""
+        if self.distributed:
+            return f"s3://{self.s3_bucket}/{self.s3_prefix}/sessions"
+        return str(self.home / "sessions")
 
     def exported_env(self) -> dict[str, str]:
         """The variables Quorum's child processes and configuration files read: dbt's

@@ -279,6 +279,11 @@ def test_decision_runs_run_on_the_celery_workers_and_pass_nothing_through_their_
     outputs = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/io/")
     assert any(key.endswith("market_snapshot") for key in outputs), outputs
     assert store.keys(settings.s3_bucket, f"{settings.s3_prefix}/compute-logs/")
+    # The session's preparation, made by whichever run came first, is an object on the store
+    # that the other worker's run loads: none is kept in the home.
+    prepared = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/sessions/")
+    assert any(key.endswith(".pkl") for key in prepared), prepared
+    assert not list((deployment.home / "sessions").glob("*.pkl"))
     for worker in workers:
         assert list(worker.work_dir.iterdir()) == [], worker.name
     # Each run completed its own cycle in the ledger: nothing lost, nothing recorded twice.
