@@ -10,8 +10,10 @@ credentials are the AWS SDK's usual ones (``AWS_ACCESS_KEY_ID``, ...), as for bo
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,14 +43,9 @@ class ParquetStore:
         sees the old frame or the new one, never a partial file: a local file is written
         beside and renamed over the last one (a sector's training may be reading it while
         the batch writes the next); an S3 object appears whole when its upload completes."""
-        filesystem, path = self._resolve(name)
-        if self.on_s3:
-            frame.to_parquet(path, index=False, filesystem=filesystem)
-        else:
-            filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
-            partial = f"{path}.partial"
-            frame.to_parquet(partial, index=False, filesystem=filesystem)
-            filesystem.move(partial, path)
+        write_whole(
+            self.uri(name), self.endpoint_url, lambda out: frame.to_parquet(out, index=False)
+        )
         return self.uri(name)
 
     def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -88,6 +85,22 @@ def resolve(uri: str, endpoint_url: str | None = None) -> tuple[fs.FileSystem, s
     if not uri.startswith(S3_SCHEME):
         return fs.LocalFileSystem(), uri
     return _s3(endpoint_url), uri.removeprefix(S3_SCHEME)
+
+
+def write_whole(uri: str, endpoint_url: str | None, write: Callable[[Any], None]) -> None:
+    """``write(stream)`` as ``uri``, so that a reader sees the last whole file or the new one,
+    never a part: an S3 object appears whole when its upload completes; a local file is
+    written beside, under a name no other writer uses, and renamed over."""
+    filesystem, path = resolve(uri, endpoint_url)
+    if uri.startswith(S3_SCHEME):
+        with filesystem.open_output_stream(path) as out:
+            write(out)
+        return
+    filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    partial = f"{path}.{uuid.uuid4().hex}.partial"
+    with filesystem.open_output_stream(partial) as out:
+        write(out)
+    filesystem.move(partial, path)
 
 
 def _s3(endpoint_url: str | None) -> fs.S3FileSystem:

@@ -17,9 +17,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
-import os
 import pickle
-import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -27,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from agents.desk.session import SessionPreparation
-from features.parquet_store import S3_SCHEME, resolve
+from features.parquet_store import S3_SCHEME, resolve, write_whole
 
 # The modules whose code computes a preparation: any change to them is a new identity.
 PREPARING_MODULES = (
@@ -120,17 +118,11 @@ class PreparationStore:
 
     def save(self, prepared: SessionPreparation, identity: str) -> Path | str:
         target = self.path(prepared.day, identity)
-        if self.on_s3:
-            filesystem, path = resolve(str(target), self.endpoint_url)
-            with filesystem.open_output_stream(path) as out:
-                pickle.dump(prepared, out, protocol=pickle.HIGHEST_PROTOCOL)
-        else:
-            root = Path(self.root)
-            root.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=root, suffix=".tmp")
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump(prepared, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, target)
+        write_whole(
+            str(target),
+            self.endpoint_url,
+            lambda out: pickle.dump(prepared, out, protocol=pickle.HIGHEST_PROTOCOL),
+        )
         self._prune(keeping=str(target))
         return target
 
