@@ -6,9 +6,7 @@ load benchmark, on servers (PostgreSQL, Redis, SeaweedFS) their caller started.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -19,7 +17,7 @@ from pathlib import Path
 from features.postgres import ensure_database
 from features.settings import REPO_ROOT
 from orchestration import cluster
-from tests.support.deployment import Deployment, wait_until
+from tests.support.deployment import Deployment, started, wait_until
 from tests.support.services import PrivateSeaweedFS, free_port, wait_for_port
 
 
@@ -37,30 +35,6 @@ class Worker:
     @property
     def log(self) -> Path:
         return self.root / "worker.log"
-
-
-@contextmanager
-def started(argv: list[str], env: Mapping[str, str], cwd: Path, log: Path) -> Iterator:
-    """A process in its own group, its output in ``log``; the group stopped on exit."""
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=dict(env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
 
 
 def receivers(workers: list[Worker], record) -> list[str]:

@@ -173,10 +173,34 @@ class Deployment:
             client.delete(*keys)
 
 
+@contextmanager
+def started(argv: list[str], env: Mapping[str, str], cwd: Path, log: Path) -> Iterator:
+    """A process in its own group, its output in ``log``; the group stopped on exit."""
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
 @dataclass
 class EmbeddedRun:
     """``make run``'s script on the embedded profile, in a home of its own, as a background
-    process (to compare a deployment's book with): ``wait`` for it, then read its ``book``."""
+    process (to compare a deployment's cycle with): ``wait`` for it, then read its ``events``."""
 
     home: Path
     env: dict[str, str]
@@ -195,21 +219,9 @@ class EmbeddedRun:
         env = base | dict(extra_env) | {f"QUORUM_{k.upper()}": v for k, v in quorum.items()}
         env["DAGSTER_HOME"] = str(home / "dagster")  # as the Makefile sets it
         log = home.parent / "run_daily.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "orchestration.run_daily"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
+        argv = [sys.executable, "-m", "orchestration.run_daily"]
+        with started(argv, env, REPO_ROOT, log) as process:
             yield cls(home, env, process, log)
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
     def wait(self, timeout: float) -> str:
         """Its output, once it has exited 0."""
