@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from monitoring.drift import DriftThresholds
     from monitoring.promotion import GatePolicy
     from monitoring.registry_workflow import PromotionWorkflow
+    from monitoring.report_store import ReportStore
 
 
 class MarketDataSource(dg.ConfigurableResource):
@@ -229,7 +230,8 @@ class ModelMonitoring(dg.ConfigurableResource):
 
     mlflow_tracking: MlflowTracking
     ledger: Ledger
-    reports_dir: str
+    reports_dir: str  # a folder, or (distributed) an s3:// prefix
+    reports_s3_endpoint_url: str | None = None
     max_drifted_share: float = 0.15  # the design's model-drift threshold
     column_distance: float = 0.1  # normed Wasserstein distance at which a feature drifted
     min_improvement: float = 0.0  # rank IC the challenger must gain over the champion
@@ -267,16 +269,28 @@ class ModelMonitoring(dg.ConfigurableResource):
         finally:
             log.close()
 
+    def reports(self) -> ReportStore:
+        from monitoring.report_store import ReportStore
+
+        return ReportStore(self.reports_dir, self.reports_s3_endpoint_url)
+
     def drift_report_path(self, model: str, version: str, day: str) -> Path:
-        return Path(self.reports_dir) / "drift" / f"{model}-v{version}-{day}.html"
+        """Where a drift report is written; ``reports().keep`` then keeps it."""
+        return self.reports().local_path("drift", f"{model}-v{version}-{day}.html")
 
 
 class Backtesting(dg.ConfigurableResource):
     """Where backtest reports go, and the MLflow store their runs are logged to."""
 
-    reports_dir: str
+    reports_dir: str  # a folder, or (distributed) an s3:// prefix
     mlflow_tracking: MlflowTracking
     experiment: str = "quorum-backtest"
+    reports_s3_endpoint_url: str | None = None
+
+    def reports(self) -> ReportStore:
+        from monitoring.report_store import ReportStore
+
+        return ReportStore(self.reports_dir, self.reports_s3_endpoint_url)
 
     def rl_scheduler_to_compare(self) -> RLScheduler | None:
         """The registered RL scheduler the post-trade analysis compares with the classical

@@ -103,6 +103,16 @@ def write_whole(uri: str, endpoint_url: str | None, write: Callable[[Any], None]
     filesystem.move(partial, path)
 
 
+def put_file(local: str, uri: str, endpoint_url: str | None = None) -> str:
+    """A copy of the local file ``local`` kept as ``uri`` (a path or ``s3://bucket/key``),
+    written whole; returns ``uri``. For files a library can only save to a path (Evidently's
+    HTML, the backtest's tear sheet), made on the step's disk and kept on the store."""
+    with open(local, "rb") as source:
+        body = source.read()
+    write_whole(uri, endpoint_url, lambda out: out.write(body))
+    return uri
+
+
 def _s3(endpoint_url: str | None) -> fs.S3FileSystem:
     """pyarrow's S3 client for an endpoint: ``http://host:port`` (SeaweedFS, MinIO) or None
     (AWS). Path-style addressing, which stores other than AWS expect."""

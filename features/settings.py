@@ -355,6 +355,14 @@ class QuorumSettings(BaseModel):
         return self.home / "reports"
 
     @property
+    def reports_root(self) -> str:
+        """Where the drift and backtest reports are kept: the home's folder, or (distributed)
+        a prefix on the S3 store, so a report made on any worker is found in one place."""
+        if self.distributed:
+            return f"s3://{self.s3_bucket}/{self.s3_prefix}/reports"
+        return str(self.reports_dir)
+
+    @property
     def bus_prefix(self) -> str:
         """The desk's Redis Streams: namespaced like Feast's keys, one deployment each."""
         return f"quorum:{self.feast_project}"

@@ -111,12 +111,15 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
         "model_monitoring": ModelMonitoring(
             mlflow_tracking=mlflow_tracking,
             ledger=ledger,
-            reports_dir=str(settings.reports_dir),
+            reports_dir=settings.reports_root,
+            reports_s3_endpoint_url=settings.data_s3_endpoint_url,
             bootstrap_gate=settings.bootstrap_gate,
         ),
         "alerting": Alerting(webhook_url=settings.alert_webhook),
         "backtesting": Backtesting(
-            reports_dir=str(settings.reports_dir), mlflow_tracking=mlflow_tracking
+            reports_dir=settings.reports_root,
+            reports_s3_endpoint_url=settings.data_s3_endpoint_url,
+            mlflow_tracking=mlflow_tracking,
         ),
     }
 

@@ -1,6 +1,7 @@
 """Sensors: drift on the live features launches retraining; failed runs raise an alert."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
@@ -51,6 +52,7 @@ def feature_drift_sensor(
         thresholds=model_monitoring.thresholds(),
         html_path=lambda end: model_monitoring.drift_report_path(MODEL, f"{version}-live", end),
     ).summary
+    report = model_monitoring.reports().keep(Path(summary.html_path), "drift")
     context.update_cursor(cursor)
     if summary.passed:
         return dg.SkipReason(
@@ -62,7 +64,7 @@ def feature_drift_sensor(
         tags={
             "quorum/trigger": "feature_drift",
             "quorum/drifted_feature_share": f"{summary.drifted_share:.4f}",
-            "quorum/drift_report": str(summary.html_path),
+            "quorum/drift_report": report,
         },
     )
 

@@ -1,8 +1,6 @@
 """``backtest_report``: the desk walked forward with its benchmarks, as JSON, HTML and an
 MLflow run. Domain logic lives in ``agents.backtest``; this is the glue."""
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 from pydantic import Field
@@ -90,6 +88,7 @@ def backtest_report(
     from agents.desk.models import hedged_limits, long_short_limits
     from features.ingestion.staged import read_staged_market
     from features.vectors import analyst_feature_rows
+    from monitoring.report_store import report_link
 
     with warehouse.connect(read_only=True) as con:
         market = read_staged_market(con)
@@ -105,9 +104,8 @@ def backtest_report(
         model_params={"n_estimators": config.n_estimators},
         training_workers=config.training_workers,
     )
-    out = Path(backtesting.reports_dir) / "backtest"
-    out.mkdir(parents=True, exist_ok=True)
-    ledger_path = out / "ledger.duckdb"
+    reports = backtesting.reports()
+    ledger_path = reports.local_path("backtest", "ledger.duckdb")
     ledger_path.unlink(missing_ok=True)  # a simulation's ledger: regenerated every run
     log = DuckDBEventLog(ledger_path)
     inputs = {
@@ -161,18 +159,20 @@ def backtest_report(
     }
     if ablation is not None:
         content["ablation"] = ablation
-    summary_path = write_summary(out / "summary.json", content)
+    summary_path = write_summary(reports.local_path("backtest", "summary.json"), content)
     html_path = write_tearsheet(
-        out / "report.html", content, strategies, exposure, weights, "Quorum desk backtest"
-    )
+        reports.local_path("backtest", "report.html"),
+        content, strategies, exposure, weights, "Quorum desk backtest",
+    )  # fmt: skip
     run_id = backtesting.log_to_mlflow(content, [summary_path, html_path])
+    kept_summary, kept_html = (reports.keep(p, "backtest") for p in (summary_path, html_path))
     full = {name: s["full"] for name, s in content["strategies"].items()}
     table = pd.DataFrame(full).T[["cagr", "volatility", "sharpe", "sortino", "max_drawdown"]]
     return dg.MaterializeResult(
         metadata={
-            "summary": dg.MetadataValue.path(str(summary_path)),
-            "report": dg.MetadataValue.url(html_path.resolve().as_uri()),
-            "report_path": dg.MetadataValue.path(str(html_path)),
+            "summary": dg.MetadataValue.path(kept_summary),
+            "report": dg.MetadataValue.url(report_link(kept_html)),
+            "report_path": dg.MetadataValue.path(kept_html),
             "mlflow_run_id": run_id,
             "period": f"{content['period']['start']}..{content['period']['end']}",
             "desk_sharpe": full["desk"]["sharpe"],

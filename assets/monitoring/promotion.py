@@ -31,14 +31,15 @@ def _reasons(reasons: list[str]) -> dg.MetadataValue | str:
     )
 
 
-def _drift_metadata(summary: "DriftSummary", version: str, run_id: str) -> dict:
-    path = summary.html_path
+def _drift_metadata(summary: "DriftSummary", version: str, run_id: str, report: str) -> dict:
+    from monitoring.report_store import report_link
+
     return {
         "model": MODEL,
         "version": version,
         "mlflow_run_id": run_id,
-        "report_path": dg.MetadataValue.path(path),
-        "report": dg.MetadataValue.url(Path(path).resolve().as_uri()),
+        "report_path": dg.MetadataValue.path(report),
+        "report": dg.MetadataValue.url(report_link(report)),
         **summary.headline(),
         "drifted_feature_names": ", ".join(summary.drifted_features) or "none",
         "unmeasured_features": ", ".join(summary.unmeasured_features) or "none",
@@ -68,8 +69,9 @@ def market_analyst_drift(
 ):
     """Evidently's report on the challenger's serving window (the last quarter of features)
     against its training reference: per-feature and prediction drift, and accuracy drift on
-    labels that matured after its training data. Saved as HTML under QUORUM_HOME/reports/
-    drift, logged to the version's MLflow run, its headline in the ledger."""
+    labels that matured after its training data. Saved as HTML under the reports' root
+    (QUORUM_HOME/reports/drift, or the S3 store's reports/drift when distributed), logged to
+    the version's MLflow run, its headline in the ledger."""
     # Evidently, MLflow and the models load with the step, not the code location.
     from agents.desk.ledger import Event
     from agents.model_registry import candidate_version
@@ -89,6 +91,7 @@ def market_analyst_drift(
     )
     challenger, summary, last_day = drift.version, drift.summary, drift.window_end
     record_drift(client, version, summary, last_day)
+    report = model_monitoring.reports().keep(Path(summary.html_path), "drift")
     now = datetime.now(UTC)
     with model_monitoring.workflow() as workflow:
         workflow.log.append(
@@ -100,12 +103,14 @@ def market_analyst_drift(
                     "drift_report",
                     now,
                     {"model": MODEL, "version": version, "window_end": last_day,
-                     "report": summary.html_path, **summary.headline()},
+                     "report": report, **summary.headline()},
                 )
             ]
         )  # fmt: skip
-    context.log.info(f"drift report: {summary.html_path}")
-    yield dg.MaterializeResult(metadata=_drift_metadata(summary, version, challenger.run_id))
+    context.log.info(f"drift report: {report}")
+    yield dg.MaterializeResult(
+        metadata=_drift_metadata(summary, version, challenger.run_id, report)
+    )
     yield dg.AssetCheckResult(
         check_name="drift_below_threshold",
         passed=summary.passed,

@@ -70,6 +70,7 @@ def test_the_distributed_profile_derives_its_broker_tracking_server_and_store_ke
     assert settings.mlflow_backend_uri.endswith("/quorum_mlflow")
     assert settings.mlflow_artifact_location is None  # the server's proxied root
     assert settings.mlflow_artifacts_destination == "s3://quorum/desk_a/mlflow"
+    assert settings.reports_root == "s3://quorum/desk_a/reports"
     assert settings.ledger_url.startswith("postgresql://")
     assert settings.dagster_home == tmp_path / "dagster-distributed"
     given = settings_from({"QUORUM_PROFILE": "distributed", "QUORUM_CELERY_BROKER": "amqp://h//"})
@@ -77,6 +78,7 @@ def test_the_distributed_profile_derives_its_broker_tracking_server_and_store_ke
     embedded = settings_from({"QUORUM_HOME": str(tmp_path)})
     assert embedded.mlflow_tracking_uri.startswith("sqlite:///")
     assert embedded.mlflow_artifact_location == str(tmp_path / "mlflow" / "artifacts")
+    assert embedded.reports_root == str(tmp_path / "reports")
 
 
 def _clean_env(**quorum: str) -> dict[str, str]:

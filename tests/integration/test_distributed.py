@@ -206,6 +206,13 @@ def test_the_daily_batch_runs_on_a_worker_and_keeps_models_and_outputs_on_s3(
         f"s3://{settings.s3_bucket}/{training[0]}"
     )
     assert not list((deployment.home / "training").glob("*.parquet"))
+    # The challenger's drift report is kept on the store, where the UI's link points.
+    reports = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/reports/drift/")
+    assert any(key.endswith(".html") for key in reports), reports
+    drift = instance.get_latest_materialization_event(dg.AssetKey("market_analyst_drift"))
+    kept = drift.asset_materialization.metadata["report_path"].value
+    assert kept.removeprefix(f"s3://{settings.s3_bucket}/") in reports, kept
+    assert not list((deployment.home / "reports").rglob("*.html"))
     # Nothing of MLflow's lands under the home: the server keeps runs in PostgreSQL.
     assert not (deployment.home / "mlflow").exists() or not any(
         (deployment.home / "mlflow").rglob("MLmodel")
@@ -495,5 +502,10 @@ def test_the_daemons_drift_sensor_launches_retraining_on_a_worker(
     assert run.job_name == "retrain_models" and run.tags["quorum/trigger"] == "feature_drift"
     threshold = ModelMonitoring.model_fields["max_drifted_share"].default
     assert float(run.tags["quorum/drifted_feature_share"]) >= threshold
+    # The sensor's report, made in the daemon's process, is kept on the store too.
+    settings = deployment.settings()
+    assert run.tags["quorum/drift_report"].startswith(
+        f"s3://{settings.s3_bucket}/{settings.s3_prefix}/reports/drift/"
+    )
     assert len(receivers(workers, record)) == 1
     assert not instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_WORKER_STARTED)
