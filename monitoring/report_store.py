@@ -41,12 +41,14 @@ class ReportStore:
         return path
 
     def keep(self, path: Path, kind: str) -> str:
-        """Where readers find the report written at ``path``: that path, or (S3) the URI of
-        its copy under the root."""
+        """Where readers find the report written at ``path``: that path, or (S3) the URI it
+        is moved to under the root (the local file is deleted once the object is whole, so a
+        long-lived process, such as the daemon's sensor, does not pile reports up)."""
         if not self.on_s3:
             return str(path)
-        uri = f"{self.root.rstrip('/')}/{kind}/{path.name}"
-        return put_file(str(path), uri, self.endpoint_url)
+        uri = put_file(str(path), f"{self.root.rstrip('/')}/{kind}/{path.name}", self.endpoint_url)
+        path.unlink()
+        return uri
 
 
 def report_link(kept: str) -> str:

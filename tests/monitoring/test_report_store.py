@@ -44,6 +44,7 @@ def test_a_report_made_on_a_worker_is_kept_whole_on_the_s3_store_and_off_the_hom
     kept = reports.keep(path, "drift")
     assert kept == "s3://quorum-tests/deployment/reports/drift/market_analyst-v3-2018-12-31.html"
     assert report_link(kept) == kept
+    assert not path.exists()  # moved, not copied: the object is the report
     body = s3_store.client().get_object(
         Bucket="quorum-tests", Key=kept.removeprefix("s3://quorum-tests/")
     )["Body"]
@@ -53,5 +54,7 @@ def test_a_report_made_on_a_worker_is_kept_whole_on_the_s3_store_and_off_the_hom
     ]
 
     s3_store.stop()
+    path.write_bytes(HTML)
     with pytest.raises(OSError):
         reports.keep(path, "drift")
+    assert path.read_bytes() == HTML  # not kept, not lost: the next attempt has it
