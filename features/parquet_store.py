@@ -23,7 +23,7 @@ S3_SCHEME = "s3://"
 
 
 @dataclass(frozen=True)
-class ParquetStore:
+class StoreRoot:
     """``root``: a folder (``/path/training``) or an S3 prefix (``s3://bucket/training``);
     ``endpoint_url``: an S3 endpoint other than AWS's (``http://127.0.0.1:8333``)."""
 
@@ -33,6 +33,11 @@ class ParquetStore:
     @property
     def on_s3(self) -> bool:
         return self.root.startswith(S3_SCHEME)
+
+
+@dataclass(frozen=True)
+class ParquetStore(StoreRoot):
+    """Named Parquet frames under a folder or an S3 prefix (``StoreRoot``)."""
 
     def uri(self, name: str) -> str:
         """Where ``name`` is kept, as a user would write it (a path or an ``s3://`` URI)."""

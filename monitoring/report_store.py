@@ -17,20 +17,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from features.parquet_store import S3_SCHEME, put_file
+from features.parquet_store import S3_SCHEME, StoreRoot, put_file
 
 
 @dataclass(frozen=True)
-class ReportStore:
-    """``root``: a folder (``/home/reports``) or an S3 prefix (``s3://bucket/reports``);
-    ``endpoint_url``: an S3 endpoint other than AWS's (``http://127.0.0.1:8333``)."""
-
-    root: str
-    endpoint_url: str | None = None
-
-    @property
-    def on_s3(self) -> bool:
-        return self.root.startswith(S3_SCHEME)
+class ReportStore(StoreRoot):
+    """Report files under a folder (``/home/reports``) or an S3 prefix
+    (``s3://bucket/reports``), see ``StoreRoot``."""
 
     def local_path(self, kind: str, name: str) -> Path:
         """The file a report of ``kind`` (``drift``, ``backtest``) named ``name`` is written

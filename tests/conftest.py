@@ -37,6 +37,7 @@ from orchestration import instance  # noqa: E402
 from tests.support.services import (  # noqa: E402
     PrivatePostgres,
     PrivateRedis,
+    PrivateSeaweedFS,
     ServiceUnavailable,
 )
 
@@ -124,6 +125,16 @@ def postgres_server(start_postgres) -> Iterator[PrivatePostgres]:
 def redis_server(start_redis) -> Iterator[PrivateRedis]:
     """The session's own Redis (tests that use their own key prefix)."""
     with start_redis() as server:
+        yield server
+
+
+@pytest.fixture
+def private_s3(monkeypatch) -> Iterator[PrivateSeaweedFS]:
+    """A throwaway S3 store (SeaweedFS) for one test, its credentials in this process's
+    environment (as boto3's and pyarrow's clients read them); stopped and deleted after it."""
+    with _started(PrivateSeaweedFS.start_new, "remove") as server:
+        for name, value in server.credentials.items():
+            monkeypatch.setenv(name, value)
         yield server
 
 

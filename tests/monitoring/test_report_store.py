@@ -1,25 +1,10 @@
 """Reports kept in a folder and on a real S3 store (a private SeaweedFS)."""
 
-from collections.abc import Iterator
-
 import pytest
 
 from monitoring.report_store import ReportStore, report_link
-from tests.support.services import PrivateSeaweedFS
 
 HTML = b"<html><body>drift of market_analyst v3</body></html>"
-
-
-@pytest.fixture
-def s3_store(monkeypatch) -> Iterator[PrivateSeaweedFS]:
-    """A private S3 store (SeaweedFS), its credentials in this process's environment."""
-    server = PrivateSeaweedFS.start_new()
-    try:
-        for name, value in server.credentials.items():
-            monkeypatch.setenv(name, value)
-        yield server
-    finally:
-        server.remove()
 
 
 def test_a_report_in_a_folder_is_written_and_kept_where_it_is(tmp_path):
@@ -31,13 +16,13 @@ def test_a_report_in_a_folder_is_written_and_kept_where_it_is(tmp_path):
     assert report_link(str(path)) == path.resolve().as_uri()
 
 
-def test_a_report_made_on_a_worker_is_kept_whole_on_the_s3_store_and_off_the_home(
-    tmp_path, s3_store
+def test_a_report_made_on_a_worker_is_kept_whole_on_the_private_s3_and_off_the_home(
+    tmp_path, private_s3
 ):
     """Written on the step's own disk (outside any shared folder), then kept as an object
     under the deployment's prefix; a store that is down is the store's error, not a loss
     passed over in silence."""
-    reports = ReportStore("s3://quorum-tests/deployment/reports", s3_store.url)
+    reports = ReportStore("s3://quorum-tests/deployment/reports", private_s3.url)
     path = reports.local_path("drift", "market_analyst-v3-2018-12-31.html")
     assert not path.is_relative_to(tmp_path)
     path.write_bytes(HTML)
@@ -45,15 +30,15 @@ def test_a_report_made_on_a_worker_is_kept_whole_on_the_s3_store_and_off_the_hom
     assert kept == "s3://quorum-tests/deployment/reports/drift/market_analyst-v3-2018-12-31.html"
     assert report_link(kept) == kept
     assert not path.exists()  # moved, not copied: the object is the report
-    body = s3_store.client().get_object(
+    body = private_s3.client().get_object(
         Bucket="quorum-tests", Key=kept.removeprefix("s3://quorum-tests/")
     )["Body"]
     assert body.read() == HTML
-    assert s3_store.keys("quorum-tests", "deployment/") == [
+    assert private_s3.keys("quorum-tests", "deployment/") == [
         "deployment/reports/drift/market_analyst-v3-2018-12-31.html"
     ]
 
-    s3_store.stop()
+    private_s3.stop()
     path.write_bytes(HTML)
     with pytest.raises(OSError):
         reports.keep(path, "drift")

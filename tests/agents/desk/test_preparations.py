@@ -2,7 +2,6 @@
 the ones a desk preparing in its own cycles makes, and a stored preparation is only ever read
 back by a desk that would prepare the same thing."""
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -12,7 +11,6 @@ import pytest
 from agents.desk.feed import ReplayFeed
 from agents.desk.preparations import KEEP_FILES, PreparationStore
 from tests.support.desk import START, make_desk
-from tests.support.services import PrivateSeaweedFS
 
 VERSIONS = {"market_analyst": "1", "risk_manager": "1", "portfolio_optimizer": "1",
             "execution": "1"}  # fmt: skip
@@ -98,33 +96,21 @@ def test_a_preparation_stored_by_other_code_is_prepared_afresh(desk_parts, tmp_p
     assert len(list(store.root.glob("*.pkl"))) == 2
 
 
-@pytest.fixture
-def s3_store(monkeypatch) -> Iterator[PrivateSeaweedFS]:
-    """A private S3 store (SeaweedFS), its credentials in this process's environment."""
-    server = PrivateSeaweedFS.start_new()
-    try:
-        for name, value in server.credentials.items():
-            monkeypatch.setenv(name, value)
-        yield server
-    finally:
-        server.remove()
-
-
-def test_a_session_prepared_on_one_worker_is_read_from_the_s3_store_on_another(
-    desk_parts, tmp_path, s3_store
+def test_a_session_prepared_on_one_worker_is_read_from_the_private_s3_on_another(
+    desk_parts, tmp_path, private_s3
 ):
     """The distributed profile's store: an object under the deployment's prefix, read back
     by a desk in another process (here another desk object) instead of prepared again;
     pruned to the newest KEEP_FILES; and a store that is down is an error, not a miss."""
     models = replace(desk_parts[0], versions=VERSIONS)
-    store = PreparationStore("s3://quorum-tests/deployment/sessions", s3_store.url)
+    store = PreparationStore("s3://quorum-tests/deployment/sessions", private_s3.url)
     desk = make_desk(desk_parts, tmp_path / "a.duckdb", models=models, preparations=store)
     day = desk.feed.sessions[0]
     prepared = desk.prepare(day)
-    (key,) = s3_store.keys("quorum-tests", "deployment/")
+    (key,) = private_s3.keys("quorum-tests", "deployment/")
     assert key.startswith(f"deployment/sessions/{day.isoformat()}-") and key.endswith(".pkl")
 
-    other = PreparationStore("s3://quorum-tests/deployment/sessions", s3_store.url)
+    other = PreparationStore("s3://quorum-tests/deployment/sessions", private_s3.url)
     other.save = lambda *_: pytest.fail("prepared again: the stored preparation was not read")
     again = make_desk(desk_parts, tmp_path / "b.duckdb", models=models, preparations=other)
     loaded = again.prepare(day)
@@ -133,10 +119,11 @@ def test_a_session_prepared_on_one_worker_is_read_from_the_s3_store_on_another(
 
     written = [store.save(prepared, f"identity{i:02d}") for i in range(KEEP_FILES + 2)]
     # (pyarrow leaves an empty "sessions/" key behind a delete, S3's form of a folder)
-    kept = [k for k in s3_store.keys("quorum-tests", "deployment/sessions/") if k.endswith(".pkl")]
+    listed = private_s3.keys("quorum-tests", "deployment/sessions/")
+    kept = [k for k in listed if k.endswith(".pkl")]
     assert len(kept) == KEEP_FILES
     assert written[-1].removeprefix("s3://quorum-tests/") in kept
 
-    s3_store.stop()
+    private_s3.stop()
     with pytest.raises(OSError):
         store.load(day, "identity00")
