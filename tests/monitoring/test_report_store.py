@@ -16,7 +16,7 @@ def test_a_report_in_a_folder_is_written_and_kept_where_it_is(tmp_path):
     assert report_link(str(path)) == path.resolve().as_uri()
 
 
-def test_a_report_made_on_a_worker_is_kept_whole_on_the_private_s3_and_off_the_home(
+def test_a_report_made_on_a_worker_is_kept_whole_on_the_s3_store_and_off_the_home(
     tmp_path, private_s3
 ):
     """Written on the step's own disk (outside any shared folder), then kept as an object

@@ -96,7 +96,7 @@ def test_a_preparation_stored_by_other_code_is_prepared_afresh(desk_parts, tmp_p
     assert len(list(store.root.glob("*.pkl"))) == 2
 
 
-def test_a_session_prepared_on_one_worker_is_read_from_the_private_s3_on_another(
+def test_a_session_prepared_on_one_worker_is_read_from_the_s3_store_on_another(
     desk_parts, tmp_path, private_s3
 ):
     """The distributed profile's store: an object under the deployment's prefix, read back
