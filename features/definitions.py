@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
+from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
+    PostgreSQLSource,
+)
 from feast.types import Array, Float64, Int64, String
 
 from features.names import (  # noqa: F401 (re-exported for Feast's tooling and callers)
@@ -46,8 +49,14 @@ class FeastDefinitions:
         return [*self.entities, *self.data_sources, *self.feature_views, *self.feature_services]
 
 
-def build_definitions(exports: Path) -> FeastDefinitions:
-    """Every Feast object, reading the dbt exports under ``exports``."""
+# The tables behind the feature views, as dbt's marts name them (plus the packed vectors).
+SOURCE_TABLES = ("fct_daily_features", "fct_market_features", "analyst_vectors")
+
+
+def build_definitions(exports: Path, offline_schema: str | None = None) -> FeastDefinitions:
+    """Every Feast object, reading the dbt exports under ``exports``; with
+    ``offline_schema``, reading the same tables from that PostgreSQL schema instead (Feast's
+    PostgreSQL offline store, ``features.offline_postgres``), where no step's disk is read."""
     # Entities
     symbol = Entity(
         name="symbol",
@@ -63,23 +72,27 @@ def build_definitions(exports: Path) -> FeastDefinitions:
     )
 
     # Sources
-    daily_features_source = FileSource(
-        name="fct_daily_features",
-        path=str(exports / "fct_daily_features.parquet"),
-        timestamp_field="event_timestamp",
-        description="dbt mart fct_daily_features: one row per symbol per trading day.",
+    def source(name: str, description: str) -> FileSource | PostgreSQLSource:
+        if offline_schema is None:
+            path = str(exports / f"{name}.parquet")
+            return FileSource(
+                name=name, path=path, timestamp_field="event_timestamp", description=description
+            )
+        return PostgreSQLSource(
+            name=name,
+            table=f"{offline_schema}.{name}",
+            timestamp_field="event_timestamp",
+            description=description,
+        )
+
+    daily_features_source = source(
+        "fct_daily_features", "dbt mart fct_daily_features: one row per symbol per trading day."
     )
-    market_features_source = FileSource(
-        name="fct_market_features",
-        path=str(exports / "fct_market_features.parquet"),
-        timestamp_field="event_timestamp",
-        description="dbt mart fct_market_features: one row per trading day.",
+    market_features_source = source(
+        "fct_market_features", "dbt mart fct_market_features: one row per trading day."
     )
-    analyst_vector_source = FileSource(
-        name="analyst_vectors",
-        path=str(exports / "analyst_vectors.parquet"),
-        timestamp_field="event_timestamp",
-        description="The analyst's inputs packed per symbol (features/vectors.py).",
+    analyst_vector_source = source(
+        "analyst_vectors", "The analyst's inputs packed per symbol (features/vectors.py)."
     )
     # The intraday cycle pushes bar-level values here, straight into the online store.
     technical_push = PushSource(name="technical_push", batch_source=daily_features_source)

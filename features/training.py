@@ -35,4 +35,7 @@ def build_training_set(
     service = store.get_feature_service(service_name)
     job = store.get_historical_features(entity_df=entity_rows, features=service)
     frame = job.to_df()
+    if frame["event_timestamp"].dt.tz is None:
+        # PostgreSQL's offline store returns the entity rows' UTC instants without their zone.
+        frame["event_timestamp"] = frame["event_timestamp"].dt.tz_localize("UTC")
     return frame.sort_values(["event_timestamp", "symbol"], ignore_index=True)
