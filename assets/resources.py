@@ -65,6 +65,9 @@ class FeastStore(dg.ConfigurableResource):
     exports_dir: str
     training_root: str
     s3_endpoint_url: str | None = None
+    # Distributed: the PostgreSQL schema (and its database) Feast's offline store reads.
+    offline_schema: str | None = None
+    offline_conninfo: str | None = None
 
     def open(self) -> FeatureStore:
         from features.store import open_store

@@ -22,6 +22,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -252,6 +253,30 @@ class QuorumSettings(BaseModel):
         return f"{server.rstrip('/')}/{self.feast_registry_database}"
 
     @property
+    def feast_offline_schema(self) -> str | None:
+        """The PostgreSQL schema of the tables Feast's offline store reads (distributed: the
+        dbt exports loaded beside the registry, ``features.offline_postgres``, so no step reads
+        another's disk for a training set); None: Feast reads the exports' files."""
+        return f"offline_{self.feast_project}" if self.distributed else None
+
+    @property
+    def feast_offline_conninfo(self) -> str:
+        """libpq's URL of the database holding those tables: the registry's."""
+        return f"{self.postgres_url.rstrip('/')}/{self.feast_registry_database}"
+
+    @property
+    def _postgres_parts(self) -> dict[str, str]:
+        parts = urlsplit(self.postgres_url)
+        return {
+            "QUORUM_FEAST_OFFLINE_HOST": parts.hostname or "127.0.0.1",
+            "QUORUM_FEAST_OFFLINE_PORT": str(parts.port or 5432),
+            "QUORUM_FEAST_OFFLINE_USER": unquote(parts.username or "postgres"),
+            "QUORUM_FEAST_OFFLINE_PASSWORD": unquote(parts.password or ""),
+            "QUORUM_FEAST_OFFLINE_DATABASE": self.feast_registry_database,
+            "QUORUM_FEAST_OFFLINE_SCHEMA": self.feast_offline_schema or "",
+        }
+
+    @property
     def redis_connection(self) -> str:
         """Feast's form of the Redis address: host:port[,db=N]."""
         host_port, db = self._redis_server_and_db
@@ -393,6 +418,8 @@ class QuorumSettings(BaseModel):
             "QUORUM_S3_BUCKET": self.s3_bucket,
             "QUORUM_S3_ENDPOINT_URL": self.s3_endpoint_url,
             "QUORUM_S3_LOGS_PREFIX": f"{self.s3_prefix}/compute-logs",
+            # The distributed Feast yaml's PostgreSQL offline store.
+            **self._postgres_parts,
         }
 
 

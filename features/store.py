@@ -20,10 +20,12 @@ from feast.protos.feast.types.Value_pb2 import Value
 from features.definitions import (
     ANALYST_INPUTS,
     PACKED_SERVICES,
+    SOURCE_TABLES,
     FeastDefinitions,
     build_definitions,
 )
 from features.names import MARKET_KEY
+from features.offline_postgres import load_exports
 from features.online_features import OnlineFeatures
 from features.postgres import ensure_database
 from features.settings import current_settings
@@ -39,16 +41,26 @@ def open_store(profile: str = "embedded") -> FeatureStore:
             repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / "feature_store.yaml"
         )
     ensure_database(current_settings().feast_registry_url)
-    return FeatureStore(
-        repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / "feature_store.production.yaml"
-    )
+    yaml = f"feature_store.{profile}.yaml"  # production or distributed
+    return FeatureStore(repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / yaml)
 
 
-def apply_definitions(store: FeatureStore, exports: Path) -> FeastDefinitions:
+def apply_definitions(
+    store: FeatureStore,
+    exports: Path,
+    offline_schema: str | None = None,
+    offline_conninfo: str | None = None,
+) -> FeastDefinitions:
     """The equivalent of `feast apply`, from code, for the dbt exports under ``exports``
-    (after packing the analyst's vectors from them)."""
+    (after packing the analyst's vectors from them). With ``offline_schema``, the sources are
+    first loaded into that PostgreSQL schema at ``offline_conninfo``, and Feast reads them
+    there (``features.offline_postgres``)."""
     write_analyst_vectors(exports)
-    definitions = build_definitions(exports)
+    if offline_schema is not None:
+        if offline_conninfo is None:
+            raise ValueError("an offline schema needs the conninfo of its database")
+        load_exports(exports, SOURCE_TABLES, offline_conninfo, offline_schema)
+    definitions = build_definitions(exports, offline_schema)
     store.apply(definitions.objects())
     return definitions
 

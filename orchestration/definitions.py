@@ -69,6 +69,8 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
         exports_dir=str(settings.exports_dir),
         training_root=settings.training_root,
         s3_endpoint_url=settings.data_s3_endpoint_url,
+        offline_schema=settings.feast_offline_schema,
+        offline_conninfo=settings.feast_offline_conninfo if settings.distributed else None,
     )
     mlflow_tracking = MlflowTracking(
         tracking_uri=settings.mlflow_tracking_uri,

@@ -181,7 +181,8 @@ def tool_command(argv: list[str], settings: QuorumSettings) -> list[str] | None:
         return [venv_bin("dagster"), *argv[1:]]
     if argv[0] == "feast":
         features = REPO_ROOT / "features"
-        yaml = features / f"feature_store{'.production' if settings.on_services else ''}.yaml"
+        suffix = f".{settings.profile}" if settings.on_services else ""
+        yaml = features / f"feature_store{suffix}.yaml"
         return [venv_bin("feast"), "-c", str(features), "-f", str(yaml), *argv[1:]]
     if argv[0] == "mlflow":
         if settings.distributed:

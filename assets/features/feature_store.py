@@ -21,7 +21,9 @@ def feast_registry(feast: FeastStore) -> dg.MaterializeResult:
 
     """`feast apply` from code: entities, sources, feature views and services, registered."""
     store = feast.open()
-    definitions = apply_definitions(store, feast.exports)
+    definitions = apply_definitions(
+        store, feast.exports, feast.offline_schema, feast.offline_conninfo
+    )
     return dg.MaterializeResult(
         metadata={
             "profile": feast.profile,
@@ -29,6 +31,7 @@ def feast_registry(feast: FeastStore) -> dg.MaterializeResult:
             "feature_views": [v.name for v in definitions.feature_views],
             "feature_services": [s.name for s in definitions.feature_services],
             "registry": str(store.config.registry.path),
+            "offline_store": store.config.offline_store.type,
         }
     )
 

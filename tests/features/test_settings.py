@@ -71,6 +71,10 @@ def test_the_distributed_profile_derives_its_broker_tracking_server_and_store_ke
     assert settings.mlflow_artifact_location is None  # the server's proxied root
     assert settings.mlflow_artifacts_destination == "s3://quorum/desk_a/mlflow"
     assert settings.reports_root == "s3://quorum/desk_a/reports"
+    # Feast's offline store reads the exports from tables beside the registry.
+    assert settings.feast_offline_schema == "offline_desk_a"
+    assert settings.feast_offline_conninfo.startswith("postgresql://")
+    assert settings.exported_env()["QUORUM_FEAST_OFFLINE_SCHEMA"] == "offline_desk_a"
     assert settings.ledger_url.startswith("postgresql://")
     assert settings.dagster_home == tmp_path / "dagster-distributed"
     given = settings_from({"QUORUM_PROFILE": "distributed", "QUORUM_CELERY_BROKER": "amqp://h//"})
@@ -79,6 +83,7 @@ def test_the_distributed_profile_derives_its_broker_tracking_server_and_store_ke
     assert embedded.mlflow_tracking_uri.startswith("sqlite:///")
     assert embedded.mlflow_artifact_location == str(tmp_path / "mlflow" / "artifacts")
     assert embedded.reports_root == str(tmp_path / "reports")
+    assert embedded.feast_offline_schema is None
 
 
 def _clean_env(**quorum: str) -> dict[str, str]:

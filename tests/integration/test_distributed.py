@@ -206,6 +206,10 @@ def test_the_daily_batch_runs_on_a_worker_and_keeps_models_and_outputs_on_s3(
         f"s3://{settings.s3_bucket}/{training[0]}"
     )
     assert not list((deployment.home / "training").glob("*.parquet"))
+    # ... joined by Feast's PostgreSQL offline store from the exports loaded beside the
+    # registry, not from files under the home.
+    applied = instance.get_latest_materialization_event(dg.AssetKey("feast_registry"))
+    assert applied.asset_materialization.metadata["offline_store"].value == "postgres"
     # The challenger's drift report is kept on the store, where the UI's link points.
     reports = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/reports/drift/")
     assert any(key.endswith(".html") for key in reports), reports
