@@ -28,6 +28,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
+FEATURE_REPO = REPO_ROOT / "features"
+
+
+def feature_store_yaml(profile: str) -> Path:
+    """Feast's yaml for a profile: the embedded one's, or that of a profile on the services
+    (``feature_store.production.yaml``, ``feature_store.distributed.yaml``)."""
+    name = "feature_store.yaml" if profile == "embedded" else f"feature_store.{profile}.yaml"
+    return FEATURE_REPO / name
+
+
 ENV_PREFIX = "QUORUM_"
 
 
@@ -260,8 +270,11 @@ class QuorumSettings(BaseModel):
         return f"offline_{self.feast_project}" if self.distributed else None
 
     @property
-    def feast_offline_conninfo(self) -> str:
-        """libpq's URL of the database holding those tables: the registry's."""
+    def feast_offline_conninfo(self) -> str | None:
+        """libpq's URL of the database holding those tables (the registry's), when there are
+        such tables (distributed); None otherwise."""
+        if self.feast_offline_schema is None:
+            return None
         return f"{self.postgres_url.rstrip('/')}/{self.feast_registry_database}"
 
     @property

@@ -28,21 +28,15 @@ from features.names import MARKET_KEY
 from features.offline_postgres import load_exports
 from features.online_features import OnlineFeatures
 from features.postgres import ensure_database
-from features.settings import current_settings
+from features.settings import FEATURE_REPO, current_settings, feature_store_yaml
 from features.vectors import analyst_rows_before, write_analyst_vectors
-
-FEATURE_REPO = Path(__file__).resolve().parent
 
 
 def open_store(profile: str = "embedded") -> FeatureStore:
     """The store for a profile; its yaml reads connection settings from the environment."""
-    if profile == "embedded":
-        return FeatureStore(
-            repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / "feature_store.yaml"
-        )
-    ensure_database(current_settings().feast_registry_url)
-    yaml = f"feature_store.{profile}.yaml"  # production or distributed
-    return FeatureStore(repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / yaml)
+    if profile != "embedded":
+        ensure_database(current_settings().feast_registry_url)
+    return FeatureStore(repo_path=str(FEATURE_REPO), fs_yaml_file=feature_store_yaml(profile))
 
 
 def apply_definitions(

@@ -70,7 +70,7 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
         training_root=settings.training_root,
         s3_endpoint_url=settings.data_s3_endpoint_url,
         offline_schema=settings.feast_offline_schema,
-        offline_conninfo=settings.feast_offline_conninfo if settings.distributed else None,
+        offline_conninfo=settings.feast_offline_conninfo,
     )
     mlflow_tracking = MlflowTracking(
         tracking_uri=settings.mlflow_tracking_uri,

@@ -27,7 +27,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from features.settings import REPO_ROOT, QuorumSettings, SettingsError, load_settings
+from features.settings import (
+    REPO_ROOT,
+    QuorumSettings,
+    SettingsError,
+    feature_store_yaml,
+    load_settings,
+)
 from orchestration import cluster, instance
 from orchestration.cluster import venv_bin
 
@@ -181,8 +187,7 @@ def tool_command(argv: list[str], settings: QuorumSettings) -> list[str] | None:
         return [venv_bin("dagster"), *argv[1:]]
     if argv[0] == "feast":
         features = REPO_ROOT / "features"
-        suffix = f".{settings.profile}" if settings.on_services else ""
-        yaml = features / f"feature_store{suffix}.yaml"
+        yaml = feature_store_yaml(settings.profile)
         return [venv_bin("feast"), "-c", str(features), "-f", str(yaml), *argv[1:]]
     if argv[0] == "mlflow":
         if settings.distributed:
