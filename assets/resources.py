@@ -62,7 +62,8 @@ class FeastStore(dg.ConfigurableResource):
     an ``s3://`` prefix on the store at ``s3_endpoint_url``."""
 
     profile: str = "embedded"
-    exports_dir: str
+    exports_dir: str  # the folder dbt writes the exports to, on the dbt step's disk
+    exports_root: str | None = None  # where steps read them; None: ``exports_dir``
     training_root: str
     s3_endpoint_url: str | None = None
     # Distributed: the PostgreSQL schema (and its database) Feast's offline store reads.
@@ -92,8 +93,12 @@ class FeastStore(dg.ConfigurableResource):
         return sets.read(feature_service)
 
     @property
-    def exports(self) -> Path:
-        return Path(self.exports_dir)
+    def exports(self) -> ParquetStore:
+        """The dbt exports, where every step reads them: the folder dbt writes, or
+        (distributed) the S3 prefix the dbt step puts them under."""
+        from features.parquet_store import ParquetStore
+
+        return ParquetStore(self.exports_root or self.exports_dir, self.s3_endpoint_url)
 
 
 class MlflowTracking(dg.ConfigurableResource):

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from features.names import ANALYST_SERVICE
+from features.parquet_store import ParquetStore
 from features.settings import REPO_ROOT, load_settings
 
 HISTORY_DAYS = 900  # enough for the 504-day optimizer and 500-day risk windows
@@ -100,7 +101,7 @@ def time_cycles(
     dates = np.sort(prices["date"].unique())
     feed = ReplayFeed(prices, start=pd.Timestamp(dates[-sessions - 1]).date())
     store = open_store("embedded")
-    apply_definitions(store, exports)
+    apply_definitions(store, ParquetStore(str(exports)))
     symbols = [s for s in feed.symbols if s != index]
     sectors = {s: models.sectors.get(s.split("_R")[0], "Unknown") for s in symbols}
     with tempfile.TemporaryDirectory(prefix="quorum-ledger-") as ledger:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from features.names import ANALYST_SERVICE
+from features.parquet_store import ParquetStore
 from features.settings import load_settings
 
 SERVICE = ANALYST_SERVICE
@@ -64,7 +65,7 @@ def run(profile: str, exports: Path, reads: int) -> dict:
     from features.vectors import pack_analyst_vectors
 
     store = open_store(profile)
-    apply_definitions(store, exports)
+    apply_definitions(store, ParquetStore(str(exports)))
     results = {}
     for size in (20, 500):
         rows, market = _universe(exports, size)

@@ -42,9 +42,10 @@ def analyst_scoring(model, exports: Path) -> dict:
     """Milliseconds of the analyst's scoring at 20 and 500 symbols on the latest served rows:
     the ensemble's forecast and calibrated confidence; LightGBM's alone (what the ensemble
     adds is the difference); and the TreeSHAP attribution, which both pay."""
+    from features.parquet_store import ParquetStore
     from features.vectors import analyst_feature_rows
 
-    rows = analyst_feature_rows(exports)
+    rows = analyst_feature_rows(ParquetStore(str(exports)))
     latest = rows[rows["event_timestamp"] == rows["event_timestamp"].max()]
     members = getattr(model, "members", {})
     trees = members.get("lightgbm")

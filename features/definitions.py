@@ -189,14 +189,17 @@ def build_definitions(exports: Path, offline_schema: str | None = None) -> Feast
 
 
 # Module-level objects for Feast's own tooling (`feast -c features plan/apply` scans them).
-def _exports_for_feast_tooling() -> Path:
-    """The settings' exports folder; with invalid settings, the default one (the entry points
-    report the invalid setting themselves; importing must not fail on it)."""
+def _sources_for_feast_tooling() -> tuple[Path, str | None]:
+    """The settings' exports folder and offline schema (distributed: the PostgreSQL tables
+    ``feast_registry`` loads, so the CLI registers the sources the profile's steps read);
+    with invalid settings, the default folder (the entry points report the invalid setting
+    themselves; importing must not fail on it)."""
     try:
-        return current_settings().exports_dir
+        settings = current_settings()
     except SettingsError:
-        return REPO_ROOT / ".quorum" / "exports"
+        return REPO_ROOT / ".quorum" / "exports", None
+    return settings.exports_dir, settings.feast_offline_schema
 
 
-_DEFAULT = build_definitions(_exports_for_feast_tooling())
+_DEFAULT = build_definitions(*_sources_for_feast_tooling())
 globals().update({obj.name: obj for obj in _DEFAULT.objects()})

@@ -11,10 +11,11 @@ the feature views at them. No Dagster import.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from features.parquet_store import ParquetStore, resolve
 
 # Arrow's types in the exports, and the PostgreSQL types Feast's offline store maps back to
 # the feature views' Float64, Int64, String and Array(Float64).
@@ -28,7 +29,7 @@ _SCALARS = (
 )
 
 
-def postgres_type(field: pa.Field, source: Path) -> str:
+def postgres_type(field: pa.Field, source: str) -> str:
     """The column type for one exported field; ValueError naming the file and the field
     for a type the exports never hold (a new mart's column must be added here first)."""
     kind = field.type
@@ -42,26 +43,36 @@ def postgres_type(field: pa.Field, source: Path) -> str:
     raise ValueError(f"{source}: column {field.name!r} has type {kind}, which has no mapping")
 
 
-def load_exports(exports: Path, names: Sequence[str], conninfo: str, schema: str) -> dict[str, int]:
-    """Copies each ``exports/<name>.parquet`` into ``schema.<name>`` and returns the rows per
-    table. Each table is replaced in one transaction: the offline store's readers see the
-    last whole table or the new one, never a part; a failure leaves the last one in place."""
+def load_exports(
+    exports: ParquetStore, names: Sequence[str], conninfo: str, schema: str
+) -> dict[str, int]:
+    """Copies each exported table ``name`` (a folder's or an S3 prefix's ``<name>.parquet``)
+    into ``schema.<name>`` and returns the rows per table. Each table is replaced in one
+    transaction: the offline store's readers see the last whole table or the new one, never a
+    part; a failure leaves the last one in place."""
     import psycopg
     from psycopg import sql
 
-    tables = {name: pq.read_table(exports / f"{name}.parquet") for name in names}
+    tables = {name: _read_table(exports, name) for name in names}
     loaded: dict[str, int] = {}
     with psycopg.connect(conninfo) as connection:
         connection.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         connection.commit()
         for name, table in tables.items():
             with connection.transaction():
-                _replace(connection, schema, name, table, exports / f"{name}.parquet")
+                _replace(connection, schema, name, table, exports.uri(name))
             loaded[name] = table.num_rows
     return loaded
 
 
-def _replace(connection, schema: str, name: str, table: pa.Table, source: Path) -> None:
+def _read_table(exports: ParquetStore, name: str) -> pa.Table:
+    if not exports.exists(name):
+        raise FileNotFoundError(f"no exported table at {exports.uri(name)}")
+    filesystem, path = resolve(exports.uri(name), exports.endpoint_url)
+    return pq.read_table(path, filesystem=filesystem)
+
+
+def _replace(connection, schema: str, name: str, table: pa.Table, source: str) -> None:
     from psycopg import sql
 
     target = sql.Identifier(schema, name)

@@ -72,6 +72,11 @@ class ParquetStore(StoreRoot):
         with filesystem.open_input_file(path) as handle:
             return pq.ParquetFile(handle).metadata.num_rows
 
+    def put(self, name: str, local: str) -> str:
+        """Keeps the local Parquet file ``local`` as ``name``, whole (``put_file``); returns
+        its URI. For files another program wrote to the step's disk (dbt's exports)."""
+        return put_file(local, self.uri(name), self.endpoint_url)
+
     def exists(self, name: str) -> bool:
         from pyarrow import fs
 

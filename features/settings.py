@@ -307,8 +307,16 @@ class QuorumSettings(BaseModel):
 
     @property
     def exports_dir(self) -> Path:
-        """Parquet copies of the dbt marts, read by Feast's offline store."""
+        """Where dbt writes its Parquet copies of the marts (on the dbt step's own disk)."""
         return self.exports or self.home / "exports"
+
+    @property
+    def exports_root(self) -> str:
+        """Where the steps read the exports: ``exports_dir``, or (distributed) a prefix on
+        the S3 store, where the dbt step puts them once built (``features.parquet_store``)."""
+        if self.distributed:
+            return f"s3://{self.s3_bucket}/{self.s3_prefix}/exports"
+        return str(self.exports_dir)
 
     @property
     def venues_file(self) -> str | None:

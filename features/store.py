@@ -27,6 +27,7 @@ from features.definitions import (
 from features.names import MARKET_KEY
 from features.offline_postgres import load_exports
 from features.online_features import OnlineFeatures
+from features.parquet_store import ParquetStore
 from features.postgres import ensure_database
 from features.settings import FEATURE_REPO, current_settings, feature_store_yaml
 from features.vectors import analyst_rows_before, write_analyst_vectors
@@ -41,29 +42,33 @@ def open_store(profile: str = "embedded") -> FeatureStore:
 
 def apply_definitions(
     store: FeatureStore,
-    exports: Path,
+    exports: ParquetStore,
     offline_schema: str | None = None,
     offline_conninfo: str | None = None,
 ) -> FeastDefinitions:
-    """The equivalent of `feast apply`, from code, for the dbt exports under ``exports``
+    """The equivalent of `feast apply`, from code, for the dbt exports kept in ``exports``
     (after packing the analyst's vectors from them). With ``offline_schema``, the sources are
     first loaded into that PostgreSQL schema at ``offline_conninfo``, and Feast reads them
-    there (``features.offline_postgres``)."""
+    there (``features.offline_postgres``); without one, Feast reads the exports' files, which
+    must then be a local folder (its DuckDB offline store cannot read ``s3://`` offline)."""
     write_analyst_vectors(exports)
     if offline_schema is not None:
         if offline_conninfo is None:
             raise ValueError("an offline schema needs the conninfo of its database")
         load_exports(exports, SOURCE_TABLES, offline_conninfo, offline_schema)
-    definitions = build_definitions(exports, offline_schema)
+    elif exports.on_s3:
+        raise ValueError(
+            f"the exports at {exports.root} are on S3: Feast's DuckDB offline store cannot "
+            "read them; give an offline schema (the distributed profile does)"
+        )
+    definitions = build_definitions(Path(exports.root), offline_schema)
     store.apply(definitions.objects())
     return definitions
 
 
-def exported_time_range(exports: Path) -> tuple[datetime, datetime]:
-    stamps = pd.read_parquet(exports / "fct_daily_features.parquet", columns=["event_timestamp"])
-    return stamps["event_timestamp"].min().to_pydatetime(), stamps[
-        "event_timestamp"
-    ].max().to_pydatetime()
+def exported_time_range(exports: ParquetStore) -> tuple[datetime, datetime]:
+    stamps = exports.read("fct_daily_features", columns=["event_timestamp"])["event_timestamp"]
+    return stamps.min().to_pydatetime(), stamps.max().to_pydatetime()
 
 
 def materialize_online(store: FeatureStore, end: datetime) -> dict[str, tuple[datetime, datetime]]:
@@ -234,7 +239,7 @@ class SessionPublisher:
     written by then. Never a later day's values. ``prepare(day)`` reads them ahead (before
     the open) so that publishing at the open only writes them."""
 
-    def __init__(self, store: FeatureStore, exports: Path) -> None:
+    def __init__(self, store: FeatureStore, exports: ParquetStore) -> None:
         self._store = store
         self._exports = exports
         self._prepared: tuple[date, pd.DataFrame] | None = None

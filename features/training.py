@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from feast import FeatureStore
 
 from features.names import MARKET_KEY
+
+if TYPE_CHECKING:
+    from features.parquet_store import ParquetStore
 
 LABEL_COLUMNS = [
     "forward_return_1d",
@@ -19,9 +22,9 @@ LABEL_COLUMNS = [
 ]
 
 
-def label_rows(exports: Path) -> pd.DataFrame:
+def label_rows(exports: ParquetStore) -> pd.DataFrame:
     """Entity rows with their labels: one per (symbol, day) whose 21-day label has matured."""
-    labels = pd.read_parquet(exports / "fct_forward_returns.parquet")
+    labels = exports.read("fct_forward_returns")
     labels = labels.dropna(subset=["forward_return_21d"])
     labels["market_id"] = MARKET_KEY
     return labels[["symbol", "market_id", "event_timestamp", *LABEL_COLUMNS]].reset_index(drop=True)

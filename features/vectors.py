@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -10,22 +10,25 @@ import pandas as pd
 from features.names import ANALYST_INPUTS, MARKET_FEATURES, SEQUENCE_DAYS
 from features.sequences import with_sequence_windows
 
+if TYPE_CHECKING:
+    from features.parquet_store import ParquetStore
 
-def analyst_feature_rows(exports: Path) -> pd.DataFrame:
+
+def analyst_feature_rows(exports: ParquetStore) -> pd.DataFrame:
     """symbol, event_timestamp (UTC) and every ANALYST_INPUTS column, one row per symbol
     and close: the values the analyst is served, as the dbt exports hold them."""
-    daily = pd.read_parquet(exports / "fct_daily_features.parquet")
-    market = pd.read_parquet(exports / "fct_market_features.parquet")
+    daily = exports.read("fct_daily_features")
+    market = exports.read("fct_market_features")
     rows = _joined(daily, market)
     rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
     return rows
 
 
-def analyst_rows_before(exports: Path, cutoff: pd.Timestamp) -> pd.DataFrame:
+def analyst_rows_before(exports: ParquetStore, cutoff: pd.Timestamp) -> pd.DataFrame:
     """The rows ``analyst_feature_rows`` holds for the last close before ``cutoff`` (UTC),
     computed from the last SEQUENCE_DAYS rows of each symbol only (all its windows reach):
     what a replayed session publishes at its open, without building every day's windows."""
-    daily = pd.read_parquet(exports / "fct_daily_features.parquet")
+    daily = exports.read("fct_daily_features")
     stamps = pd.to_datetime(daily["event_timestamp"], utc=True)
     earlier = stamps < cutoff
     recent = (
@@ -36,7 +39,7 @@ def analyst_rows_before(exports: Path, cutoff: pd.Timestamp) -> pd.DataFrame:
         .tail(SEQUENCE_DAYS)
         .drop(columns="_stamp")
     )
-    rows = _joined(recent, pd.read_parquet(exports / "fct_market_features.parquet"))
+    rows = _joined(recent, exports.read("fct_market_features"))
     rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
     last = rows["event_timestamp"] == rows["event_timestamp"].max()  # every symbol's last row
     return rows[last].reset_index(drop=True)
@@ -66,9 +69,10 @@ def pack_analyst_vectors(daily: pd.DataFrame, market: pd.DataFrame) -> pd.DataFr
     )
 
 
-def write_analyst_vectors(exports: Path) -> Path:
-    daily = pd.read_parquet(exports / "fct_daily_features.parquet")
-    market = pd.read_parquet(exports / "fct_market_features.parquet")
-    path = exports / "analyst_vectors.parquet"
-    pack_analyst_vectors(daily, market).to_parquet(path, index=False)
-    return path
+def write_analyst_vectors(exports: ParquetStore) -> str:
+    """Packs the exported daily and market features into ``analyst_vectors`` beside them
+    (the source of the packed feature views) and returns its URI."""
+    vectors = pack_analyst_vectors(
+        exports.read("fct_daily_features"), exports.read("fct_market_features")
+    )
+    return exports.write("analyst_vectors", vectors)

@@ -154,12 +154,15 @@ def celery_worker_command(name: str) -> list[str]:
 
 
 def celery_worker_env(
-    config_dir: Path, base: dict[str, str], workers_on_machine: int
+    config_dir: Path, base: dict[str, str], workers_on_machine: int, scratch: Path | None = None
 ) -> dict[str, str]:
     """A worker's environment: its Celery config on the path, and its share of the machine's
     cores for OpenMP (LightGBM, PyTorch, OpenBLAS), unless ``base`` sets one. Left at every
     core, two runs training at once each spin as many threads as there are cores: a
-    per-sector backfill took longer on two workers than on one (docs/operations.md)."""
+    per-sector backfill took longer on two workers than on one (docs/operations.md).
+    With ``scratch`` (a folder of this worker's own), dbt writes its exports there before
+    the step puts them on the S3 store: no other worker's step can read them off a disk."""
     path = os.pathsep.join(p for p in (str(config_dir), base.get("PYTHONPATH", "")) if p)
     threads = str(max(1, (os.cpu_count() or 1) // max(1, workers_on_machine)))
-    return {"OMP_NUM_THREADS": threads} | base | {"PYTHONPATH": path}
+    own = {"QUORUM_EXPORTS": str(scratch / "exports")} if scratch is not None else {}
+    return {"OMP_NUM_THREADS": threads} | base | {"PYTHONPATH": path} | own

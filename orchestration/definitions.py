@@ -67,6 +67,7 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
     feast = FeastStore(
         profile=settings.profile,
         exports_dir=str(settings.exports_dir),
+        exports_root=settings.exports_root,
         training_root=settings.training_root,
         s3_endpoint_url=settings.data_s3_endpoint_url,
         offline_schema=settings.feast_offline_schema,

@@ -92,7 +92,9 @@ def distributed_services(settings: QuorumSettings) -> list[Service]:
         root = Path(tempfile.mkdtemp(prefix=f"quorum-worker{number}-"))
         cluster.write_celery_config(settings, root / "config")
         (root / "work").mkdir()
-        env = cluster.celery_worker_env(root / "config", dict(os.environ), settings.celery_workers)
+        env = cluster.celery_worker_env(
+            root / "config", dict(os.environ), settings.celery_workers, scratch=root
+        )
         name = f"quorum-worker{number}"
         command = cluster.celery_worker_command(name)
         services.append(Service(name, command, env, cwd=root / "work", scratch=root))

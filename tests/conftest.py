@@ -32,6 +32,7 @@ from assets.ingestion.raw_prices import raw_prices  # noqa: E402
 from assets.resources import FeastStore, MarketDataSource, Warehouse  # noqa: E402
 from assets.transform.dbt_models import build_dbt_assets, prepared_dbt_project  # noqa: E402
 from features.ingestion.market_data import load_market_data  # noqa: E402
+from features.parquet_store import ParquetStore  # noqa: E402
 from features.settings import current_settings  # noqa: E402
 from orchestration import instance  # noqa: E402
 from tests.support.services import (  # noqa: E402
@@ -215,6 +216,11 @@ class Workspace:
     def exports(self) -> Path:
         return self.root / "exports"
 
+    @property
+    def export_store(self) -> ParquetStore:
+        """The exports as the steps read them (this home's folder)."""
+        return ParquetStore(str(self.exports))
+
     def materialize(
         self,
         spec: str,
@@ -312,5 +318,5 @@ def replay_online_store(daily_graph):
 
     space, _, store = daily_graph
     yield space, store
-    newest = exported_time_range(space.exports)[1]
-    SessionPublisher(store, space.exports).publish(newest.date() + timedelta(days=1))
+    newest = exported_time_range(space.export_store)[1]
+    SessionPublisher(store, space.export_store).publish(newest.date() + timedelta(days=1))

@@ -93,7 +93,7 @@ def backtest_report(
     with warehouse.connect(read_only=True) as con:
         market = read_staged_market(con)
     prices, symbols, index_symbol = market.prices, market.symbols, market.benchmark_symbol
-    market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
+    market = feast.exports.read("fct_market_features")
     walk = WalkForward(
         first_day=config.first_day,
         last_day=config.last_day,

@@ -90,7 +90,7 @@ def market_analyst_model(
     from features.vectors import analyst_feature_rows
 
     data = feast.training_set(FEATURE_SERVICE)
-    market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
+    market = feast.exports.read("fct_market_features")
     market_returns = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
     mlflow_tracking.configure()
     members = config.members or analyst_training.members

@@ -6,7 +6,6 @@ and registered as quorum-market_analyst-sector-<sector> (challenger). The desk s
 the pooled analyst: these models are not served."""
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from agents.market_analyst.names import LIGHTGBM
@@ -32,9 +31,8 @@ def analyst_sectors(
 ) -> dg.Output[dict[str, list[str]]]:
     """The sectors that get their own analyst model, each with its names; the
     ``analyst_sector`` partitions follow them (a new sector added, a vanished one removed)."""
-    daily = pd.read_parquet(
-        feast.exports / "fct_daily_features.parquet",
-        columns=["symbol", "sector", "event_timestamp"],
+    daily = feast.exports.read(
+        "fct_daily_features", columns=["symbol", "sector", "event_timestamp"]
     )
     kept, too_small = trainable_sectors(latest_sectors(daily), config.min_symbols)
     name = ANALYST_SECTORS.name

@@ -1,12 +1,13 @@
 """The dbt project as Dagster assets: every model, seed and test shows in the lineage graph."""
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from assets.resources import Warehouse
+from assets.resources import FeastStore, Warehouse
 from features.settings import DBT_PROJECT_DIR
 
 
@@ -59,16 +60,36 @@ def _with_row_counts(events: list[Any], warehouse: Warehouse) -> Iterator[Any]:
             yield event
 
 
+def _with_exports_kept(events: list[Any], feast: FeastStore) -> Iterator[Any]:
+    """When the exports are read from a store other than dbt's folder (distributed: S3),
+    put each mart this build exported there, so that no later step reads this step's disk;
+    each output names where its export is kept. Only reached when ``dbt build`` succeeded."""
+    exports = feast.exports
+    folder = Path(feast.exports_dir)
+    for event in events:
+        if isinstance(event, dg.Output) and event.output_name and exports.on_s3:
+            name = event.output_name.split("__", 1)[-1]
+            local = folder / f"{name}.parquet"
+            if local.exists():
+                uri = exports.put(name, str(local))
+                event = event.with_metadata({**event.metadata, "export_uri": uri})
+        yield event
+
+
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     """Every dbt model, seed and test as assets and checks, from the project's manifest."""
 
     @dbt_assets(manifest=project.manifest_path, dagster_dbt_translator=QuorumDbtTranslator())
     def dbt_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: Warehouse,
+        feast: FeastStore,
     ) -> Iterator[Any]:
         """dbt build: staging -> intermediate -> marts, with every YAML test as an asset
-        check. The marts' post-hooks export them to Parquet for Feast."""
+        check. The marts' post-hooks export them to Parquet for Feast and the desk; on the
+        distributed profile they are then put on the S3 store, where every step reads them."""
         events = list(dbt.cli(["build"], context=context).stream())
-        yield from _with_row_counts(events, warehouse)
+        yield from _with_exports_kept(list(_with_row_counts(events, warehouse)), feast)
 
     return dbt_models

@@ -20,7 +20,7 @@ SCHEMA = "feast_offline"
 def offline_store(daily_graph, start_postgres, tmp_path_factory):
     space, _, embedded = daily_graph
     with start_postgres() as server:
-        loaded = load_exports(space.exports, SOURCE_TABLES, f"{server.url}/postgres", SCHEMA)
+        loaded = load_exports(space.export_store, SOURCE_TABLES, f"{server.url}/postgres", SCHEMA)
         repo = tmp_path_factory.mktemp("feast_postgres")
         config = RepoConfig(
             project="offline_postgres",
@@ -57,7 +57,7 @@ def test_every_exported_table_is_loaded_whole(offline_store):
 )
 def test_each_service_joins_the_same_training_set_as_the_duckdb_store(offline_store, service):
     space, embedded, store, _ = offline_store
-    rows = label_rows(space.exports)
+    rows = label_rows(space.export_store)
     expected = build_training_set(embedded, service, rows)
     got = build_training_set(store, service, rows)
     assert list(got.columns) == list(expected.columns)
@@ -75,4 +75,4 @@ def test_each_service_joins_the_same_training_set_as_the_duckdb_store(offline_st
 
 def test_a_column_type_without_a_mapping_names_the_file_and_the_column(tmp_path):
     with pytest.raises(ValueError, match=r"prices\.parquet: column 'blob'"):
-        postgres_type(pa.field("blob", pa.binary()), tmp_path / "prices.parquet")
+        postgres_type(pa.field("blob", pa.binary()), str(tmp_path / "prices.parquet"))

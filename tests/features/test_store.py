@@ -75,7 +75,7 @@ def test_training_rows_take_the_newest_feature_at_or_before_their_own_time(built
 
 def test_labels_never_see_features_stamped_after_them(built):
     space, _, store = built
-    labels = label_rows(space.exports).sample(200, random_state=3)
+    labels = label_rows(space.export_store).sample(200, random_state=3)
     joined = build_training_set(store, "market_analyst_v2", labels)
     features = pd.read_parquet(space.exports / "fct_daily_features.parquet")
     features["event_timestamp"] = features["event_timestamp"].dt.tz_localize("UTC")  # as Feast
@@ -128,7 +128,7 @@ def test_online_values_equal_offline_values_for_the_same_symbol_and_time(built):
     served = online.values[:, : len(ANALYST_FEATURES)]
     np.testing.assert_allclose(served, offline, equal_nan=True)
     # the served windows are the ones training builds from the same rows
-    windows = with_sequence_windows(analyst_feature_rows(space.exports))
+    windows = with_sequence_windows(analyst_feature_rows(space.export_store))
     stamp = pd.Timestamp(newest)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
     windows = windows[windows["event_timestamp"] == stamp].set_index("symbol")

@@ -48,8 +48,8 @@ def test_production_profile_serves_the_same_features_from_redis_and_postgres(
 
     store = open_store("production")
     assert store.config.online_store.type == "redis"
-    apply_definitions(store, workspace.exports)
-    _, newest = exported_time_range(workspace.exports)
+    apply_definitions(store, workspace.export_store)
+    _, newest = exported_time_range(workspace.export_store)
     materialize_online(store, newest + pd.Timedelta(seconds=1))
 
     # The registry lives in PostgreSQL...

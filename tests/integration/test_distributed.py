@@ -210,6 +210,19 @@ def test_the_daily_batch_runs_on_a_worker_and_keeps_models_and_outputs_on_s3(
     # registry, not from files under the home.
     applied = instance.get_latest_materialization_event(dg.AssetKey("feast_registry"))
     assert applied.asset_materialization.metadata["offline_store"].value == "postgres"
+    # The dbt step wrote its exports in its worker's own folder and put them on the store,
+    # where every later step (the labels, the analyst's rows, the sectors, the backtest, the
+    # drift sensor, each session's features) reads them: none is written under the home.
+    exported = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/exports/")
+    for name in ("fct_daily_features", "fct_market_features", "fct_forward_returns"):
+        key = f"{settings.s3_prefix}/exports/{name}.parquet"
+        assert key in exported, exported
+        mart = instance.get_latest_materialization_event(dg.AssetKey(["marts", name]))
+        assert mart.asset_materialization.metadata["export_uri"].value == (
+            f"s3://{settings.s3_bucket}/{key}"
+        )
+    assert f"{settings.s3_prefix}/exports/analyst_vectors.parquet" in exported
+    assert not list((deployment.home / "exports").glob("*.parquet"))
     # The challenger's drift report is kept on the store, where the UI's link points.
     reports = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/reports/drift/")
     assert any(key.endswith(".html") for key in reports), reports

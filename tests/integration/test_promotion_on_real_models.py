@@ -65,7 +65,7 @@ def trained(feast) -> Callable[..., tuple[pd.DataFrame, object]]:
     several tests ask for the same model (the unaltered one three times)."""
     done: dict[tuple, tuple[pd.DataFrame, object]] = {}
     training = feast.training_set("market_analyst_v2")
-    market = pd.read_parquet(feast.exports / "fct_market_features.parquet")
+    market = feast.exports.read("fct_market_features")
     market = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
 
     def train(**how) -> tuple[pd.DataFrame, object]:

@@ -52,7 +52,7 @@ def slice_(daily_graph):
     training = pd.read_parquet(space.root / "training" / "market_analyst_v2.parquet")
     market = pd.read_parquet(space.exports / "fct_market_features.parquet")
     market = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
-    return training, market, analyst_feature_rows(space.exports)
+    return training, market, analyst_feature_rows(space.export_store)
 
 
 def test_a_challenger_trained_on_shifted_features_is_refused_for_drift(slice_):

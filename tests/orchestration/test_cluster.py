@@ -56,6 +56,9 @@ def test_workers_on_one_machine_share_its_cores_unless_told_otherwise(tmp_path):
     assert many["OMP_NUM_THREADS"] == "1"
     chosen = cluster.celery_worker_env(tmp_path, {"OMP_NUM_THREADS": "3"}, workers_on_machine=2)
     assert chosen["OMP_NUM_THREADS"] == "3"  # the operator's own setting wins
+    assert "QUORUM_EXPORTS" not in env
+    own = cluster.celery_worker_env(tmp_path, {"QUORUM_EXPORTS": "/home"}, 2, scratch=tmp_path)
+    assert own["QUORUM_EXPORTS"] == str(tmp_path / "exports")  # dbt writes on its own disk
 
 
 def test_the_worker_config_names_the_broker_and_acknowledges_early(tmp_path):

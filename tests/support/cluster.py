@@ -80,7 +80,7 @@ def celery_workers(
             (root / "work").mkdir()
             name = f"w{number}-{deployment.tag}"
             base = deployment.instance_env | dict(extra_env or {})
-            env = cluster.celery_worker_env(root / "config", base, count)
+            env = cluster.celery_worker_env(root / "config", base, count, scratch=root)
             argv = cluster.celery_worker_command(name)
             worker = Worker(name, root, None)  # type: ignore[arg-type]
             worker.process = stack.enter_context(started(argv, env, worker.work_dir, worker.log))

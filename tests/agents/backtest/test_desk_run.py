@@ -45,7 +45,7 @@ def inputs(real_universe) -> dict:
     market = pd.read_parquet(space.exports / "fct_market_features.parquet")
     return {
         "prices": prices,
-        "feature_rows": analyst_feature_rows(space.exports),
+        "feature_rows": analyst_feature_rows(space.export_store),
         "training_rows": pd.read_parquet(space.root / "training" / "market_analyst_v2.parquet"),
         "market_returns": market.set_index(pd.to_datetime(market["date"]))["market_return_1d"],
         "sectors": dict(zip(symbols["symbol"], symbols["sector"], strict=True)),

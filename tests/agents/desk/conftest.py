@@ -33,4 +33,4 @@ def desk_parts(replay_online_store):
         optimizer_config=OptimizerConfig(max_weight=0.4, max_sector_weight=0.5),
     )
     prices = space.query("select * from staging.stg_prices order by date, symbol")
-    return models, prices, store, space.exports
+    return models, prices, store, space.export_store

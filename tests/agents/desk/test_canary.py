@@ -3,6 +3,7 @@ on real prices, features and models (the daily graph's 3 stocks), with its own p
 and P&L in the ledger and the desk's limits on the whole book."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -21,7 +22,9 @@ SHARE = 0.25
 @pytest.fixture(scope="module")
 def challenger(desk_parts) -> MarketAnalyst:
     """A different real model: fewer, shallower trees on the same training set."""
-    rows = pd.read_parquet(desk_parts[3].parent / "training" / "market_analyst_v2.parquet")
+    rows = pd.read_parquet(
+        Path(desk_parts[3].root).parent / "training" / "market_analyst_v2.parquet"
+    )
     rows = rows.dropna(subset=["forward_excess_return_5d"])
     X, y = rows[ANALYST_FEATURES], rows["forward_excess_return_5d"]
     model = SignalModel(n_estimators=10, min_child_samples=200).fit(X, y)

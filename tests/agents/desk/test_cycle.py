@@ -3,6 +3,7 @@
 
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -348,7 +349,9 @@ def test_a_challenger_in_shadow_is_recorded_and_scored_but_never_trades(desk_par
 
     fitted = desk_parts[0]
     # A different real model: fewer, shallower trees on the same training set.
-    rows = pd.read_parquet(desk_parts[3].parent / "training" / "market_analyst_v2.parquet")
+    rows = pd.read_parquet(
+        Path(desk_parts[3].root).parent / "training" / "market_analyst_v2.parquet"
+    )
     rows = rows.dropna(subset=["forward_excess_return_5d"])
     X, y = rows[ANALYST_FEATURES], rows["forward_excess_return_5d"]
     other = SignalModel(n_estimators=10, min_child_samples=200).fit(X, y)

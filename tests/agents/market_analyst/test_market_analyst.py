@@ -28,7 +28,7 @@ SMALL_MODEL = {"n_estimators": 60, "min_child_samples": 50}
 @pytest.fixture(scope="module")
 def analyst_inputs(daily_graph):
     space, _, store = daily_graph
-    data = build_training_set(store, "market_analyst_v2", label_rows(space.exports))
+    data = build_training_set(store, "market_analyst_v2", label_rows(space.export_store))
     market = pd.read_parquet(space.exports / "fct_market_features.parquet")
     returns = market.set_index(pd.to_datetime(market["date"]))["market_return_1d"]
     return data, returns
