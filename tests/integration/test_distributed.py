@@ -11,6 +11,7 @@ settings, and its cycle is compared with the workers' event by event.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -489,19 +490,24 @@ def test_a_run_whose_worker_is_killed_is_failed_by_run_monitoring_and_nothing_is
 
 
 def test_the_daemons_drift_sensor_launches_retraining_on_a_worker(
-    deployment, workers, service, built
+    deployment, store, workers, service, built
 ):
-    """The live features rescaled (a vendor switching units): the sensor's first tick under
-    the daemon judges them drifted from the champion's reference and launches retrain_models,
-    which a worker runs to the end with the job's default executor, every step in the run's
-    one process (orchestration/jobs.py says why)."""
+    """The live features rescaled (a vendor switching units) in the exports on the store: the
+    sensor's first tick under the daemon judges them drifted from the champion's reference
+    and launches retrain_models, which a worker runs to the end with the job's default
+    executor, every step in the run's one process (orchestration/jobs.py says why)."""
     instance, submitter = service
-    exports = deployment.settings().exports_dir / "fct_daily_features.parquet"
-    original = exports.read_bytes()
-    live = pd.read_parquet(exports)
+    settings = deployment.settings()
+    client = store.client()
+    kept = {
+        "Bucket": settings.s3_bucket,
+        "Key": f"{settings.s3_prefix}/exports/fct_daily_features.parquet",
+    }
+    original = client.get_object(**kept)["Body"].read()
+    live = pd.read_parquet(io.BytesIO(original))
     features = [f for f in ANALYST_FEATURES if not f.endswith("_rank") and f in live][:12]
     live[features] = live[features] * 3 + 1
-    live.to_parquet(exports)
+    client.put_object(**kept, Body=live.to_parquet())
     try:
         with submitter.running("feature_drift_sensor") as (origin, selector):
             (tick,) = wait_until(
@@ -513,14 +519,13 @@ def test_the_daemons_drift_sensor_launches_retraining_on_a_worker(
         (run_id,) = tick.run_ids
         (record,) = wait_for_runs(instance, [run_id], 900)
     finally:
-        exports.write_bytes(original)
+        client.put_object(**kept, Body=original)
     run = record.dagster_run
     assert run.status == dg.DagsterRunStatus.SUCCESS, failures(instance, [record])
     assert run.job_name == "retrain_models" and run.tags["quorum/trigger"] == "feature_drift"
     threshold = ModelMonitoring.model_fields["max_drifted_share"].default
     assert float(run.tags["quorum/drifted_feature_share"]) >= threshold
     # The sensor's report, made in the daemon's process, is kept on the store too.
-    settings = deployment.settings()
     assert run.tags["quorum/drift_report"].startswith(
         f"s3://{settings.s3_bucket}/{settings.s3_prefix}/reports/drift/"
     )
