@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from features.parquet_store import ParquetStore, resolve
@@ -27,6 +29,9 @@ _SCALARS = (
     (pa.types.is_large_string, "text"),
     (pa.types.is_date, "date"),
 )
+
+
+COPY_BATCH_ROWS = 10_000  # about 36 MB of the analyst's vectors as text at once
 
 
 def postgres_type(field: pa.Field, source: str) -> str:
@@ -83,7 +88,40 @@ def _replace(connection, schema: str, name: str, table: pa.Table, source: str) -
     connection.execute(sql.SQL("drop table if exists {}").format(target))
     connection.execute(sql.SQL("create table {} ({})").format(target, columns))
     names = sql.SQL(", ").join(sql.Identifier(n) for n in table.column_names)
-    with connection.cursor().copy(sql.SQL("copy {} ({}) from stdin").format(target, names)) as copy:
-        for batch in table.to_batches(max_chunksize=50_000):
-            for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
-                copy.write_row(row)
+    statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(target, names)
+    # Arrow writes the CSV (a row at a time in Python took 45 s for the 30-year exports);
+    # batches bound the text held at once (the analyst's vectors are 239 floats a row).
+    no_header = pcsv.WriteOptions(include_header=False)
+    with connection.cursor().copy(statement) as copy:
+        for batch in table.to_batches(max_chunksize=COPY_BATCH_ROWS):
+            text = pa.BufferOutputStream()
+            pcsv.write_csv(_arrays_as_literals(batch), text, write_options=no_header)
+            copy.write(text.getvalue().to_pybytes())
+
+
+def _arrays_as_literals(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with each list column as PostgreSQL's array literal text (``{1.5,nan}``),
+    which COPY's CSV reads into the ``[]`` column; scalars as Arrow writes them, which
+    PostgreSQL reads back exactly (floats in their shortest round-trip form, ``nan``, nulls
+    as empty fields, UTC instants with their ``Z``)."""
+    columns = [
+        _array_literals(column.cast(pa.list_(column.type.value_type)))
+        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type)
+        else column
+        for column in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def _array_literals(lists: pa.ListArray) -> pa.Array:
+    # A batch's list column is a slice: ``values`` is the whole table's, so cut this slice's.
+    first, last = lists.offsets[0].as_py(), lists.offsets[-1].as_py()
+    offsets = pc.subtract(lists.offsets, pa.scalar(first, lists.offsets.type))
+    elements = pc.cast(lists.values.slice(first, last - first), pa.string())
+    if pa.types.is_string(lists.type.value_type):  # quoted, as an array literal needs
+        escaped = pc.replace_substring(pc.replace_substring(elements, "\\", "\\\\"), '"', '\\"')
+        elements = pc.binary_join_element_wise('"', escaped, '"', "")
+    elements = pc.fill_null(elements, "NULL")
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, elements), ",")
+    literals = pc.binary_join_element_wise("{", joined, "}", "")
+    return pc.if_else(lists.is_null(), pa.scalar(None, pa.string()), literals)
