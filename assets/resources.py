@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from agents.desk.ledger import EventLog
     from agents.execution.agent import RLScheduler
     from features.ingestion.market_data import MarketData
+    from features.ingestion.staged import StagedMarket
     from features.parquet_store import ParquetStore
     from monitoring.alerts import AlertSink, AlertThresholds
     from monitoring.drift import DriftThresholds
@@ -46,14 +47,33 @@ class MarketDataSource(dg.ConfigurableResource):
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The DuckDB file that holds raw prices and the dbt models."""
+    """The DuckDB file that holds raw prices and the dbt models; and where the steps after
+    the batch's DuckDB steps read the staged market: the file, or (``staged_root``, the
+    distributed profile) the Parquet copies the dbt step keeps on the S3 store."""
 
     path: str
+    staged_root: str | None = None
+    s3_endpoint_url: str | None = None
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         from features.ingestion import price_store
 
         return price_store.connect(self.path, read_only=read_only)
+
+    @property
+    def staged_store(self) -> ParquetStore | None:
+        from features.parquet_store import ParquetStore
+
+        return ParquetStore(self.staged_root, self.s3_endpoint_url) if self.staged_root else None
+
+    def staged_market(self) -> StagedMarket:
+        """dbt's staged prices and symbols, from the store when one is set, else the file."""
+        from features.ingestion.staged import load_staged_market, read_staged_market
+
+        if self.staged_store is not None:
+            return load_staged_market(self.staged_store)
+        with self.connect(read_only=True) as con:
+            return read_staged_market(con)
 
 
 class FeastStore(dg.ConfigurableResource):
@@ -191,7 +211,6 @@ class TradingDesk(dg.ConfigurableResource):
         from agents.desk.feed import ReplayFeed
         from agents.desk.models import NoChampion, load_desk_models, with_hedge, with_long_short
         from agents.desk.preparations import PreparationStore
-        from features.ingestion.staged import read_staged_market
         from features.names import ANALYST_SERVICE
         from features.store import OnlineFeatureReader, SessionPublisher
 
@@ -202,8 +221,7 @@ class TradingDesk(dg.ConfigurableResource):
             raise dg.Failure(description=str(missing)) from missing
         models = with_hedge(champions, self.hedge, self.hedge_instrument)
         models = with_long_short(models, self.max_short)
-        with self.warehouse.connect(read_only=True) as con:
-            market = read_staged_market(con)
+        market = self.warehouse.staged_market()
         prices = market.prices
         sessions = sorted(prices["date"].unique())
         start = self.replay_start or str(sessions[-min(self.replay_sessions, len(sessions) - 1)])

@@ -311,6 +311,13 @@ class QuorumSettings(BaseModel):
         return self.exports or self.home / "exports"
 
     @property
+    def staged_market_root(self) -> str | None:
+        """Where the steps after dbt read the staged prices and symbols: None, the warehouse
+        file itself; or (distributed) the S3 prefix the dbt step keeps copies under, beside
+        the exports, so the decision runs and the training steps never open a worker's disk."""
+        return self.exports_root if self.distributed else None
+
+    @property
     def exports_root(self) -> str:
         """Where the steps read the exports: ``exports_dir``, or (distributed) a prefix on
         the S3 store, where the dbt step puts them once built (``features.parquet_store``)."""

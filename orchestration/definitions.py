@@ -63,7 +63,11 @@ from orchestration.sensors import feature_drift_sensor, run_failure_alert
 
 
 def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dict[str, object]:
-    warehouse = Warehouse(path=str(settings.warehouse_path))
+    warehouse = Warehouse(
+        path=str(settings.warehouse_path),
+        staged_root=settings.staged_market_root,
+        s3_endpoint_url=settings.data_s3_endpoint_url,
+    )
     feast = FeastStore(
         profile=settings.profile,
         exports_dir=str(settings.exports_dir),

@@ -86,12 +86,10 @@ def backtest_report(
     from agents.desk.cycle import DeskConfig
     from agents.desk.ledger import DuckDBEventLog
     from agents.desk.models import hedged_limits, long_short_limits
-    from features.ingestion.staged import read_staged_market
     from features.vectors import analyst_feature_rows
     from monitoring.report_store import report_link
 
-    with warehouse.connect(read_only=True) as con:
-        market = read_staged_market(con)
+    market = warehouse.staged_market()
     prices, symbols, index_symbol = market.prices, market.symbols, market.benchmark_symbol
     market = feast.exports.read("fct_market_features")
     walk = WalkForward(

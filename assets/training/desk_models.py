@@ -19,10 +19,7 @@ STAGING = [dg.AssetKey(["staging", "stg_prices"]), dg.AssetKey(["staging", "stg_
 
 def _market(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """Long asset prices, their wide daily returns, and sectors: from the warehouse."""
-    from features.ingestion.staged import read_staged_market
-
-    with warehouse.connect(read_only=True) as con:
-        market = read_staged_market(con)
+    market = warehouse.staged_market()
     prices = market.asset_prices()[["date", "symbol", "close", "volume"]]
     sectors = market.sectors
     returns = prices.pivot(index="date", columns="symbol", values="close").pct_change().iloc[1:]

@@ -30,10 +30,8 @@ def execution_rl_scheduler(
     from agents.execution.rl_policy import OBSERVATION
     from agents.execution.rl_scheduler import fit_and_judge
     from agents.execution.rl_serving import ExecutionRLModel
-    from features.ingestion.staged import read_staged_market
 
-    with warehouse.connect(read_only=True) as con:
-        market = read_staged_market(con)
+    market = warehouse.staged_market()
     exclude = {market.benchmark_symbol} if market.benchmark_symbol else set()
     trained = fit_and_judge(market.prices, exclude, config.timesteps, seed=config.seed)
     verdict = trained.verdict

@@ -60,10 +60,19 @@ def _with_row_counts(events: list[Any], warehouse: Warehouse) -> Iterator[Any]:
             yield event
 
 
-def _with_exports_kept(events: list[Any], feast: FeastStore) -> Iterator[Any]:
+def _with_exports_kept(events: list[Any], feast: FeastStore, warehouse: Warehouse) -> Iterator[Any]:
     """When the exports are read from a store other than dbt's folder (distributed: S3),
     put each mart this build exported there, so that no later step reads this step's disk;
-    each output names where its export is kept. Only reached when ``dbt build`` succeeded."""
+    each output names where its export is kept. The staged prices and symbols go to the
+    warehouse's store too, when it has one, for the steps that read the staged market (the
+    desk's replay, its models' training, the backtest). Only reached when ``dbt build``
+    succeeded."""
+    if warehouse.staged_store is not None:
+        from features.ingestion.staged import keep_staged_market, read_staged_market
+
+        with warehouse.connect(read_only=True) as con:
+            staged = read_staged_market(con)
+        keep_staged_market(staged, warehouse.staged_store)
     exports = feast.exports
     folder = Path(feast.exports_dir)
     for event in events:
@@ -90,6 +99,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         check. The marts' post-hooks export them to Parquet for Feast and the desk; on the
         distributed profile they are then put on the S3 store, where every step reads them."""
         events = list(dbt.cli(["build"], context=context).stream())
-        yield from _with_exports_kept(list(_with_row_counts(events, warehouse)), feast)
+        counted = list(_with_row_counts(events, warehouse))
+        yield from _with_exports_kept(counted, feast, warehouse)
 
     return dbt_models

@@ -72,6 +72,7 @@ def test_the_distributed_profile_derives_its_broker_tracking_server_and_store_ke
     assert settings.mlflow_artifacts_destination == "s3://quorum/desk_a/mlflow"
     assert settings.reports_root == "s3://quorum/desk_a/reports"
     assert settings.exports_root == "s3://quorum/desk_a/exports"  # dbt's folder is its own
+    assert settings.staged_market_root == settings.exports_root  # not the warehouse's file
     # Feast's offline store reads the exports from tables beside the registry.
     assert settings.feast_offline_schema == "offline_desk_a"
     assert settings.feast_offline_conninfo.startswith("postgresql://")
@@ -85,6 +86,7 @@ def test_the_distributed_profile_derives_its_broker_tracking_server_and_store_ke
     assert embedded.mlflow_artifact_location == str(tmp_path / "mlflow" / "artifacts")
     assert embedded.reports_root == str(tmp_path / "reports")
     assert embedded.exports_root == str(embedded.exports_dir)
+    assert embedded.staged_market_root is None
     assert embedded.feast_offline_schema is None
 
 

@@ -223,6 +223,9 @@ def test_the_daily_batch_runs_on_a_worker_and_keeps_models_and_outputs_on_s3(
             f"s3://{settings.s3_bucket}/{key}"
         )
     assert f"{settings.s3_prefix}/exports/analyst_vectors.parquet" in exported
+    # So are the staged prices and symbols the desk's replay and the training steps read.
+    for name in ("stg_prices", "stg_symbols"):
+        assert f"{settings.s3_prefix}/exports/{name}.parquet" in exported, exported
     assert not list((deployment.home / "exports").glob("*.parquet"))
     # The challenger's drift report is kept on the store, where the UI's link points.
     reports = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/reports/drift/")
