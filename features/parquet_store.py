@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pyarrow import fs
 
 S3_SCHEME = "s3://"
+COPY_CHUNK_BYTES = 8 * 1024 * 1024  # bounds memory while a file streams to or from a store
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,35 @@ def write_whole(uri: str, endpoint_url: str | None, write: Callable[[Any], None]
 def put_file(local: str, uri: str, endpoint_url: str | None = None) -> str:
     """A copy of the local file ``local`` kept as ``uri`` (a path or ``s3://bucket/key``),
     written whole; returns ``uri``. For files a library can only save to a path (Evidently's
-    HTML, the backtest's tear sheet), made on the step's disk and kept on the store."""
-    with open(local, "rb") as source:
-        body = source.read()
-    write_whole(uri, endpoint_url, lambda out: out.write(body))
+    HTML, the backtest's tear sheet, the warehouse's DuckDB file), made on the step's disk and
+    kept on the store. Streamed in chunks: the warehouse is tens of megabytes and grows."""
+    import shutil
+
+    def copy(out: Any) -> None:
+        with open(local, "rb") as source:
+            shutil.copyfileobj(source, out, COPY_CHUNK_BYTES)
+
+    write_whole(uri, endpoint_url, copy)
     return uri
+
+
+def get_file(uri: str, local: str, endpoint_url: str | None = None) -> bool:
+    """The file kept as ``uri`` copied to the local path ``local``, replacing it whole (written
+    beside and renamed over); False, and ``local`` left as it is, when nothing is kept there."""
+    import os
+    import shutil
+
+    from pyarrow import fs
+
+    filesystem, path = resolve(uri, endpoint_url)
+    if filesystem.get_file_info(path).type != fs.FileType.File:
+        return False
+    partial = f"{local}.{uuid.uuid4().hex}.partial"
+    os.makedirs(os.path.dirname(os.path.abspath(local)), exist_ok=True)
+    with filesystem.open_input_stream(path) as source, open(partial, "wb") as out:
+        shutil.copyfileobj(source, out, COPY_CHUNK_BYTES)
+    os.replace(partial, local)
+    return True
 
 
 def _s3(endpoint_url: str | None) -> fs.S3FileSystem:

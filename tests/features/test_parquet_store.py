@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.parquet_store import ParquetStore
+from features.parquet_store import COPY_CHUNK_BYTES, ParquetStore, get_file, put_file
 from tests.support.services import PrivateSeaweedFS
 
 
@@ -69,6 +69,21 @@ def test_a_frame_written_to_s3_is_an_object_on_the_store_that_reads_back_equal(s
         on_s3.read("market_analyst_v2", columns=["symbol", "label"]),
         frame[["symbol", "label"]].reset_index(drop=True),
     )
+
+
+def test_a_file_kept_on_s3_in_chunks_comes_back_byte_for_byte(s3_store, on_s3, tmp_path):
+    # Larger than one chunk, and not a multiple of it: the copy loops and ends on a part.
+    body = np.random.default_rng(4).bytes(COPY_CHUNK_BYTES * 2 + 12_345)
+    local = tmp_path / "warehouse.duckdb"
+    local.write_bytes(body)
+    uri = "s3://quorum-tests/deployment/warehouse/warehouse.duckdb"
+    assert put_file(str(local), uri, s3_store.url) == uri
+    fetched = tmp_path / "worker" / "warehouse.duckdb"
+    assert get_file(uri, str(fetched), s3_store.url)
+    assert fetched.read_bytes() == body
+    assert sorted(p.name for p in fetched.parent.iterdir()) == ["warehouse.duckdb"]
+    assert not get_file(uri.replace("warehouse.duckdb", "absent"), str(fetched), s3_store.url)
+    assert fetched.read_bytes() == body  # nothing kept there: the local file is left alone
 
 
 @pytest.mark.parametrize("where", ["folder", "s3"])
