@@ -54,11 +54,30 @@ class Warehouse(dg.ConfigurableResource):
     path: str
     staged_root: str | None = None
     s3_endpoint_url: str | None = None
+    # Distributed: where the file is kept between the steps that write it (ingestion, dbt).
+    object_uri: str | None = None
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         from features.ingestion import price_store
 
         return price_store.connect(self.path, read_only=read_only)
+
+    def fetch(self) -> bool:
+        """Before a step writes the file: the kept copy, when there is one, replaces this
+        step's (``features.ingestion.kept_warehouse``). False: nothing kept, or no store."""
+        from features.ingestion.kept_warehouse import fetch_warehouse
+
+        if self.object_uri is None:
+            return False
+        return fetch_warehouse(Path(self.path), self.object_uri, self.s3_endpoint_url)
+
+    def keep(self) -> str | None:
+        """After a step wrote the file and succeeded: kept whole for the next one; its URI."""
+        from features.ingestion.kept_warehouse import keep_warehouse
+
+        if self.object_uri is None:
+            return None
+        return keep_warehouse(Path(self.path), self.object_uri, self.s3_endpoint_url)
 
     @property
     def staged_store(self) -> ParquetStore | None:
@@ -70,8 +89,9 @@ class Warehouse(dg.ConfigurableResource):
         """dbt's staged prices and symbols, from the store when one is set, else the file."""
         from features.ingestion.staged import load_staged_market, read_staged_market
 
-        if self.staged_store is not None:
-            return load_staged_market(self.staged_store)
+        store = self.staged_store
+        if store is not None:
+            return load_staged_market(store)
         with self.connect(read_only=True) as con:
             return read_staged_market(con)
 

@@ -306,6 +306,15 @@ class QuorumSettings(BaseModel):
         return self.warehouse or self.home / "warehouse.duckdb"
 
     @property
+    def warehouse_object_uri(self) -> str | None:
+        """Where the warehouse file is kept between the steps that write it: None, it stays at
+        ``warehouse_path``; or (distributed) an object on the S3 store, which ingestion and dbt
+        fetch into their own worker's folder and keep again after they succeed."""
+        if self.distributed:
+            return f"s3://{self.s3_bucket}/{self.s3_prefix}/warehouse/warehouse.duckdb"
+        return None
+
+    @property
     def exports_dir(self) -> Path:
         """Where dbt writes its Parquet copies of the marts (on the dbt step's own disk)."""
         return self.exports or self.home / "exports"

@@ -161,8 +161,16 @@ def celery_worker_env(
     core, two runs training at once each spin as many threads as there are cores: a
     per-sector backfill took longer on two workers than on one (docs/operations.md).
     With ``scratch`` (a folder of this worker's own), dbt writes its exports there before
-    the step puts them on the S3 store: no other worker's step can read them off a disk."""
+    the step puts them on the S3 store, and ingestion and dbt fetch the warehouse file there
+    from the store and keep it back: no other worker's step can read either off a disk."""
     path = os.pathsep.join(p for p in (str(config_dir), base.get("PYTHONPATH", "")) if p)
     threads = str(max(1, (os.cpu_count() or 1) // max(1, workers_on_machine)))
-    own = {"QUORUM_EXPORTS": str(scratch / "exports")} if scratch is not None else {}
+    own = (
+        {
+            "QUORUM_EXPORTS": str(scratch / "exports"),
+            "QUORUM_WAREHOUSE": str(scratch / "warehouse.duckdb"),
+        }
+        if scratch is not None
+        else {}
+    )
     return {"OMP_NUM_THREADS": threads} | base | {"PYTHONPATH": path} | own

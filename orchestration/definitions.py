@@ -66,6 +66,7 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
     warehouse = Warehouse(
         path=str(settings.warehouse_path),
         staged_root=settings.staged_market_root,
+        object_uri=settings.warehouse_object_uri,
         s3_endpoint_url=settings.data_s3_endpoint_url,
     )
     feast = FeastStore(

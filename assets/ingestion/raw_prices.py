@@ -77,6 +77,7 @@ def raw_prices(
 ) -> Iterator[dg.MaterializeResult]:
     """Ingest one batch of market data into raw.prices and raw.symbols."""
     thresholds = QualityThresholds(config.max_abs_log_return, config.max_stale_trading_days)
+    fetched = warehouse.fetch()  # distributed: the kept warehouse, into this worker's folder
     with warehouse.connect() as con:
         try:
             outcome = ingest_batch(con, market_data.load, market_data.spec, thresholds)
@@ -87,6 +88,9 @@ def raw_prices(
             ) from error
     if outcome.blocking_failures:
         context.log.error(f"batch {outcome.batch_id} quarantined: {outcome.blocking_failures}")
+    # Kept whether the batch was appended or quarantined: the warehouse records either.
+    kept = warehouse.keep()
+    handed_over = {"warehouse_uri": kept, "warehouse_fetched": fetched} if kept else {}
     yield dg.MaterializeResult(
         asset_key="raw_prices",
         metadata={
@@ -102,6 +106,7 @@ def raw_prices(
             "benchmark_symbol": outcome.benchmark_symbol or "none",
             "first_date": str(outcome.first_date),
             "newest_date": str(outcome.newest_date or "none"),
+            **handed_over,
         },
         check_results=[_check_result(o) for o in outcome.checks],
     )

@@ -60,23 +60,30 @@ def _with_row_counts(events: list[Any], warehouse: Warehouse) -> Iterator[Any]:
             yield event
 
 
-def _with_exports_kept(events: list[Any], feast: FeastStore, warehouse: Warehouse) -> Iterator[Any]:
+def _keep_staged_market(warehouse: Warehouse) -> None:
+    """The staged prices and symbols on the warehouse's store, when it has one, for the steps
+    that read the staged market (the desk's replay, its models' training, the backtest)."""
+    store = warehouse.staged_store
+    if store is None:
+        return
+    from features.ingestion.staged import keep_staged_market, read_staged_market
+
+    with warehouse.connect(read_only=True) as con:
+        staged = read_staged_market(con)
+    keep_staged_market(staged, store)
+
+
+def _with_exports_kept(events: list[Any], feast: FeastStore) -> Iterator[Any]:
     """When the exports are read from a store other than dbt's folder (distributed: S3),
     put each mart this build exported there, so that no later step reads this step's disk;
-    each output names where its export is kept. The staged prices and symbols go to the
-    warehouse's store too, when it has one, for the steps that read the staged market (the
-    desk's replay, its models' training, the backtest). Only reached when ``dbt build``
-    succeeded."""
-    if warehouse.staged_store is not None:
-        from features.ingestion.staged import keep_staged_market, read_staged_market
-
-        with warehouse.connect(read_only=True) as con:
-            staged = read_staged_market(con)
-        keep_staged_market(staged, warehouse.staged_store)
+    each output names where its export is kept."""
     exports = feast.exports
+    if not exports.on_s3:
+        yield from events
+        return
     folder = Path(feast.exports_dir)
     for event in events:
-        if isinstance(event, dg.Output) and event.output_name and exports.on_s3:
+        if isinstance(event, dg.Output) and event.output_name:
             name = event.output_name.split("__", 1)[-1]
             local = folder / f"{name}.parquet"
             if local.exists():
@@ -97,9 +104,16 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     ) -> Iterator[Any]:
         """dbt build: staging -> intermediate -> marts, with every YAML test as an asset
         check. The marts' post-hooks export them to Parquet for Feast and the desk; on the
-        distributed profile they are then put on the S3 store, where every step reads them."""
+        distributed profile they are then put on the S3 store, where every step reads them,
+        and the warehouse is fetched from the store before the build and kept after it."""
+        warehouse.fetch()
+        # Raises when the build fails: nothing below runs, the store keeps the last good one.
         events = list(dbt.cli(["build"], context=context).stream())
         counted = list(_with_row_counts(events, warehouse))
-        yield from _with_exports_kept(counted, feast, warehouse)
+        _keep_staged_market(warehouse)
+        kept = warehouse.keep()
+        if kept:
+            context.log.info(f"warehouse kept at {kept}")
+        yield from _with_exports_kept(counted, feast)
 
     return dbt_models

@@ -73,6 +73,7 @@ def test_the_distributed_profile_derives_its_broker_tracking_server_and_store_ke
     assert settings.reports_root == "s3://quorum/desk_a/reports"
     assert settings.exports_root == "s3://quorum/desk_a/exports"  # dbt's folder is its own
     assert settings.staged_market_root == settings.exports_root  # not the warehouse's file
+    assert settings.warehouse_object_uri == "s3://quorum/desk_a/warehouse/warehouse.duckdb"
     # Feast's offline store reads the exports from tables beside the registry.
     assert settings.feast_offline_schema == "offline_desk_a"
     assert settings.feast_offline_conninfo.startswith("postgresql://")
@@ -87,6 +88,7 @@ def test_the_distributed_profile_derives_its_broker_tracking_server_and_store_ke
     assert embedded.reports_root == str(tmp_path / "reports")
     assert embedded.exports_root == str(embedded.exports_dir)
     assert embedded.staged_market_root is None
+    assert embedded.warehouse_object_uri is None  # the file stays at warehouse_path
     assert embedded.feast_offline_schema is None
 
 

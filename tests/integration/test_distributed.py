@@ -227,6 +227,15 @@ def test_the_daily_batch_runs_on_a_worker_and_keeps_models_and_outputs_on_s3(
     for name in ("stg_prices", "stg_symbols"):
         assert f"{settings.s3_prefix}/exports/{name}.parquet" in exported, exported
     assert not list((deployment.home / "exports").glob("*.parquet"))
+    # Ingestion and dbt handed the warehouse file to each other through the store: each
+    # fetched it into its worker's folder and kept it back. None is kept in the home.
+    warehouse_key = f"{settings.s3_prefix}/warehouse/warehouse.duckdb"
+    assert store.keys(settings.s3_bucket, f"{settings.s3_prefix}/warehouse/") == [warehouse_key]
+    ingested = instance.get_latest_materialization_event(dg.AssetKey("raw_prices"))
+    assert ingested.asset_materialization.metadata["warehouse_uri"].value == (
+        f"s3://{settings.s3_bucket}/{warehouse_key}"
+    )
+    assert not (deployment.home / "warehouse.duckdb").exists()
     # The challenger's drift report is kept on the store, where the UI's link points.
     reports = store.keys(settings.s3_bucket, f"{settings.s3_prefix}/reports/drift/")
     assert any(key.endswith(".html") for key in reports), reports

@@ -59,6 +59,8 @@ def test_workers_on_one_machine_share_its_cores_unless_told_otherwise(tmp_path):
     assert "QUORUM_EXPORTS" not in env
     own = cluster.celery_worker_env(tmp_path, {"QUORUM_EXPORTS": "/home"}, 2, scratch=tmp_path)
     assert own["QUORUM_EXPORTS"] == str(tmp_path / "exports")  # dbt writes on its own disk
+    assert "QUORUM_WAREHOUSE" not in env
+    assert own["QUORUM_WAREHOUSE"] == str(tmp_path / "warehouse.duckdb")  # fetched, kept back
 
 
 def test_the_worker_config_names_the_broker_and_acknowledges_early(tmp_path):

@@ -248,13 +248,25 @@ def last_cycle_time(deployment: Deployment) -> datetime:
         log.close()
 
 
+def staged_dates(deployment: Deployment) -> pd.Series:
+    """The staged prices' dates where the deployment's decision runs read them: the home's
+    warehouse, or (distributed) the copy the dbt step kept on the S3 store."""
+    settings = deployment.settings()
+    if settings.staged_market_root is None:
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            return con.execute("select date from staging.stg_prices").df()["date"]
+    from features.parquet_store import ParquetStore
+
+    store = ParquetStore(settings.staged_market_root, settings.data_s3_endpoint_url)
+    with deployment.environment():  # the store's credentials
+        return store.read("stg_prices", columns=["date"])["date"]
+
+
 def first_bar_of_next_session(deployment: Deployment) -> str:
     """09:30 New York on the first session after the desk's last cycle."""
     last = last_cycle_time(deployment)
-    with duckdb.connect(str(deployment.home / "warehouse.duckdb"), read_only=True) as con:
-        (day,) = con.execute(
-            "select min(date) from staging.stg_prices where date > ?", [last.date()]
-        ).fetchone()
+    dates = pd.to_datetime(staged_dates(deployment)).dt.date
+    day = dates[dates > last.date()].min()
     return pd.Timestamp(f"{day} 09:30", tz="America/New_York").tz_convert("UTC").isoformat()
 
 
