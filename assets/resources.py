@@ -39,11 +39,12 @@ class MarketDataSource(dg.ConfigurableResource):
 
     spec: str = "sp500"
     benchmark_symbol: str | None = None
+    s3_endpoint_url: str | None = None  # where a ``csv:s3://...`` file's store answers
 
     def load(self) -> MarketData:
         from features.ingestion.market_data import load_market_data
 
-        return load_market_data(self.spec, self.benchmark_symbol)
+        return load_market_data(self.spec, self.benchmark_symbol, self.s3_endpoint_url)
 
 
 class Warehouse(dg.ConfigurableResource):

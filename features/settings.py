@@ -59,7 +59,8 @@ class QuorumSettings(BaseModel):
     exports: Path | None = None
     market_data: str = Field(
         default="sp500",
-        description="sp500 | arch | csv:PATH | parquet:PATH (long format: date, symbol, close).",
+        description="sp500 | arch | csv:PATH | parquet:PATH (long format: date, symbol, close); "
+        "PATH may be s3://bucket/key on the S3 store (QUORUM_S3_ENDPOINT_URL).",
     )
     benchmark_symbol: str | None = Field(
         default=None,

@@ -89,7 +89,9 @@ def resources_for(settings: QuorumSettings, dbt: dg.ConfigurableResource) -> dic
     )
     return distributed_resources(settings) | {
         "market_data": MarketDataSource(
-            spec=settings.market_data, benchmark_symbol=settings.benchmark_symbol
+            spec=settings.market_data,
+            benchmark_symbol=settings.benchmark_symbol,
+            s3_endpoint_url=settings.data_s3_endpoint_url,
         ),
         "warehouse": warehouse,
         "dbt": dbt,

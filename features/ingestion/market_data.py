@@ -47,15 +47,19 @@ class MarketData:
     source: str
 
 
-def load_market_data(spec: str, benchmark_symbol: str | None = None) -> MarketData:
-    """Load prices named by ``spec``: ``sp500``, ``arch``, ``csv:PATH`` or ``parquet:PATH``."""
+def load_market_data(
+    spec: str, benchmark_symbol: str | None = None, endpoint_url: str | None = None
+) -> MarketData:
+    """Load prices named by ``spec``: ``sp500``, ``arch``, ``csv:PATH`` or ``parquet:PATH``,
+    where PATH may be ``s3://bucket/key`` on the store at ``endpoint_url`` (None: AWS), so
+    that ingestion reads a user's file on whichever worker or machine it runs."""
     kind, _, path = spec.partition(":")
     if kind == "sp500" and not path:
         return _load_sp500()
     if kind == "arch" and not path:
         return _load_arch()
     if kind in ("csv", "parquet") and path:
-        prices = read_price_file(Path(path), kind)
+        prices = read_price_file(path, kind, endpoint_url)
         benchmark = benchmark_symbol if benchmark_symbol in set(prices["symbol"]) else None
         return MarketData(prices, benchmark, spec)
     raise MarketDataError(
@@ -93,16 +97,27 @@ def _to_frame(prices: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["symbol", "date"], ignore_index=True)
 
 
-def read_price_file(path: Path, kind: str) -> pd.DataFrame:
-    """Parse a user's long-format price file strictly; raise on the first bad cell."""
+def read_price_file(path: Path | str, kind: str, endpoint_url: str | None = None) -> pd.DataFrame:
+    """Parse a user's long-format price file (a local path or an ``s3://`` URI on the store
+    at ``endpoint_url``) strictly; raise on the first bad cell. A store that cannot be
+    reached raises its own error, not "file not found"."""
+    from pyarrow import fs
+
+    from features.parquet_store import resolve
+
     source = str(path)
-    if not path.exists():
+    filesystem, located = resolve(source, endpoint_url)
+    found = filesystem.get_file_info(located).type
+    if found == fs.FileType.Directory:
+        raise MarketDataError(source, "is a folder; name the price file in it")
+    if found != fs.FileType.File:
         raise MarketDataError(source, "file not found")
     try:
-        if kind == "csv":
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-        else:
-            raw = pd.read_parquet(path)
+        with filesystem.open_input_file(located) as handle:
+            if kind == "csv":
+                raw = pd.read_csv(handle, dtype=str, keep_default_na=False)
+            else:
+                raw = pd.read_parquet(handle)
     except Exception as exc:  # the parser's own message, with our file name in front
         raise MarketDataError(source, f"cannot be read as {kind}: {exc}") from exc
     raw.columns = [str(column).strip().lower() for column in raw.columns]

@@ -243,3 +243,22 @@ def test_only_the_distributed_profile_hands_step_outputs_over_through_the_s3_sto
     assert isinstance(io_manager, S3PickleIOManager)
     assert (io_manager.s3_bucket, io_manager.s3_prefix) == ("books", "desk_a/io")
     assert io_manager.s3_resource.endpoint_url == settings.s3_endpoint_url
+
+
+def test_only_the_distributed_profile_hands_the_warehouse_and_the_price_file_to_the_store(
+    tmp_path,
+):
+    from features.settings import QuorumSettings
+    from orchestration.definitions import resources_for
+
+    settings = QuorumSettings(
+        profile="distributed", home=tmp_path, feast_project="desk_a", s3_bucket="books"
+    )
+    resources = resources_for(settings, dg.ResourceDefinition.none_resource())
+    warehouse, market_data = resources["warehouse"], resources["market_data"]
+    assert warehouse.object_uri == "s3://books/desk_a/warehouse/warehouse.duckdb"
+    assert warehouse.s3_endpoint_url == market_data.s3_endpoint_url == settings.s3_endpoint_url
+    embedded = resources_for(QuorumSettings(home=tmp_path), dg.ResourceDefinition.none_resource())
+    assert embedded["warehouse"].object_uri is None
+    assert embedded["market_data"].s3_endpoint_url is None  # s3:// paths: AWS's own endpoint
+    assert not embedded["warehouse"].fetch() and embedded["warehouse"].keep() is None

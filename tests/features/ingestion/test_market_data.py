@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from features.ingestion.market_data import MarketDataError, load_market_data, read_price_file
+from features.parquet_store import put_file
 
 GOOD_CSV = """date,symbol,close,volume
 2024-01-02,AAA,10.0,100
@@ -94,3 +95,26 @@ def test_unknown_source_and_missing_file_are_clear_errors(tmp_path: Path):
         load_market_data("yahoo")
     with pytest.raises(MarketDataError, match="file not found"):
         load_market_data(f"csv:{tmp_path / 'nope.csv'}")
+
+
+def test_a_user_file_on_the_s3_store_loads_as_the_same_file_on_disk(tmp_path, private_s3):
+    # What lets ingestion run on any worker or machine: the file is read from the store.
+    csv = tmp_path / "prices.csv"
+    csv.write_text(GOOD_CSV)
+    uri = put_file(str(csv), "s3://quorum-tests/inputs/prices.csv", private_s3.url)
+    on_s3 = load_market_data(f"csv:{uri}", benchmark_symbol="BBB", endpoint_url=private_s3.url)
+    on_disk = load_market_data(f"csv:{csv}", benchmark_symbol="BBB")
+    pd.testing.assert_frame_equal(on_s3.prices, on_disk.prices)
+    assert on_s3.benchmark_symbol == "BBB" and on_s3.source == f"csv:{uri}"
+    with pytest.raises(MarketDataError, match=r"s3://quorum-tests/inputs/absent\.csv: file not"):
+        load_market_data("csv:s3://quorum-tests/inputs/absent.csv", endpoint_url=private_s3.url)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(GOOD_CSV.replace("10.5,120", "ten,120"))
+    bad_uri = put_file(str(bad), "s3://quorum-tests/inputs/bad.csv", private_s3.url)
+    with pytest.raises(MarketDataError, match=r"bad\.csv, row 3, column 'close'"):
+        load_market_data(f"csv:{bad_uri}", endpoint_url=private_s3.url)
+
+
+def test_a_folder_given_as_the_price_file_is_named_as_a_folder(tmp_path):
+    with pytest.raises(MarketDataError, match="is a folder"):
+        load_market_data(f"csv:{tmp_path}")
