@@ -78,18 +78,21 @@ def raw_prices(
     """Ingest one batch of market data into raw.prices and raw.symbols."""
     thresholds = QualityThresholds(config.max_abs_log_return, config.max_stale_trading_days)
     fetched = warehouse.fetch()  # distributed: the kept warehouse, into this worker's folder
+    refused: MarketDataError | None = None
     with warehouse.connect() as con:
         try:
             outcome = ingest_batch(con, market_data.load, market_data.spec, thresholds)
         except MarketDataError as error:
-            raise dg.Failure(
-                description=str(error),
-                metadata={"file": error.source, "row": error.row, "column": error.column},
-            ) from error
+            refused = error
+    # Kept whether the batch was appended, quarantined or refused: its log records each.
+    kept = warehouse.keep()
+    if refused is not None:
+        raise dg.Failure(
+            description=str(refused),
+            metadata={"file": refused.source, "row": refused.row, "column": refused.column},
+        ) from refused
     if outcome.blocking_failures:
         context.log.error(f"batch {outcome.batch_id} quarantined: {outcome.blocking_failures}")
-    # Kept whether the batch was appended or quarantined: the warehouse records either.
-    kept = warehouse.keep()
     handed_over = {"warehouse_uri": kept, "warehouse_fetched": fetched} if kept else {}
     yield dg.MaterializeResult(
         asset_key="raw_prices",

@@ -3,6 +3,7 @@
 import hashlib
 
 import dagster as dg
+import duckdb
 import pandas as pd
 import pytest
 
@@ -121,3 +122,42 @@ def test_batch_failing_a_blocking_check_is_quarantined_and_nothing_downstream_ru
     audit = workspace.query("select status, reason from raw.ingestion_batches order by started_at")
     assert audit["status"].tolist() == ["appended", "rejected"]
     assert "no_future_dates" in audit["reason"].iloc[-1]
+
+
+def test_steps_on_workers_without_a_shared_disk_hand_the_warehouse_over_and_lose_nothing(
+    sp500_prices, tmp_path
+):
+    """The distributed profile's hand-over, with a folder standing in for the S3 store:
+    each run ingests in a worker folder of its own, which starts empty."""
+    from assets.ingestion.raw_prices import raw_prices
+    from assets.resources import MarketDataSource, Warehouse
+
+    kept = tmp_path / "store" / "warehouse" / "warehouse.duckdb"
+
+    def ingest(spec: str, worker: str) -> dg.ExecuteInProcessResult:
+        (tmp_path / worker).mkdir()
+        warehouse = Warehouse(path=str(tmp_path / worker / "w.duckdb"), object_uri=str(kept))
+        market = MarketDataSource(spec=spec, benchmark_symbol="SP500")
+        return dg.materialize(
+            [raw_prices],
+            resources={"warehouse": warehouse, "market_data": market},
+            raise_on_error=False,
+        )
+
+    first = price_slice(sp500_prices, SYMBOLS, "2021-01-01", "2021-06-30")
+    longer = price_slice(sp500_prices, SYMBOLS, "2021-01-01", "2021-07-15")
+    result = ingest(f"csv:{write_prices(first, tmp_path / 'a.csv')}", "worker_a")
+    metadata = materialization(result, "raw_prices")
+    assert (metadata["warehouse_uri"], metadata["warehouse_fetched"]) == (str(kept), False)
+    # A refused file stops its run, and the batch log that records it is kept all the same.
+    bad = first.assign(close=first["close"].astype(object))
+    bad.loc[3, "close"] = "ten"
+    assert not ingest(f"csv:{write_prices(bad, tmp_path / 'bad.csv')}", "worker_b").success
+    result = ingest(f"csv:{write_prices(longer, tmp_path / 'b.csv')}", "worker_c")
+    metadata = materialization(result, "raw_prices")
+    assert metadata["warehouse_fetched"] is True
+    assert metadata["rows_appended"] == len(longer) - len(first)  # the kept rows were there
+    with duckdb.connect(str(kept), read_only=True) as con:
+        statuses = con.execute("select status from raw.ingestion_batches order by started_at")
+        assert [s for (s,) in statuses.fetchall()] == ["appended", "invalid_file", "appended"]
+        assert con.execute("select count(*) from raw.prices").fetchone()[0] == len(longer)
