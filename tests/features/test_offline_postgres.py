@@ -76,6 +76,17 @@ def test_each_service_joins_the_same_training_set_as_the_duckdb_store(offline_st
             pd.testing.assert_series_equal(have, want, check_dtype=False, obj=column)
 
 
+def test_joining_the_rows_in_time_slices_gives_the_frame_of_one_join(offline_store):
+    """What lets the PostgreSQL store join 30 years in slices (``rows_per_join``): slices
+    that split a day's names and cross the views' TTL give the same frame, row for row."""
+    _, _, store, _ = offline_store
+    rows = label_rows(offline_store[0].export_store)
+    whole = build_training_set(store, "market_analyst_v2", rows, rows_per_join=len(rows))
+    sliced = build_training_set(store, "market_analyst_v2", rows, rows_per_join=97)
+    assert len(rows) > 97 * 3
+    pd.testing.assert_frame_equal(sliced, whole, check_exact=True)
+
+
 def test_a_column_type_without_a_mapping_names_the_file_and_the_column(tmp_path):
     with pytest.raises(ValueError, match=r"prices\.parquet: column 'blob'"):
         postgres_type(pa.field("blob", pa.binary()), str(tmp_path / "prices.parquet"))
