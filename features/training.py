@@ -46,8 +46,8 @@ def build_training_set(
     ``rows_per_join`` (in time order) and give the same frame. The PostgreSQL offline store
     needs them: its query joins each view to the rows on the key alone and filters the
     window after, every day of a name against every other; the analyst's 166k rows took
-    336 s in one join and 36.6 s in slices of 10,000, an identical frame (the distributed
-    profile's daily batch, docs/operations.md). Default: those slices on PostgreSQL, one
+    336 and 348 s in one join (two daily batches) and 36.6 and 38.7 s in slices of 10,000,
+    an identical frame (the distributed profile, docs/operations.md). Default: those slices on PostgreSQL, one
     join elsewhere."""
     if rows_per_join is None:
         postgres = store.config.offline_store.type == "postgres"
