@@ -47,8 +47,8 @@ def build_training_set(
     needs them: its query joins each view to the rows on the key alone and filters the
     window after, every day of a name against every other; the analyst's 166k rows took
     336 and 348 s in one join (two daily batches) and 36.6 and 38.7 s in slices of 10,000,
-    an identical frame (the distributed profile, docs/operations.md). Default: those slices on PostgreSQL, one
-    join elsewhere."""
+    an identical frame (the distributed profile, docs/operations.md). Default: those slices
+    on PostgreSQL, one join elsewhere."""
     if rows_per_join is None:
         postgres = store.config.offline_store.type == "postgres"
         rows_per_join = POSTGRES_ROWS_PER_JOIN if postgres else max(len(entity_rows), 1)
