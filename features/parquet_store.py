@@ -140,11 +140,12 @@ def get_file(uri: str, local: str, endpoint_url: str | None = None) -> bool:
     filesystem, path = resolve(uri, endpoint_url)
     if filesystem.get_file_info(path).type != fs.FileType.File:
         return False
-    partial = f"{local}.{uuid.uuid4().hex}.partial"
-    os.makedirs(os.path.dirname(os.path.abspath(local)), exist_ok=True)
-    with filesystem.open_input_stream(path) as source, open(partial, "wb") as out:
-        shutil.copyfileobj(source, out, COPY_CHUNK_BYTES)
-    os.replace(partial, local)
+    with filesystem.open_input_stream(path) as source:
+        write_whole(
+            os.path.abspath(local),
+            None,
+            lambda out: shutil.copyfileobj(source, out, COPY_CHUNK_BYTES),
+        )
     return True
 
 
