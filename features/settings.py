@@ -149,6 +149,13 @@ class QuorumSettings(BaseModel):
         "and records its verdict, and the version is made champion anyway (data too short "
         "to judge skill on, such as a test slice).",
     )
+    feast_type_checks: bool = Field(
+        default=False,
+        description="Whether Feast's classes check their arguments' types at run time "
+        "(typeguard's @typechecked): true costs about 2.7 s at the start of every process "
+        "that imports Feast, each Dagster run included (features/feast_checks.py). The "
+        "tests' own process keeps them on.",
+    )
     alert_webhook: str | None = Field(
         default=None,
         description="Slack-compatible webhook for alerts; without it alerts go to the log "

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from features.feast_checks import skip_feast_type_checks
 from features.postgres import ensure_database
 from features.settings import QuorumSettings
 
@@ -130,6 +131,8 @@ def export_env(settings: QuorumSettings) -> None:
 
 def prepare(settings: QuorumSettings) -> QuorumSettings:
     """Make the home ready for Dagster and Quorum's child processes; returns ``settings``."""
+    if not settings.feast_type_checks:
+        skip_feast_type_checks()  # before any step imports Feast (features/feast_checks.py)
     ensure_dirs(settings)
     export_env(settings)
     if settings.distributed:

@@ -42,6 +42,10 @@ from tests.support.services import (  # noqa: E402
     ServiceUnavailable,
 )
 
+# The tests' own process keeps Feast's run-time type checks (a development aid, off in a
+# deployment's processes: features/feast_checks.py), so that a misuse of Feast's API in
+# Quorum's code fails here. A Deployment's processes get none of the caller's QUORUM_ variables.
+os.environ.setdefault("QUORUM_FEAST_TYPE_CHECKS", "true")
 # dbt's profile and Feast's yaml read the session home's paths from the environment.
 instance.export_env(current_settings())
 
