@@ -97,6 +97,24 @@ def _launch_seconds(instance: dg.DagsterInstance, run_ids: list[str]) -> list[fl
     return seconds
 
 
+def _step_seconds(instance: dg.DagsterInstance, run_ids: list[str]) -> dict[str, float]:
+    """Each step's median seconds over the runs, start to success: where a run's wall goes
+    (the first step also builds the desk: imports, champions, stores)."""
+    durations: dict[str, list[float]] = {}
+    for run_id in run_ids:
+        started = {}
+        for record in instance.get_records_for_run(run_id).records:
+            event = record.event_log_entry.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                started[event.step_key] = record.event_log_entry.timestamp
+            elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+                seconds = record.event_log_entry.timestamp - started[event.step_key]
+                durations.setdefault(event.step_key, []).append(seconds)
+    return {step: round(float(np.median(s)), 2) for step, s in durations.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=10)
@@ -147,6 +165,7 @@ def main() -> None:
             records = wait_for_runs(instance, run_ids, timeout=120 * args.cycles + 300)
             cycles, lost, duplicated = _run_audit(instance, run_ids)
             launches = np.array(_launch_seconds(instance, run_ids))
+            steps = _step_seconds(instance, run_ids)
         log = open_event_log(deployment.settings().ledger_url)
         try:
             ledger = audit_ledger(log.read(), expected_cycles=cycles.values())
@@ -192,6 +211,7 @@ def main() -> None:
                     "p50": round(float(np.percentile(launches, 50)), 2),
                     "p99": round(float(np.percentile(launches, 99)), 2),
                 },
+                "step_seconds_p50": steps,
                 "overlapping_desk_runs": overlaps,
                 "orders": ledger.orders,
                 "fills": ledger.fills,
