@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from agents.desk.cycle import Desk
+    from agents.desk.lease import DeskLease
     from agents.desk.ledger import EventLog
     from agents.execution.agent import RLScheduler
     from features.ingestion.market_data import MarketData
@@ -197,6 +198,7 @@ class Ledger(dg.ConfigurableResource):
 # One desk per process and configuration: the steps of a run (in-process executor) share
 # its ledger connection and its per-session preparations.
 _DESKS: dict[str, Desk] = {}
+_LEASES: dict[str, DeskLease] = {}  # by ledger URL: one per ledger in this process
 
 
 class TradingDesk(dg.ConfigurableResource):
@@ -219,12 +221,36 @@ class TradingDesk(dg.ConfigurableResource):
     sessions_root: str | None = None
     sessions_s3_endpoint_url: str | None = None
     venues_file: str | None = None  # SIMULATED venues child orders are routed to; None: none
+    # How long a desk run waits for the run deciding before it (a decision takes ~1 s; a
+    # paper day, minutes); within the decision run's own 600 s runtime limit.
+    lease_timeout_s: float = 300.0
 
     def desk(self) -> Desk:
         key = self.model_dump_json()
         if key not in _DESKS:
             _DESKS[key] = self._build()
         return _DESKS[key]
+
+    def held_desk(self) -> Desk:
+        """The desk, with this process holding the desk's lease until the run's end
+        (``agents.desk.lease``): built first, so a run starts beside another run's decision
+        and waits only to decide. Every step that reads or changes the desk's state asks
+        for it this way; asking again in the same run is free."""
+        from agents.desk.lease import DeskBusy, desk_lease
+
+        desk = self.desk()
+        lease = _LEASES.setdefault(self.ledger.url, desk_lease(self.ledger.url))
+        try:
+            lease.acquire(timeout_s=self.lease_timeout_s)
+        except DeskBusy as busy:  # the step fails saying why; nothing was read or written
+            raise dg.Failure(description=str(busy)) from busy
+        return desk
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """The run's end (its steps done or failed): the next desk run may decide."""
+        lease = _LEASES.get(self.ledger.url)
+        if lease is not None:
+            lease.release()
 
     def _build(self) -> Desk:
         from agents.desk.breakers import BreakerThresholds

@@ -5,11 +5,12 @@
 
 Builds a throwaway production deployment on PostgreSQL and Redis servers it starts itself
 from the machine's binaries (tests/support/services.py; stopped and deleted afterwards), from
-real prices that ship with skfolio,
-starts dagster-daemon, queues N decision_cycle runs at once (the desk takes one at a time)
-and prints JSON: cycles per minute from the first submission to the last run's end, wall
-seconds per run (from the run worker's start to the run's end, as Dagster records them), and
-the events lost or duplicated, counted by the ledger audit and by each run's materializations.
+real prices that ship with skfolio, starts dagster-daemon, queues N decision_cycle runs at
+once (two in flight, one deciding at a time under the desk's lease) and prints JSON: cycles
+per minute from the first submission to the last run's end, wall seconds per run (from the
+run worker's start to the run's end, as Dagster records them), each step's median seconds,
+the launch time, and the events lost or duplicated, counted by the ledger audit and by each
+run's materializations, and decisions that interleaved in the ledger.
 
 ``--profile distributed`` also starts SeaweedFS, MLflow's tracking server and ``--workers``
 Celery workers (tests/support/cluster.py): each run is then a Celery task on a worker.
@@ -97,6 +98,17 @@ def _launch_seconds(instance: dg.DagsterInstance, run_ids: list[str]) -> list[fl
     return seconds
 
 
+def _interleaved_cycles(events: list, cycle_ids: set[str]) -> int:
+    """Pairs of the runs' cycles whose ledger events interleave: two decisions at once. The
+    desk's lease keeps them apart while the runs themselves overlap."""
+    spans: dict[str, tuple[int, int]] = {}
+    for event in events:
+        if event.cycle_id in cycle_ids:
+            low, high = spans.get(event.cycle_id, (event.sequence, event.sequence))
+            spans[event.cycle_id] = (min(low, event.sequence), max(high, event.sequence))
+    return sum(1 for a, b in pairwise(sorted(spans.values())) if b[0] < a[1])
+
+
 def _step_seconds(instance: dg.DagsterInstance, run_ids: list[str]) -> dict[str, float]:
     """Each step's median seconds over the runs, start to success: where a run's wall goes
     (the first step also builds the desk: imports, champions, stores)."""
@@ -168,7 +180,9 @@ def main() -> None:
             steps = _step_seconds(instance, run_ids)
         log = open_event_log(deployment.settings().ledger_url)
         try:
-            ledger = audit_ledger(log.read(), expected_cycles=cycles.values())
+            events = log.read()
+            ledger = audit_ledger(events, expected_cycles=cycles.values())
+            interleaved = _interleaved_cycles(events, set(cycles.values()))
         finally:
             log.close()
     finally:
@@ -212,7 +226,10 @@ def main() -> None:
                     "p99": round(float(np.percentile(launches, 99)), 2),
                 },
                 "step_seconds_p50": steps,
+                # Runs in flight at once (one deciding, the next starting beside it), and
+                # decisions at once, which the desk's lease forbids (agents/desk/lease.py).
                 "overlapping_desk_runs": overlaps,
+                "interleaved_decisions": interleaved,
                 "orders": ledger.orders,
                 "fills": ledger.fills,
                 "lost_events": len(lost),

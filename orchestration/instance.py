@@ -15,18 +15,24 @@ from features.feast_checks import skip_feast_type_checks
 from features.postgres import ensure_database
 from features.settings import QuorumSettings
 
-# At most one run of the desk (decision cycles, paper days, clear-halt) at a time: the
-# queued run coordinator holds the rest, so overlapping schedule ticks never double-trade.
-# At most one model batch (daily pipeline, retraining, search, RL training) at a time: they
-# rewrite the same warehouse, training sets and challengers (BATCH_TAGS in jobs.py).
-_DESK_CONCURRENCY = """\
+
+# Desk runs (decision cycles, paper days, clear-halt) and model batches are held by the
+# queued run coordinator's tag limits. At most one model batch (daily pipeline, retraining,
+# search, RL training) at a time: they rewrite the same warehouse, training sets and
+# challengers (BATCH_TAGS in jobs.py). Desk runs never decide at the same time: each holds the
+# desk's lease (agents/desk/lease.py) from reading the ledger's state to its end, so
+# overlapping schedule ticks never double-trade. On the services two desk runs may be in
+# flight, one deciding and the next starting its process beside it (a decision run spends
+# ~5 of its ~6 s starting); the embedded profile's DuckDB ledger admits one process at a time.
+def _concurrency(desk_runs: int) -> str:
+    return f"""\
 concurrency:
   runs:
     max_concurrent_runs: 4
     tag_concurrency_limits:
       - key: quorum/desk
         value: trading
-        limit: 1
+        limit: {desk_runs}
       - key: quorum/batch
         value: models
         limit: 1
@@ -34,9 +40,10 @@ telemetry:
   enabled: false
 """
 
+
 DAGSTER_INSTANCE_YAML = (
     "# Written by Quorum (orchestration/instance.py) when absent; yours to edit.\n"
-    + _DESK_CONCURRENCY
+    + _concurrency(desk_runs=1)
 )
 
 # The production instance: runs, event logs and schedules in PostgreSQL (the URL comes from
@@ -63,7 +70,7 @@ run_retries:
   enabled: true
   max_retries: 1
 """
-    + _DESK_CONCURRENCY
+    + _concurrency(desk_runs=2)
 )
 
 

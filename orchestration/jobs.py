@@ -67,7 +67,7 @@ def clear_halt_op(
     tags = context.run.tags
     requested_by = tags.get("dagster/user") or tags.get("quorum/requested_by") or "unknown"
     event = clear_desk_halt(
-        trading_desk.desk().log,
+        trading_desk.held_desk().log,
         requested_by=requested_by,
         reason=config.reason,
         reference=context.run_id,
@@ -85,7 +85,7 @@ def clear_halt():
 def paper_day_op(context: dg.OpExecutionContext, trading_desk: TradingDesk) -> dg.Output:
     """Runs every remaining cycle of the replay's next session (13 on a full day) through
     the same Desk code as the decision_cycle job."""
-    results = trading_desk.desk().run_session()
+    results = trading_desk.held_desk().run_session()
     table = pd.DataFrame(
         [(r.cycle_id, r.orders, r.filled, round(r.nav, 2), r.halted, r.refused) for r in results],
         columns=["cycle_id", "orders", "filled_shares", "nav", "halted", "refused"],

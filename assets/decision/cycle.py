@@ -37,7 +37,10 @@ def market_snapshot(
     """Online features from Feast (TTL-checked at the cycle's time), the bar's price (bars
     are SYNTHESIZED by a Brownian bridge through each day's real OHLC), and the desk's state
     projected from its ledger."""
-    desk = trading_desk.desk()
+    trading_desk.desk()  # built first (imports, champions, stores), beside another decision
+    waited = time.perf_counter()
+    desk = trading_desk.held_desk()  # then the lease: the ledger's state is read under it
+    lease_wait_ms = round((time.perf_counter() - waited) * 1000, 1)
     at = datetime.fromisoformat(config.at) if config.at else desk.next_cycle_time()
     if at is None:
         raise dg.Failure("the replay has no session left: set QUORUM_REPLAY_START earlier")
@@ -47,8 +50,13 @@ def market_snapshot(
     desk.before_the_open(desk.feed.session_of(at))
     preparation_ms = round((time.perf_counter() - started) * 1000, 1)
     snap = desk.snapshot(at)
-    metadata = {"cycle_id": snap.cycle_id, "market_time": at.isoformat(), "session": str(snap.day),
-                "session_preparation_ms": preparation_ms}  # fmt: skip
+    metadata = {
+        "cycle_id": snap.cycle_id,
+        "market_time": at.isoformat(),
+        "session": str(snap.day),
+        "session_preparation_ms": preparation_ms,
+        "desk_lease_wait_ms": lease_wait_ms,
+    }
     if snap.completed is not None:
         context.log.info(f"cycle {snap.cycle_id} already completed: nothing new will be sent")
         return dg.Output(snap, metadata={**metadata, "already_completed": True})
@@ -76,7 +84,7 @@ def analyst_signals(
 ) -> dg.Output[list[Envelope]]:
     """The Market Analyst's champion: one trading_signal message per symbol, with confidence
     and expected return."""
-    messages = trading_desk.desk().signals(market_snapshot)
+    messages = trading_desk.held_desk().signals(market_snapshot)
     signals = [m.payload for m in messages]
     counts = pd.Series([s.signal for s in signals], dtype=str).value_counts()
     active = sorted(
@@ -108,7 +116,7 @@ def optimizer_proposal(
     risk parity when they are weak), reused while the signals are unchanged, sized by the
     Risk Manager's budget (volatility target, regime, drawdown); and its rebalancing_order
     message, the orders from the book to the target, which the consensus reads."""
-    target = trading_desk.desk().propose(market_snapshot, analyst_signals)
+    target = trading_desk.held_desk().propose(market_snapshot, analyst_signals)
     turnover = float((target.weights - market_snapshot.weights).abs().sum())
     return dg.Output(
         target,
@@ -134,7 +142,7 @@ def risk_assessment(
     """VaR and ES (historical and Monte Carlo), limits and crises on the proposed book; its
     risk_assessment message (verdict, position limits, forecast VaR against the limit) is
     what the consensus reads."""
-    view = trading_desk.desk().assess(market_snapshot, optimizer_proposal)
+    view = trading_desk.held_desk().assess(market_snapshot, optimizer_proposal)
     a = view.assessment
     return dg.Output(
         view,
@@ -157,7 +165,7 @@ def execution_plan(
     market_snapshot: Snapshot, optimizer_proposal: Target, trading_desk: TradingDesk
 ) -> dg.Output[ExecutionPlan]:
     """Whole-share trades from the book to the target, each with its expected cost."""
-    plan = trading_desk.desk().plan_execution(market_snapshot, optimizer_proposal)
+    plan = trading_desk.held_desk().plan_execution(market_snapshot, optimizer_proposal)
     prices = market_snapshot.prices.reindex(plan.symbols).to_numpy()
     notional = float((plan.shares * prices).sum())
     return dg.Output(
@@ -186,7 +194,7 @@ def consensus_decision(
     """Circuit breakers first, then the confidence-weighted vote with the risk veto, read
     from the agents' messages (each validated on the way in: a malformed or stale one is
     refused with its field, and the ledger records why) and the execution agent's costs."""
-    decision = trading_desk.desk().decide(
+    decision = trading_desk.held_desk().decide(
         market_snapshot,
         analyst_signals,
         optimizer_proposal.message,
@@ -215,7 +223,7 @@ def orders(
 ) -> dg.Output[CycleResult]:
     """Orders with ids from the cycle id, filled by the paper broker against the bar; the
     fills update positions and cash in the ledger."""
-    desk = trading_desk.desk()
+    desk = trading_desk.held_desk()
     result = desk.submit(market_snapshot, consensus_decision)
     positions = pd.Series(market_snapshot.state.positions, dtype=int, name="shares")
     return dg.Output(
@@ -243,7 +251,7 @@ def desk_alerts(
     ledger; a breach fails this check (WARN) and goes to the webhook, the log and the ledger."""
     from monitoring.alerts import desk_health, evaluate
 
-    log = trading_desk.desk().log
+    log = trading_desk.held_desk().log
     health = desk_health(log, alerting.thresholds())
     alerts = evaluate(health, alerting.thresholds())
     alerting.sink(log).send(

@@ -7,6 +7,7 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
+from agents.desk.lease import desk_lease
 from agents.desk.ledger import open_event_log
 from agents.desk.models import NoChampion, load_desk_models
 from assets.decision.cycle import (
@@ -158,6 +159,42 @@ def test_a_cycle_config_replays_a_given_bar_without_sending_anything_twice(desk_
         assert len(log.read()) == before
     finally:
         log.close()
+
+
+def test_a_decision_waits_for_the_desks_lease_and_lets_go_of_it_at_the_runs_end(desk_resources):
+    """Desk runs may overlap on the services; their decisions never do (agents.desk.lease)."""
+    resources, ledger = desk_resources
+    log = open_event_log(ledger)
+    try:
+        before = len(log.read())
+    finally:
+        log.close()
+    deciding = desk_lease(ledger)  # another run deciding, as far as this run can tell
+    deciding.acquire(timeout_s=1)
+    try:
+        impatient = resources["trading_desk"].model_copy(update={"lease_timeout_s": 0.5})
+        blocked = dg.materialize(
+            DECISION, resources={"trading_desk": impatient}, tags=DESK_TAGS, raise_on_error=False
+        )
+    finally:
+        deciding.release()
+    assert not blocked.success
+    (failure,) = [e for e in blocked.all_events if e.is_step_failure]
+    assert failure.step_key == "market_snapshot" and "desk's lease" in str(
+        failure.event_specific_data
+    )
+    log = open_event_log(ledger)
+    try:
+        assert len(log.read()) == before  # it read and wrote nothing without the lease
+    finally:
+        log.close()
+
+    done = dg.materialize(DECISION, resources=resources, tags=DESK_TAGS)
+    snapshot = done.asset_materializations_for_node("market_snapshot")[0].metadata
+    assert snapshot["desk_lease_wait_ms"].value < 500  # nobody else held it
+    after = desk_lease(ledger)
+    after.acquire(timeout_s=0.5)  # the finished run let go of it
+    after.release()
 
 
 def test_a_threshold_breach_fails_the_desk_alerts_check_and_reaches_the_ledger(desk_resources):

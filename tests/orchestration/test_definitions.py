@@ -141,9 +141,11 @@ def test_each_profile_writes_its_own_instance_file_and_no_connection_string(tmp_
     }
     assert production["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert production["run_monitoring"]["enabled"] and production["run_retries"]["max_retries"]
-    for written in (embedded, production):
+    # One model batch at a time. Desk runs: one at a time on the embedded DuckDB ledger; on
+    # the services two (one deciding under the desk's lease, the next starting beside it).
+    for written, desk_runs in ((embedded, 1), (production, 2)):
         limits = written["concurrency"]["runs"]["tag_concurrency_limits"]
-        assert {"key": "quorum/desk", "value": "trading", "limit": 1} in limits
+        assert {"key": "quorum/desk", "value": "trading", "limit": desk_runs} in limits
         assert {"key": "quorum/batch", "value": "models", "limit": 1} in limits
 
 
