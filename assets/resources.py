@@ -239,7 +239,9 @@ class TradingDesk(dg.ConfigurableResource):
         from agents.desk.lease import DeskBusy, desk_lease
 
         desk = self.desk()
-        lease = _LEASES.setdefault(self.ledger.url, desk_lease(self.ledger.url))
+        if self.ledger.url not in _LEASES:
+            _LEASES[self.ledger.url] = desk_lease(self.ledger.url)
+        lease = _LEASES[self.ledger.url]
         try:
             lease.acquire(timeout_s=self.lease_timeout_s)
         except DeskBusy as busy:  # the step fails saying why; nothing was read or written
