@@ -15,6 +15,8 @@ from features.feast_checks import skip_feast_type_checks
 from features.postgres import ensure_database
 from features.settings import QuorumSettings
 
+POSTGRES_RESTART_WAIT_S = 30.0
+
 
 # Desk runs (decision cycles, paper days, clear-halt) and model batches are held by the
 # queued run coordinator's tag limits. At most one model batch (daily pipeline, retraining,
@@ -148,5 +150,9 @@ def prepare(settings: QuorumSettings) -> QuorumSettings:
         # The S3 store's key pair, when the caller gave none and this home's serve made one.
         os.environ.update(s3_credentials(settings))
     if settings.on_services:
-        ensure_database(settings.dagster_postgres_url)  # before any Dagster instance loads
+        # Before any Dagster instance loads. It waits out a restart of the server: the
+        # daemon reloads its code location every minute or so, and a load that failed while
+        # PostgreSQL restarted left the location broken for the daemon's automatic retry of
+        # the run the restart had failed (seen in CI's PostgreSQL-restart fault test).
+        ensure_database(settings.dagster_postgres_url, wait_s=POSTGRES_RESTART_WAIT_S)
     return settings

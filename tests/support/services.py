@@ -151,6 +151,10 @@ class PrivatePostgres:
         self._pg_ctl("restart", "-m", "fast")
         wait_for_port(self.port, 30, "private PostgreSQL")
 
+    def halt(self) -> None:
+        """Stops the server and keeps its data, for ``start`` to bring it back."""
+        self._pg_ctl("stop", "-m", "fast")
+
     def stop(self) -> None:
         if self.data_dir.exists():
             self._ctl([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate",
