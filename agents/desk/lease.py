@@ -62,7 +62,7 @@ class PostgresDeskLease:
             if time.monotonic() > deadline:
                 raise DeskBusy(
                     f"another desk run held the desk's lease (advisory lock {self.KEY} in the "
-                    f"ledger's database) for over {timeout_s:.0f} s"
+                    f"ledger's database) for over {timeout_s:g} s"
                 )
             time.sleep(POLL_S)
         self.held = True
@@ -96,7 +96,7 @@ class FileDeskLease:
                     os.close(fd)
                     raise DeskBusy(
                         f"another desk run held the desk's lease ({self.path}) for over "
-                        f"{timeout_s:.0f} s"
+                        f"{timeout_s:g} s"
                     ) from None
                 time.sleep(POLL_S)
         self._fd, self.held = fd, True

@@ -172,7 +172,15 @@ def test_a_decision_waits_for_the_desks_lease_and_lets_go_of_it_at_the_runs_end(
     deciding = desk_lease(ledger)  # another run deciding, as far as this run can tell
     deciding.acquire(timeout_s=1)
     try:
-        impatient = resources["trading_desk"].model_copy(update={"lease_timeout_s": 0.5})
+        desk = resources["trading_desk"]
+        impatient = TradingDesk(
+            warehouse=desk.warehouse,
+            feast=desk.feast,
+            mlflow_tracking=desk.mlflow_tracking,
+            ledger=desk.ledger,
+            replay_sessions=desk.replay_sessions,
+            lease_timeout_s=0.5,
+        )
         blocked = dg.materialize(
             DECISION, resources={"trading_desk": impatient}, tags=DESK_TAGS, raise_on_error=False
         )
@@ -180,9 +188,10 @@ def test_a_decision_waits_for_the_desks_lease_and_lets_go_of_it_at_the_runs_end(
         deciding.release()
     assert not blocked.success
     (failure,) = [e for e in blocked.all_events if e.is_step_failure]
-    assert failure.step_key == "market_snapshot" and "desk's lease" in str(
-        failure.event_specific_data
-    )
+    # It gave up after its own patience (0.5 s), naming the lease.
+    assert failure.step_key == "market_snapshot"
+    assert "desk's lease" in str(failure.event_specific_data)
+    assert "over 0.5 s" in str(failure.event_specific_data)
     log = open_event_log(ledger)
     try:
         assert len(log.read()) == before  # it read and wrote nothing without the lease
