@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from agents.desk.ledger import ledger_backend
+
 POLL_S = 0.05
 
 
@@ -110,8 +112,5 @@ class FileDeskLease:
 
 def desk_lease(ledger_url: str) -> DeskLease:
     """The lease for the ledger at ``ledger_url`` (as ``open_event_log`` reads it)."""
-    if ledger_url.startswith("duckdb:///"):
-        return FileDeskLease(ledger_url.removeprefix("duckdb:///") + ".lease")
-    if ledger_url.startswith("postgresql://"):
-        return PostgresDeskLease(ledger_url)
-    raise ValueError(f"ledger URL must be duckdb:///PATH or postgresql://..., not {ledger_url!r}")
+    kind, target = ledger_backend(ledger_url)
+    return FileDeskLease(target + ".lease") if kind == "duckdb" else PostgresDeskLease(target)

@@ -247,10 +247,17 @@ class PostgresEventLog:
         self._con.close()
 
 
+def ledger_backend(url: str) -> tuple[str, str]:
+    """``("duckdb", path)`` for ``duckdb:///path/ledger.duckdb``, ``("postgresql", url)`` for
+    ``postgresql://...``; any other URL is refused, naming it."""
+    if url.startswith("duckdb:///"):
+        return "duckdb", url.removeprefix("duckdb:///")
+    if url.startswith("postgresql://"):
+        return "postgresql", url
+    raise ValueError(f"ledger URL must be duckdb:///PATH or postgresql://..., not {url!r}")
+
+
 def open_event_log(url: str) -> EventLog:
     """``duckdb:///path/ledger.duckdb`` or ``postgresql://...``."""
-    if url.startswith("duckdb:///"):
-        return DuckDBEventLog(url.removeprefix("duckdb:///"))
-    if url.startswith("postgresql://"):
-        return PostgresEventLog(url)
-    raise ValueError(f"ledger URL must be duckdb:///PATH or postgresql://..., not {url!r}")
+    kind, target = ledger_backend(url)
+    return DuckDBEventLog(target) if kind == "duckdb" else PostgresEventLog(target)
