@@ -2,7 +2,10 @@
 sample (these tests are about the desk's mechanics, not the model's skill), the graph's
 prices and online feature store."""
 
+import uuid
+
 import pandas as pd
+import psycopg
 import pytest
 
 from agents.desk.models import DeskModels
@@ -10,6 +13,7 @@ from agents.market_analyst.signal_model import SignalModel
 from agents.portfolio_optimizer.optimizer import OptimizerConfig
 from agents.risk_manager.agent import RiskLimits
 from features.names import ANALYST_FEATURES
+from features.postgres import ensure_database
 
 SECTORS = pd.read_csv("dbt/seeds/symbol_sectors.csv").set_index("symbol")["sector"].to_dict()
 
@@ -34,3 +38,14 @@ def desk_parts(replay_online_store):
     )
     prices = space.query("select * from staging.stg_prices order by date, symbol")
     return models, prices, store, space.export_store
+
+
+@pytest.fixture
+def ledger_database(postgres_server):
+    """A ledger URL naming a new database of the session's own PostgreSQL server, dropped
+    afterwards."""
+    url = f"{postgres_server.url}/quorum_ledger_test_{uuid.uuid4().hex[:10]}"
+    ensure_database(url)
+    yield url
+    with psycopg.connect(f"{postgres_server.url}/postgres", autocommit=True) as con:
+        con.execute(f'drop database if exists "{url.rpartition("/")[2]}" with (force)')

@@ -4,13 +4,10 @@ holder that dies lets go."""
 import signal
 import subprocess
 import sys
-import uuid
 
-import psycopg
 import pytest
 
 from agents.desk.lease import DeskBusy, desk_lease
-from features.postgres import ensure_database
 from features.settings import REPO_ROOT
 
 
@@ -21,12 +18,7 @@ def ledger_url(request, tmp_path):
     if request.param == "duckdb":
         yield f"duckdb:///{tmp_path / 'ledger.duckdb'}"
         return
-    server = request.getfixturevalue("postgres_server").url
-    url = f"{server}/quorum_lease_test_{uuid.uuid4().hex[:10]}"
-    ensure_database(url)
-    yield url
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as con:
-        con.execute(f'drop database if exists "{url.rpartition("/")[2]}" with (force)')
+    yield request.getfixturevalue("ledger_database")
 
 
 def test_a_second_holder_waits_until_the_first_releases(ledger_url):

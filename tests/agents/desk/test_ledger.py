@@ -1,14 +1,11 @@
 """The event log on both backends: idempotent appends, filters, snapshots, the projection."""
 
-import uuid
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 
 from agents.desk.ledger import DuckDBEventLog, Event, PostgresEventLog, open_event_log
 from agents.desk.state import DeskState, current, rebuild
-from features.postgres import ensure_database
 
 AT = datetime(2022, 12, 1, 14, 30, tzinfo=UTC)
 
@@ -21,14 +18,9 @@ def log(request, tmp_path):
         yield opened
         opened.close()
         return
-    server = request.getfixturevalue("postgres_server").url
-    url = f"{server}/quorum_ledger_test_{uuid.uuid4().hex[:10]}"
-    ensure_database(url)
-    opened = PostgresEventLog(url)
+    opened = PostgresEventLog(request.getfixturevalue("ledger_database"))
     yield opened
     opened.close()
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as con:
-        con.execute(f'drop database if exists "{url.rpartition("/")[2]}" with (force)')
 
 
 def fill(cycle: str, symbol: str, quantity: int, cash: int) -> Event:
