@@ -70,6 +70,10 @@ class SeaweedPorts:
     filer: int
 
 
+# weed's gRPC ports are its HTTP ports plus this (its own convention), set explicitly.
+SEAWEED_GRPC_PORT_OFFSET = 10_000
+
+
 def seaweedfs_command(
     data_dir: Path, ports: SeaweedPorts, credentials: dict[str, str], host: str = "127.0.0.1"
 ) -> list[str]:
@@ -91,7 +95,7 @@ def seaweedfs_command(
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     }
     config.write_text(json.dumps({"identities": [identity]}))
-    grpc = 10_000  # gRPC ports are the HTTP ports plus this, set explicitly below
+    grpc = SEAWEED_GRPC_PORT_OFFSET
     return [
         venv_bin("weed"), "server", f"-dir={data_dir}", f"-ip={host}", f"-ip.bind={host}",
         f"-master.port={ports.master}", f"-master.port.grpc={ports.master + grpc}",

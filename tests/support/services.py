@@ -23,7 +23,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.cluster import S3_REGION, SeaweedPorts, seaweedfs_command
+from orchestration.cluster import (
+    S3_REGION,
+    SEAWEED_GRPC_PORT_OFFSET,
+    SeaweedPorts,
+    seaweedfs_command,
+)
 
 NEEDS = (
     "The suite needs PostgreSQL 15 and Redis server binaries: on Debian or Ubuntu, "
@@ -35,10 +40,46 @@ class ServiceUnavailable(RuntimeError):
     """A server the tests need cannot be started here; the message says what to install."""
 
 
-def free_port() -> int:
+class ServerExited(ServiceUnavailable):
+    """The server's process ended before it served: most often a port someone took."""
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands out to outgoing connections."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(also_free_at: int = 0) -> int:
+    """A port on 127.0.0.1 that nothing holds now, and whose ``port + also_free_at`` is free
+    too (SeaweedFS opens each HTTP port's gRPC twin there).
+
+    Chosen below the kernel's ephemeral range: a port from there (what binding port 0
+    returns) can be taken by any process's outgoing connection, the new server's own first
+    ones included, between this check and the server's bind. CI lost the distributed
+    module that way once: SeaweedFS's gateway on 46553 never answered."""
+    rng = secrets.SystemRandom()
+    highest = _ephemeral_floor() - 1 - also_free_at
+    for _ in range(500):
+        port = rng.randrange(_LOWEST_PRIVATE_PORT, highest)
+        if _bindable(port) and (not also_free_at or _bindable(port + also_free_at)):
+            return port
+    raise ServiceUnavailable(f"no free port pair found in {_LOWEST_PRIVATE_PORT}-{highest}")
+
+
+# Above the well-known services a developer's machine runs (8080, 8333, 9333, 5432, 6379...).
+_LOWEST_PRIVATE_PORT = 10_001
 
 
 def _postgres_bindir() -> Path:
@@ -58,15 +99,20 @@ def _postgres_bindir() -> Path:
     raise ServiceUnavailable(f"no PostgreSQL initdb found. {NEEDS}")
 
 
-def wait_for_port(port: int, timeout: float, what: str) -> None:
-    """Until something accepts connections on 127.0.0.1:``port``."""
+def wait_for_port(
+    port: int, timeout: float, what: str, process: subprocess.Popen | None = None
+) -> None:
+    """Until something accepts connections on 127.0.0.1:``port``; fails at once when
+    ``process`` (the server) has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
+        if process is not None and process.poll() is not None:
+            raise ServerExited(f"{what} exited ({process.returncode}) before port {port} opened")
         time.sleep(0.1)
-    raise ServiceUnavailable(f"{what} did not accept connections on port {port}")
+    raise ServiceUnavailable(f"{what} did not accept connections on port {port} in {timeout:g} s")
 
 
 @dataclass
@@ -230,28 +276,42 @@ class PrivateSeaweedFS:
         return f"http://127.0.0.1:{self.ports.s3}"
 
     @classmethod
-    def start_new(cls) -> PrivateSeaweedFS:
-        root = Path(tempfile.mkdtemp(prefix="quorum-s3-"))
+    def start_new(cls, attempts: int = 3) -> PrivateSeaweedFS:
         credentials = {
             "AWS_ACCESS_KEY_ID": f"test{secrets.token_hex(6)}",
             "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20),
             "AWS_DEFAULT_REGION": S3_REGION,
         }
-        # weed also opens each HTTP port plus 10,000 for gRPC: both must be free.
-        ports: list[int] = []
-        while len(ports) < 4:
-            port = free_port()
-            if port + 10_000 < 65_536 and port not in ports and _is_free(port + 10_000):
-                ports.append(port)
-        store = cls(root, SeaweedPorts(*ports), credentials)
-        store.start()
-        return store
+        for attempt in range(1, attempts + 1):
+            ports: list[int] = []
+            while len(ports) < 4:  # weed opens each HTTP port plus 10,000 for gRPC
+                port = free_port(also_free_at=SEAWEED_GRPC_PORT_OFFSET)
+                if not {port, port + SEAWEED_GRPC_PORT_OFFSET} & _both(ports):
+                    ports.append(port)
+            store = cls(Path(tempfile.mkdtemp(prefix="quorum-s3-")), SeaweedPorts(*ports),
+                        credentials)  # fmt: skip
+            try:
+                store.start()
+                return store
+            except ServiceUnavailable as failed:
+                log_tail = store.log_tail()
+                store.remove()
+                # A port taken between the check and weed's bind ends the process: new ports.
+                if isinstance(failed, ServerExited) and attempt < attempts:
+                    continue
+                raise ServiceUnavailable(f"{failed}; weed's log ends:\n{log_tail}") from failed
+        raise AssertionError("unreachable")
 
     def start(self) -> None:
         argv = seaweedfs_command(self.root / "data", self.ports, self.credentials)
         log = open(self.root / "weed.log", "ab")  # noqa: SIM115 (the process holds it)
         self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        wait_for_port(self.ports.s3, 60, "private SeaweedFS's S3 gateway")
+        wait_for_port(self.ports.s3, 90, "private SeaweedFS's S3 gateway", self.process)
+
+    def log_tail(self, lines: int = 30) -> str:
+        log = self.root / "weed.log"
+        text = log.read_text(errors="replace") if log.exists() else "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def client(self):
         import boto3
@@ -281,9 +341,8 @@ class PrivateSeaweedFS:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
+def _both(ports: list[int]) -> set[int]:
+    return {p for port in ports for p in (port, port + SEAWEED_GRPC_PORT_OFFSET)}
 
 
 def _boto_arguments(credentials: dict[str, str]) -> dict[str, str]:
