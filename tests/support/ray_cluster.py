@@ -56,6 +56,9 @@ class PrivateRayHead:
             "--dashboard-agent-grpc-port", str(free_port()),
             "--runtime-env-agent-port", str(free_port()),
             "--metrics-export-port", str(free_port()),
+            # Workers take ports the kernel hands out: Ray's default worker range,
+            # 10002-19999, overlaps the ports chosen above, and Ray refuses to start then.
+            "--min-worker-port", "0", "--max-worker-port", "0",
         ]  # fmt: skip
         log = open(root / "ray-start.log", "ab")  # noqa: SIM115 (the process holds it)
         process = subprocess.Popen(
@@ -67,10 +70,12 @@ class PrivateRayHead:
         )
         head = cls(root, port, process)
         try:
-            wait_for_port(port, 90, "private Ray head's GCS")
-        except ServiceUnavailable:
+            wait_for_port(port, 90, "private Ray head's GCS", process)
+        except ServiceUnavailable as failed:
+            printed = (root / "ray-start.log").read_text(errors="replace").splitlines()
+            tail = "\n".join(printed[-20:])
             head.remove()
-            raise
+            raise ServiceUnavailable(f"{failed}; `ray start` printed:\n{tail}") from failed
         return head
 
     def stop(self) -> None:
