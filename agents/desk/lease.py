@@ -88,20 +88,26 @@ class FileDeskLease:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._wait_for_lock(fd, timeout_s)
+        except BaseException:  # a timeout, an interrupt or flock's own error: no fd kept
+            os.close(fd)
+            raise
+        self._fd, self.held = fd, True
+
+    def _wait_for_lock(self, fd: int, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    os.close(fd)
                     raise DeskBusy(
                         f"another desk run held the desk's lease ({self.path}) for over "
                         f"{timeout_s:g} s"
                     ) from None
                 time.sleep(POLL_S)
-        self._fd, self.held = fd, True
 
     def release(self) -> None:
         if self._fd is not None:

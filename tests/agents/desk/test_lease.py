@@ -1,6 +1,7 @@
 """The desk's lease on both ledger backends: one holder at a time, across processes, and a
 holder that dies lets go."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -66,3 +67,22 @@ def test_a_holder_process_that_dies_lets_the_next_one_decide(ledger_url):
     finally:
         holder.kill()
         holder.wait(timeout=10)
+
+
+def test_a_file_lease_that_gives_up_or_is_interrupted_keeps_no_descriptor(tmp_path, monkeypatch):
+    url = f"duckdb:///{tmp_path / 'ledger.duckdb'}"
+    holder, waiter = desk_lease(url), desk_lease(url)
+    holder.acquire(timeout_s=1)
+    open_before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(DeskBusy):
+        waiter.acquire(timeout_s=0.2)
+
+    def interrupted(fd: int, timeout_s: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(waiter, "_wait_for_lock", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        waiter.acquire(timeout_s=5)
+    assert len(os.listdir("/proc/self/fd")) == open_before
+    assert not waiter.held
+    holder.release()
