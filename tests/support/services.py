@@ -44,6 +44,10 @@ class ServerExited(ServiceUnavailable):
     """The server's process ended before it served: most often a port someone took."""
 
 
+# Above the well-known services a developer's machine runs (8080, 8333, 9333, 5432, 6379...).
+_LOWEST_PRIVATE_PORT = 10_001
+
+
 def _ephemeral_floor() -> int:
     """The lowest port the kernel hands out to outgoing connections."""
     try:
@@ -76,10 +80,6 @@ def free_port(also_free_at: int = 0) -> int:
         if _bindable(port) and (not also_free_at or _bindable(port + also_free_at)):
             return port
     raise ServiceUnavailable(f"no free port pair found in {_LOWEST_PRIVATE_PORT}-{highest}")
-
-
-# Above the well-known services a developer's machine runs (8080, 8333, 9333, 5432, 6379...).
-_LOWEST_PRIVATE_PORT = 10_001
 
 
 def _postgres_bindir() -> Path:
