@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -35,6 +36,18 @@ class DeskLease(Protocol):
     def acquire(self, timeout_s: float) -> None: ...
 
     def release(self) -> None: ...
+
+
+def _wait_for(try_lock: Callable[[], bool], timeout_s: float, holder: str) -> None:
+    """Polls ``try_lock`` until it takes the lease; past ``timeout_s``, ``DeskBusy`` naming
+    the lease's ``holder`` (where it lives)."""
+    deadline = time.monotonic() + timeout_s
+    while not try_lock():
+        if time.monotonic() > deadline:
+            raise DeskBusy(
+                f"another desk run held the desk's lease ({holder}) for over {timeout_s:g} s"
+            )
+        time.sleep(POLL_S)
 
 
 def _lease_key(name: str) -> int:
@@ -59,14 +72,12 @@ class PostgresDeskLease:
 
         if self._con is None or self._con.closed:
             self._con = psycopg.connect(self.url, autocommit=True)
-        deadline = time.monotonic() + timeout_s
-        while not self._con.execute("select pg_try_advisory_lock(%s)", (self.KEY,)).fetchone()[0]:
-            if time.monotonic() > deadline:
-                raise DeskBusy(
-                    f"another desk run held the desk's lease (advisory lock {self.KEY} in the "
-                    f"ledger's database) for over {timeout_s:g} s"
-                )
-            time.sleep(POLL_S)
+        con = self._con
+        _wait_for(
+            lambda: con.execute("select pg_try_advisory_lock(%s)", (self.KEY,)).fetchone()[0],
+            timeout_s,
+            f"advisory lock {self.KEY} in the ledger's database",
+        )
         self.held = True
 
     def release(self) -> None:
@@ -96,18 +107,14 @@ class FileDeskLease:
         self._fd, self.held = fd, True
 
     def _wait_for_lock(self, fd: int, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
+        def try_lock() -> bool:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise DeskBusy(
-                        f"another desk run held the desk's lease ({self.path}) for over "
-                        f"{timeout_s:g} s"
-                    ) from None
-                time.sleep(POLL_S)
+                return False
+            return True
+
+        _wait_for(try_lock, timeout_s, str(self.path))
 
     def release(self) -> None:
         if self._fd is not None:
