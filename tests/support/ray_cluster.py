@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.cluster import venv_bin
-from tests.support.services import ServiceUnavailable, free_port, wait_for_port
+from tests.support.services import ServiceUnavailable, free_port, log_tail, wait_for_port
 
 # Ray's token authentication, for every Ray this test process starts or connects to.
 CLIENT_ENV = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
@@ -72,10 +72,9 @@ class PrivateRayHead:
         try:
             wait_for_port(port, 90, "private Ray head's GCS", process)
         except ServiceUnavailable as failed:
-            printed = (root / "ray-start.log").read_text(errors="replace").splitlines()
-            tail = "\n".join(printed[-20:])
+            printed = log_tail(root / "ray-start.log", lines=20)
             head.remove()
-            raise ServiceUnavailable(f"{failed}; `ray start` printed:\n{tail}") from failed
+            raise ServiceUnavailable(f"{failed}; `ray start` printed:\n{printed}") from failed
         return head
 
     def stop(self) -> None:

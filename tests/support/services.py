@@ -82,6 +82,12 @@ def free_port(also_free_at: int = 0) -> int:
     raise ServiceUnavailable(f"no free port pair found in {_LOWEST_PRIVATE_PORT}-{highest}")
 
 
+def log_tail(log: Path, lines: int = 30) -> str:
+    """The last ``lines`` of a server's log, for the error that says it did not start."""
+    text = log.read_text(errors="replace") if log.exists() else "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def _postgres_bindir() -> Path:
     """PostgreSQL's own bin folder (Debian keeps initdb and pg_ctl off PATH)."""
     found = shutil.which("pg_config")
@@ -309,9 +315,7 @@ class PrivateSeaweedFS:
         wait_for_port(self.ports.s3, 90, "private SeaweedFS's S3 gateway", self.process)
 
     def log_tail(self, lines: int = 30) -> str:
-        log = self.root / "weed.log"
-        text = log.read_text(errors="replace") if log.exists() else "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.root / "weed.log", lines)
 
     def client(self):
         import boto3
