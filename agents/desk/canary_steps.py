@@ -34,6 +34,11 @@ class CanarySteps:
     hedge_instrument: str | None
     _challenger_memo: tuple[bytes, list[TradingSignal]] | None
 
+    if TYPE_CHECKING:  # agents.desk.open_solve's (declared only: a stub here would shadow it)
+
+        def anchor_weights(self, snap: Snapshot) -> pd.Series: ...
+        def anchor_prices(self, snap: Snapshot) -> pd.Series: ...
+
     def session(self, snap: Snapshot) -> SessionPreparation: ...
 
     def _canary_views(self, snap: Snapshot) -> tuple[str, float, list[TradingSignal]] | None:
@@ -67,7 +72,8 @@ class CanarySteps:
         """The optimizer's book on the challenger's views, anchored on the canary's own
         holdings (its turnover and costs are its own)."""
         book = self._canary_record(snap, version, share)
-        held = canary_book.held_weights(book, snap.prices).reindex(self.symbols).fillna(0.0)
+        prices = self.anchor_prices(snap)
+        held = canary_book.held_weights(book, prices).reindex(self.symbols).fillna(0.0)
         proposal = self.optimizer.propose(returns, views, held, self.models.sectors)
         return canary_book.CanaryShape(
             version, share, proposal.weights.reindex(self.symbols).fillna(0.0)
@@ -151,7 +157,8 @@ class CanarySteps:
         else:
             returns = self._optimizer_window(self.session(snap))
             views = self._challenger_views(snap)
-            proposal = self.optimizer.propose(returns, views, snap.weights, self.models.sectors)
+            anchor = self.anchor_weights(snap)
+            proposal = self.optimizer.propose(returns, views, anchor, self.models.sectors)
             theirs = proposal.weights
         names = self.symbols
         return would_be_book(snap, ours.reindex(names).fillna(0.0),

@@ -39,6 +39,7 @@ from agents.desk.hedging import hedge_instrument_of, hedge_order
 from agents.desk.inbox import Inbox, Refusal
 from agents.desk.ledger import Event, EventLog
 from agents.desk.models import DeskModels
+from agents.desk.open_solve import OpeningSolve
 from agents.desk.opening import SessionHook, load_features, open_session, score_agents
 from agents.desk.payloads import budget_payload, risk_payload, signals_payload, target_payload
 from agents.desk.preparations import PreparationStore, desk_identity, frame_digest
@@ -64,11 +65,12 @@ from agents.execution.routing import ThompsonRouter
 from agents.execution.venues import load_venues
 from agents.market_analyst.agent import MarketAnalyst
 from agents.messages import Envelope, MessageType, TradingSignal
-from agents.portfolio_optimizer.optimizer import PortfolioOptimizer
+from agents.portfolio_optimizer.optimizer import PortfolioOptimizer, Proposal
 from agents.risk_manager.agent import RiskManager
 from agents.universe_limits import position_cap
 
 BARS_PER_DAY = 13  # an order's schedule spans one half-hour bar
+REBALANCE_ANCHORS = ("close", "open")
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,10 @@ class DeskConfig:
     # The canary split (``agents.desk.canary``): this share of the book's capital is traded
     # by a sub-book the Market Analyst's challenger drives, while one is registered; 0: none.
     canary_share: float = 0.0
+    # What a session's rebalance starts from: "close", the book at the previous close (known
+    # before the open, so the open's solve is done before it; docs/speed.md), or "open", the
+    # book at the cycle's prices. Its turnover limit and costs are measured from this book.
+    rebalance_anchor: str = "close"
 
 
 def _timed(step: Callable) -> Callable:
@@ -123,7 +129,7 @@ def _fingerprint(day: date, signals: list[TradingSignal]) -> str:
     return hashlib.sha256(f"{day}|{text}".encode()).hexdigest()[:16]
 
 
-class Desk(CanarySteps):
+class Desk(CanarySteps, OpeningSolve):
     def __init__(
         self,
         models: DeskModels,
@@ -177,6 +183,12 @@ class Desk(CanarySteps):
         self._views: tuple[bytes, list[TradingSignal]] | None = None  # memoised per features
         self._challenger_memo: tuple[bytes, list[TradingSignal]] | None = None  # likewise
         self._settled: DeskState | None = None  # the state the last completed cycle left
+        self._solved: tuple[tuple, Proposal] | None = None  # the last proposal, by its inputs
+        if self.config.rebalance_anchor not in REBALANCE_ANCHORS:
+            raise ValueError(
+                f"DeskConfig.rebalance_anchor={self.config.rebalance_anchor!r}: "
+                f"expected one of {REBALANCE_ANCHORS}"
+            )
 
     # ---- the cycle's steps -------------------------------------------------------------
 
@@ -264,7 +276,7 @@ class Desk(CanarySteps):
             shape = pd.Series(target["weights"], dtype=float).reindex(self.symbols).fillna(0.0)
             return self._sized(snap, Target(shape, target["method"], target["conviction"], True))
         returns = self._optimizer_window(self.session(snap))
-        proposal = self.optimizer.propose(returns, signals, snap.weights, self.models.sectors)
+        proposal = self._proposal(snap.day, returns, signals, self.anchor_weights(snap))
         active = [s for s in signals if s.signal != "HOLD" and s.symbol in returns.columns]
         conviction = (
             float(np.mean([s.confidence for s in active]))
@@ -487,7 +499,7 @@ class Desk(CanarySteps):
         parts = shadow_parts(
             snap, self.session(snap), self.models, events,
             self._analyst_views(snap), fills, self.config.optimizer_lookback_days,
-            1.0 / BARS_PER_DAY,
+            1.0 / BARS_PER_DAY, self.anchor_weights(snap),
         )  # fmt: skip
         payload = shadow_agents_payload(snap, parts)
         if payload is not None:
@@ -543,6 +555,7 @@ class Desk(CanarySteps):
         ready = getattr(self.feed, "ready", None)  # optional for a feed (see MarketDataFeed)
         if ready is not None:
             ready(day)
+        self.solve_before_open(day, preparation)
         gc.unfreeze()
         gc.collect()
         gc.freeze()

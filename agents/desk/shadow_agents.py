@@ -191,9 +191,11 @@ def shadow_parts(
     fills: list[dict[str, Any]],
     optimizer_lookback_days: int,
     duration_days: float,
+    anchor: pd.Series,
 ) -> dict[str, dict | None]:
     """Each agent's part of this cycle's record, from the cycle's own ``target_set`` and
-    ``risk_budget`` events (by type) and its fills."""
+    ``risk_budget`` events (by type) and its fills; ``anchor``: the book the champion's
+    rebalance started from, which the challenger's starts from too."""
     versions, challengers = models.versions, models.shadow_agents
     parts: dict[str, dict | None] = {}
     if "target_set" in cycle_events:
@@ -213,7 +215,7 @@ def shadow_parts(
             shape = pd.Series(canary["main_weights"], dtype=float).reindex(snap.symbols)
             shape = shape.fillna(0.0)
         parts["portfolio_optimizer"] = optimizer_part(
-            returns, covariance, shape, views, snap.weights, models.sectors,
+            returns, covariance, shape, views, anchor, models.sectors,
             models.optimizer_config, versions.get("portfolio_optimizer"),
             challengers.get("portfolio_optimizer"),
         )  # fmt: skip

@@ -60,6 +60,33 @@ class Snapshot:
         values = held * self.prices.reindex(held.index)
         return (values / self.nav).reindex(self.symbols).fillna(0.0)
 
+    @cached_property
+    def closes(self) -> pd.Series | None:
+        """Everything's last daily close before the session (None before the first one)."""
+        if self.history is None or self.history.empty:
+            return None
+        return self.history.ffill().iloc[-1]
+
+    @cached_property
+    def closing_shape(self) -> pd.Series:
+        """The book as it stood at the previous close, known before the open (``weights``
+        is at the cycle's prices): each name's value at its last close over the names' net
+        value, the shape the optimizer reads. Without cash in it, so what the open books
+        in cash (a short's financing) leaves it as the evening saw it. A book net short,
+        as fractions of NAV at the close; the book at the cycle's prices when there is no
+        previous close."""
+        closes = self.closes
+        if closes is None:
+            return self.weights
+        held = pd.Series(self.state.positions, dtype=float)
+        values = (held * closes.reindex(held.index)).reindex(self.symbols).fillna(0.0)
+        net = float(values.sum())
+        if not values.any():
+            return values
+        if net > 0:
+            return values / net
+        return values / (self.state.nav_cents(closes.reindex(held.index).to_dict()) / 100)
+
 
 @dataclass(frozen=True)
 class Target:
