@@ -17,7 +17,7 @@ that call is reported apart.
 work, retraining included, without the ablation) on the data of the last ``make run``, and
 prints its headline figures so a speed change can be checked to change no result.
 
-``--ablation`` with it times what ``make backtest`` runs: the same and the ablation's eleven
+``--ablation`` with it times what ``make backtest`` runs: the same and the ablation's twelve
 variants, and prints each variant's Sharpe.
 
     python -m benchmarks.backtest [--repeats N] [--full [--ablation]]
@@ -109,7 +109,7 @@ def compare_vectorbt(prices: pd.DataFrame, repeats: int) -> dict:
 
 def time_full_backtest(ablation: bool = False) -> dict:
     """The default walk-forward desk backtest, as the asset runs it, timed end to end;
-    ``ablation``: with the eleven variants ``make backtest`` runs too, and their figures."""
+    ``ablation``: with the twelve variants ``make backtest`` runs too, and their figures."""
     from dagster import materialize
 
     from assets.backtest.report import backtest_report
@@ -120,7 +120,7 @@ def time_full_backtest(ablation: bool = False) -> dict:
     resources = {
         key: built.resources[key] for key in ("warehouse", "feast", "market_data", "backtesting")
     }
-    # The ablation (eleven more desks on the same models) only when asked for.
+    # The ablation (twelve more desks on the same models) only when asked for.
     config = {"ops": {"backtest_report": {"config": {"ablation": ablation}}}}
     started = time.perf_counter()
     materialize([backtest_report], resources=resources, run_config=config)

@@ -110,6 +110,7 @@ def ablation_variants(config: DeskConfig, policies: DeskPolicies) -> list[Varian
             policies,
         ),
         _shorts_variant(config, policies),
+        _anchor_variant(config, policies),
         Variant("no_breakers", "the circuit breakers", replace(config, breakers=never), policies),
         *[
             Variant(
@@ -122,6 +123,20 @@ def ablation_variants(config: DeskConfig, policies: DeskPolicies) -> list[Varian
             if policy != config.breakers.policy
         ],
     ]
+
+
+def _anchor_variant(config: DeskConfig, policies: DeskPolicies) -> Variant:
+    """The rebalance anchored on the other book (``DeskConfig.rebalance_anchor``): for a
+    desk anchored on the previous close, the book at the open's prices (solved in the open
+    cycle, as the desk did before), and the other way round."""
+    other = "open" if config.rebalance_anchor == "close" else "close"
+    return Variant(
+        f"rebalance_from_{other}",
+        f"the rebalance from the book at the {config.rebalance_anchor} "
+        f"(replaced by the book at the {other})",
+        replace(config, rebalance_anchor=other),
+        policies,
+    )
 
 
 def _shorts_variant(config: DeskConfig, policies: DeskPolicies) -> Variant:
