@@ -5,9 +5,10 @@ A cycle is timed from the online feature read to the orders and fills written in
 ledger (``Desk.run_cycle``: features, signals, target, risk, plan, consensus, orders, paper
 fills, snapshot). Two kinds are reported apart, because they do different work:
 - intraday cycles (12 of a session's 13): the day's preparations are reused;
-- session-open cycles: they also publish the previous close's features, score the new
-  features and re-optimize; the session's preparation (risk model, Monte Carlo draws, crisis
-  moves, regime, impact models) is made before the open and timed apart
+- session-open cycles: they also publish the previous close's features and score the new
+  features; the session's preparation (risk model, Monte Carlo draws, crisis moves, regime,
+  impact models) and the open's rebalance, anchored on the previous close
+  (``agents.desk.open_solve``), are done before the open and timed apart
   (``session_preparation_before_open``), as the replay and the paper day do.
 
 ``500_symbols_with_event_bus``: the 500-symbol cycles again with every event also published on
