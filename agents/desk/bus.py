@@ -197,6 +197,9 @@ class PublishingEventLog:
     def latest_snapshot(self) -> tuple[int, dict[str, Any]] | None:
         return self.ledger.latest_snapshot()
 
+    def checkpoint(self) -> None:
+        self.ledger.checkpoint()
+
     def close(self) -> None:
         self.ledger.close()
 

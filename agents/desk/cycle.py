@@ -543,19 +543,20 @@ class Desk(CanarySteps, OpeningSolve):
         return self.prepare(snap.day)
 
     def before_the_open(self, day: date) -> SessionPreparation:
-        """The session's preparation, the optimizer's covariance on its window, and the
-        feed's day (``ready``: the replay's bars), then a full garbage collection, after
-        which everything alive (models, preparation, feature store) is frozen out of later
-        collections. Why: a full collection scans every object the process holds; at 500
-        names each took 270-290 ms and landed inside an intraday cycle now and then. During
-        the session only the session's own objects are scanned; unfreezing first lets the
-        previous session's objects go."""
+        """The session's preparation, the optimizer's covariance on its window, the feed's
+        day (``ready``: the replay's bars) and the ledger's checkpoint, then a full garbage
+        collection, after which everything alive (models, preparation, feature store) is
+        frozen out of later collections. Why: a full collection scans every object the
+        process holds; at 500 names each took 270-290 ms and landed inside an intraday cycle
+        now and then. During the session only the session's own objects are scanned;
+        unfreezing first lets the previous session's objects go."""
         preparation = self.prepare(day)
         self.optimizer.prepare(self._optimizer_window(preparation))
         ready = getattr(self.feed, "ready", None)  # optional for a feed (see MarketDataFeed)
         if ready is not None:
             ready(day)
         self.solve_before_open(day, preparation)
+        self.log.checkpoint()  # the ledger's upkeep, here rather than inside a cycle's append
         gc.unfreeze()
         gc.collect()
         gc.freeze()

@@ -103,3 +103,32 @@ def test_an_order_without_fills_keeps_its_cycle_open_until_it_completes():
     state = DeskState.fold([order])
     assert state.open_cycles == {"c1": AT.isoformat()}
     assert DeskState.fold([order, done]).open_cycles == {}
+
+
+def write_ahead_log_bytes(path) -> int:
+    wal = path.with_name(path.name + ".wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_a_duckdb_checkpoint_folds_the_write_ahead_log_and_keeps_every_event(tmp_path):
+    path = tmp_path / "ledger.duckdb"
+    log = DuckDBEventLog(path)
+    log.append([fill("c1", "AAA", 10, -1_000), fill("c1", "BBB", -5, 700)])
+    assert write_ahead_log_bytes(path) > 0
+    log.checkpoint()
+    assert write_ahead_log_bytes(path) == 0
+    log.close()
+    reopened = DuckDBEventLog(path)
+    assert [e.event_id for e in reopened.read()] == ["c1/fill/c1/AAA", "c1/fill/c1/BBB"]
+    reopened.close()
+
+
+def test_duckdb_appends_past_its_default_threshold_leave_the_checkpoint_to_the_desk(tmp_path):
+    """DuckDB's default folds the log inside the commit that passes 16 MB: a cycle's append
+    paid for a checkpoint of the whole file. Here 20 MB of appends leave it all in the log."""
+    path = tmp_path / "ledger.duckdb"
+    log = DuckDBEventLog(path)
+    for i in range(20):
+        log.append([Event(f"c{i}/note", f"c{i}", "note", AT, {"text": "x" * 1_000_000})])
+    assert write_ahead_log_bytes(path) > 20_000_000
+    log.close()

@@ -8,6 +8,7 @@ import pytest
 
 from agents.desk.state import DeskState
 from agents.desk.steps import Snapshot
+from tests.agents.desk.test_ledger import write_ahead_log_bytes
 from tests.agents.desk.test_preparations import decisions
 from tests.support.desk import make_desk
 
@@ -108,3 +109,15 @@ def test_a_net_short_closing_book_is_a_fraction_of_its_nav_then_and_a_flat_one_i
     pd.testing.assert_series_equal(snap.closing_shape, expected)
     flat = snapshot_with({}, cash_cents=0)  # before the account opens: no NAV at all
     assert (flat.closing_shape == 0.0).all()
+
+
+def test_the_ledger_is_checkpointed_before_the_open_not_inside_a_cycle(desk_parts, tmp_path):
+    path = tmp_path / "a.duckdb"
+    desk = make_desk(desk_parts, path)
+    day = next_day(desk)
+    desk.before_the_open(day)
+    for at in desk.feed.cycle_times(day):
+        desk.run_cycle(at)
+    assert write_ahead_log_bytes(path) > 0  # the session's events wait in the log
+    desk.before_the_open(next_day(desk))
+    assert write_ahead_log_bytes(path) == 0
