@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+import orjson
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,27 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _float_subclass(value: Any) -> float:
+    """What ``json`` writes and orjson does not by default: a float subclass (NumPy's
+    float64) as its float. Anything else stays an error, as it is for ``json``."""
+    if isinstance(value, float):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# orjson writes NaN and infinities as null, as ``_finite`` does; datetimes stay an error.
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
 def to_json(payload: dict[str, Any]) -> str:
+    """A payload as stored and published: keys sorted, non-finite numbers as null. orjson
+    writes a 500-name cycle's messages in about a tenth of ``json``'s time; what it will
+    not write (keys that are not strings, integers past 64 bits) goes through ``json``,
+    which writes it, or refuses it, as it always did."""
+    try:
+        return orjson.dumps(payload, default=_float_subclass, option=_ORJSON_OPTIONS).decode()
+    except TypeError:
+        pass
     try:  # most payloads are finite: walking a large one (a cycle's messages) costs ms
         return json.dumps(payload, sort_keys=True, allow_nan=False)
     except ValueError:

@@ -1,10 +1,19 @@
 """The event log on both backends: idempotent appends, filters, snapshots, the projection."""
 
+import json
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
-from agents.desk.ledger import DuckDBEventLog, Event, PostgresEventLog, open_event_log
+from agents.desk.ledger import (
+    DuckDBEventLog,
+    Event,
+    PostgresEventLog,
+    _finite,
+    open_event_log,
+    to_json,
+)
 from agents.desk.state import DeskState, current, rebuild
 
 AT = datetime(2022, 12, 1, 14, 30, tzinfo=UTC)
@@ -95,6 +104,25 @@ def test_non_finite_numbers_are_stored_as_null_in_both_logs(log):
                                                          "beta": [1.0, float("nan")]})  # fmt: skip
     log.append([event])
     assert log.read()[0].payload == {"effective": None, "beta": [1.0, None]}
+
+
+def test_payloads_json_wrote_are_stored_as_json_wrote_them_in_both_logs(log):
+    """orjson writes what it can, ``json`` the rest: NumPy floats are numbers, integer
+    keys strings, integers past 64 bits exact, and text outside ASCII survives."""
+    payload = {"weight": np.float64(0.25), "by_day": {1: 2.0, 2: float("nan")},
+               "notional_cents": 2**70, "name": "Société Générale"}  # fmt: skip
+    log.append([Event("c/mixed", "c", "note", AT, payload)])
+    assert log.read()[0].payload == {
+        "weight": 0.25, "by_day": {"1": 2.0, "2": None},
+        "notional_cents": 2**70, "name": "Société Générale",
+    }  # fmt: skip
+    assert json.loads(to_json(payload)) == json.loads(json.dumps(_finite(payload)))
+
+
+@pytest.mark.parametrize("value", [datetime(2022, 12, 1), np.int64(1)], ids=["datetime", "int64"])
+def test_a_payload_json_would_refuse_is_refused_with_its_type(value):
+    with pytest.raises(TypeError, match=type(value).__name__):
+        to_json({"value": value})
 
 
 def test_an_order_without_fills_keeps_its_cycle_open_until_it_completes():
