@@ -184,6 +184,7 @@ class Desk(CanarySteps, OpeningSolve):
         self._challenger_memo: tuple[bytes, list[TradingSignal]] | None = None  # likewise
         self._settled: DeskState | None = None  # the state the last completed cycle left
         self._solved: tuple[tuple, Proposal] | None = None  # the last proposal, by its inputs
+        self._published_for: date | None = None  # the session published before its open
         if self.config.rebalance_anchor not in REBALANCE_ANCHORS:
             raise ValueError(
                 f"DeskConfig.rebalance_anchor={self.config.rebalance_anchor!r}: "
@@ -220,7 +221,9 @@ class Desk(CanarySteps, OpeningSolve):
             self.recorder.record(snap, [Event("account/opened", "account", "account_opened", at,
                                               {"cash_cents": cash})])  # fmt: skip
         financing = self.models.risk_limits.short_financing_annual
-        open_session(snap, self.recorder, self.on_session_open, financing)
+        # Published before the open by this desk: the open cycle does not write it again.
+        publish = None if self.published_before_open(day) else self.on_session_open
+        open_session(snap, self.recorder, publish, financing)
         score_agents(snap, self.recorder, self.consensus)
         load_features(snap, self.reader, self.on_session_open, self.config.min_feature_coverage)
         snap.regime = self.session(snap).regime
@@ -544,7 +547,8 @@ class Desk(CanarySteps, OpeningSolve):
 
     def before_the_open(self, day: date) -> SessionPreparation:
         """The session's preparation, the optimizer's covariance on its window, the feed's
-        day (``ready``: the replay's bars) and the ledger's checkpoint, then a full garbage
+        day (``ready``: the replay's bars), the session's features published, the open's
+        rebalance solved and the ledger's checkpoint, then a full garbage
         collection, after which everything alive (models, preparation, feature store) is
         frozen out of later collections. Why: a full collection scans every object the
         process holds; at 500 names each took 270-290 ms and landed inside an intraday cycle
@@ -555,6 +559,7 @@ class Desk(CanarySteps, OpeningSolve):
         ready = getattr(self.feed, "ready", None)  # optional for a feed (see MarketDataFeed)
         if ready is not None:
             ready(day)
+        self.publish_before_open(day)
         self.solve_before_open(day, preparation)
         self.log.checkpoint()  # the ledger's upkeep, here rather than inside a cycle's append
         gc.unfreeze()

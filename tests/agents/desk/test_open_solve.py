@@ -121,3 +121,43 @@ def test_the_ledger_is_checkpointed_before_the_open_not_inside_a_cycle(desk_part
     assert write_ahead_log_bytes(path) > 0  # the session's events wait in the log
     desk.before_the_open(next_day(desk))
     assert write_ahead_log_bytes(path) == 0
+
+
+def counting_publishes(desk, failures: int = 0) -> list[date]:
+    """The days the session hook publishes from now on; the first ``failures`` calls fail
+    as an unwritable online store would."""
+    days, publish = [], desk.on_session_open
+
+    def counted(day: date) -> None:
+        days.append(day)
+        if len(days) <= failures:
+            raise ConnectionError("online store unwritable")
+        publish(day)
+
+    desk.on_session_open = counted
+    return days
+
+
+def test_a_session_published_before_the_open_is_not_published_again_by_its_cycles(
+    desk_parts, tmp_path
+):
+    desk = make_desk(desk_parts, tmp_path / "a.duckdb")
+    published = counting_publishes(desk)
+    day = next_day(desk)
+    desk.before_the_open(day)
+    assert published == [day]
+    results = [desk.run_cycle(at) for at in desk.feed.cycle_times(day)]
+    assert published == [day]  # the open cycle read what was published before it
+    assert all(r.refused is None for r in results) and sum(r.orders for r in results) > 0
+
+
+def test_a_publish_that_failed_before_the_open_is_done_by_the_open_cycle(desk_parts, tmp_path):
+    desk = make_desk(desk_parts, tmp_path / "a.duckdb")
+    published = counting_publishes(desk, failures=1)
+    solves = counting_solves(desk)
+    day = next_day(desk)
+    desk.before_the_open(day)
+    assert solves == []  # nothing to solve from: the store has not got the session's rows
+    desk.run_cycle(desk.feed.cycle_times(day)[0])
+    assert published == [day, day] and solves == [1]
+    assert any(kind == "order" for _, kind, _ in decisions(desk.log))
