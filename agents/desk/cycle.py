@@ -21,8 +21,9 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
+import operator
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -122,6 +123,10 @@ def cycle_id_for(feed_name: str, at: datetime) -> str:
     return f"{feed_name}-{at:%Y%m%dT%H%MZ}"
 
 
+def _the_same_objects(given: Sequence[object], held: Sequence[object]) -> bool:
+    return len(given) == len(held) and all(map(operator.is_, given, held))
+
+
 def _fingerprint(day: date, signals: list[TradingSignal]) -> str:
     text = "|".join(
         f"{s.symbol}:{s.signal}:{s.confidence:.6f}:{s.expected_return:.8f}" for s in signals
@@ -181,6 +186,7 @@ class Desk(CanarySteps, OpeningSolve):
         self.venues = load_venues(self.config.venues_file) if self.config.venues_file else None
         self._session: SessionPreparation | None = None
         self._views: tuple[bytes, list[TradingSignal]] | None = None  # memoised per features
+        self._sent_signals: tuple[tuple[Envelope, ...], list[dict]] | None = None  # as sent
         self._challenger_memo: tuple[bytes, list[TradingSignal]] | None = None  # likewise
         self._settled: DeskState | None = None  # the state the last completed cycle left
         self._solved: tuple[tuple, Proposal] | None = None  # the last proposal, by its inputs
@@ -238,7 +244,8 @@ class Desk(CanarySteps, OpeningSolve):
         signals = [] if snap.refused else self._analyst_views(snap)
         version = self.models.versions.get("market_analyst")
         messages = self.analyst.send(signals, snap.at, snap.cycle_id, version)
-        self.recorder.sent(snap, MessageType.TRADING_SIGNAL, messages)
+        forms = self.recorder.sent(snap, MessageType.TRADING_SIGNAL, messages)
+        self._sent_signals = (tuple(messages), forms)
         mean = float(np.mean([s.confidence for s in signals])) if signals else None
         previous = snap.state.mean_confidence
         if mean is None or previous is None:
@@ -382,6 +389,11 @@ class Desk(CanarySteps, OpeningSolve):
             return record(snap, CycleDecision(True, state.halt_reasons, []), plan)
         max_age = timedelta(seconds=self.config.max_message_age_seconds)
         inbox = Inbox(snap.cycle_id, snap.at, max_age)
+        sent = self._sent_signals
+        if sent is not None and _the_same_objects(signal_messages, sent[0]):
+            # This desk's own (frozen) messages: read in the form the ledger recorded, the
+            # form a decide in another process reads, without dumping 500 of them again.
+            signal_messages = sent[1]
         delivery = inbox.receive(signal_messages, MessageType.TRADING_SIGNAL)
         self.recorder.refused(snap, delivery.refused)
         signals = [m.payload for m in delivery.accepted]

@@ -43,11 +43,14 @@ class CycleRecorder:
         """Record one event of the cycle."""
         self.record(snap, [self.event(snap, kind, payload)])
 
-    def sent(self, snap: Snapshot, message_type: MessageType, messages: list[Envelope]) -> None:
+    def sent(
+        self, snap: Snapshot, message_type: MessageType, messages: list[Envelope]
+    ) -> list[dict]:
         """An agent's messages as sent, one event per type and cycle (on the bus, each type
-        has its stream)."""
-        payload = {"messages": [sent_form(m) for m in messages]}
-        self.emit(snap, f"sent_{message_type}", payload)
+        has its stream). Returns their sent forms, as recorded."""
+        forms = [sent_form(m) for m in messages]
+        self.emit(snap, f"sent_{message_type}", {"messages": forms})
+        return forms
 
     def refused(self, snap: Snapshot, refusals: list[Refusal]) -> None:
         """Messages the consensus would not read, each with the field that failed."""

@@ -4,6 +4,9 @@ message of the previous schema version is still read."""
 
 from dataclasses import replace
 
+from pydantic import BaseModel
+
+from agents.desk import inbox
 from agents.desk.inbox import sent_form
 from tests.support.desk import make_desk
 
@@ -86,3 +89,26 @@ def test_a_version_1_risk_assessment_is_read_and_backs_no_added_risk(desk_parts,
     assert risk_votes(current) and all(v > 0 for v in risk_votes(current).values())
     assert all(v == 0 for v in risk_votes(previous).values())  # no forecast: no headroom
     assert then.consensus is not None and now.consensus is not None
+
+
+def test_a_desk_reads_its_own_signals_in_their_recorded_form_and_decides_the_same(
+    desk_parts, tmp_path, monkeypatch
+):
+    dumped = []  # each message the inbox had to dump to its sent form
+
+    def counted(message):
+        dumped.append(isinstance(message, BaseModel))
+        return sent_form(message)
+
+    monkeypatch.setattr(inbox, "sent_form", counted)
+    own = make_desk(desk_parts, tmp_path / "own.duckdb")
+    snap, signals, target, risk, plan = steps_of(own)
+    mine = own.decide(snap, signals, target.message, risk.message, plan)
+    assert dumped.count(True) == 2 and len(signals) > 2  # the order and the assessment only
+
+    other = make_desk(desk_parts, tmp_path / "other.duckdb")
+    snap, signals, target, risk, plan = steps_of(other)
+    copies = [s.model_copy() for s in signals]  # not the objects the desk recorded
+    theirs = other.decide(snap, copies, target.message, risk.message, plan)
+    assert dumped.count(True) == 2 + 2 + len(copies)
+    assert theirs.orders == mine.orders and mine.orders
