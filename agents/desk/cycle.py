@@ -559,8 +559,8 @@ class Desk(CanarySteps, OpeningSolve):
 
     def before_the_open(self, day: date) -> SessionPreparation:
         """The session's preparation, the optimizer's covariance on its window, the feed's
-        day (``ready``: the replay's bars), the session's features published, the open's
-        rebalance solved and the ledger's checkpoint, then a full garbage
+        day (``ready``: the replay's bars), the open's rebalance solved (its features
+        published) and the ledger's checkpoint, then a full garbage
         collection, after which everything alive (models, preparation, feature store) is
         frozen out of later collections. Why: a full collection scans every object the
         process holds; at 500 names each took 270-290 ms and landed inside an intraday cycle
@@ -571,7 +571,6 @@ class Desk(CanarySteps, OpeningSolve):
         ready = getattr(self.feed, "ready", None)  # optional for a feed (see MarketDataFeed)
         if ready is not None:
             ready(day)
-        self.publish_before_open(day)
         self.solve_before_open(day, preparation)
         self.log.checkpoint()  # the ledger's upkeep, here rather than inside a cycle's append
         gc.unfreeze()

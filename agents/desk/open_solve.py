@@ -78,23 +78,10 @@ class OpeningSolve:
             self._solved = (key, proposal)
         return self._solved[1]
 
-    def publish_before_open(self, day: date) -> bool:
-        """The session's features (the previous close's) published before its open, so the
-        open cycle reads them without writing them again (at 500 names the write is about
-        25 ms). False when there is no hook or the store refused: the open cycle then
-        publishes itself, and refuses to trade if it still cannot. The same rows either
-        way, so the decisions do not change."""
-        self._published_for = None
-        if self.on_session_open is None:
-            return False
-        try:
-            self.on_session_open(day)
-        except Exception:  # the open cycle publishes again and refuses if it still fails
-            return False
-        self._published_for = day
-        return True
-
     def published_before_open(self, day: date) -> bool:
+        """Whether this desk published the session's features before its open; its open
+        cycle then reads them without writing the same rows again (about 25 ms at 500
+        names)."""
         return self._published_for == day
 
     def solve_before_open(self, day: date, preparation: SessionPreparation) -> bool:
@@ -110,8 +97,12 @@ class OpeningSolve:
         at = self.feed.cycle_times(day)[0]
         snap = Snapshot("before the open", at, day, self.symbols, state)
         snap.history = self.feed.history(day)
-        if self.on_session_open is not None and not self.published_before_open(day):
-            return False  # the features the open would publish are not in the store yet
+        if self.on_session_open is not None:
+            try:  # the features the open publishes: the previous close's, published early
+                self.on_session_open(day)
+            except Exception:  # the open cycle publishes again and refuses if it still fails
+                return False
+            self._published_for = day
         read = read_features(self.reader, self.symbols, at)
         if read.error or read.coverage < self.config.min_feature_coverage:
             return False
