@@ -560,12 +560,12 @@ class Desk(CanarySteps, OpeningSolve):
     def before_the_open(self, day: date) -> SessionPreparation:
         """The session's preparation, the optimizer's covariance on its window, the feed's
         day (``ready``: the replay's bars), the open's rebalance solved (its features
-        published) and the ledger's checkpoint, then a full garbage
-        collection, after which everything alive (models, preparation, feature store) is
-        frozen out of later collections. Why: a full collection scans every object the
-        process holds; at 500 names each took 270-290 ms and landed inside an intraday cycle
-        now and then. During the session only the session's own objects are scanned;
-        unfreezing first lets the previous session's objects go."""
+        published) and the ledger's checkpoint, then a full garbage collection, after which
+        everything alive (models, preparation, feature store) is frozen out of later
+        collections. Why: a full collection scans every object the process holds; at 500
+        names each took 270-290 ms and landed inside an intraday cycle now and then. During
+        the session only the session's own objects are scanned; unfreezing first lets the
+        previous session's objects go."""
         preparation = self.prepare(day)
         self.optimizer.prepare(self._optimizer_window(preparation))
         ready = getattr(self.feed, "ready", None)  # optional for a feed (see MarketDataFeed)
