@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -175,25 +176,37 @@ class DuckDBEventLog:
             [_utc_naive(e.market_time) for e in events],
             [to_json(e.payload) for e in events],
         ]
+        try:
+            written = self._insert(columns, "")
+        except duckdb.ConstraintException:
+            # Some of these events are stored already (a retried or replayed cycle): the
+            # conflict-checking insert writes only the new ones. It is the fallback, not
+            # the rule, because checking every row for a conflict costs about 2.5 ms an
+            # append on a ledger where a repeat is rare.
+            written = self._insert(columns, "on conflict do nothing")
+        return _written(events, written)
+
+    def _insert(self, columns: list[list], on_conflict: str) -> list[tuple[str, int]]:
         self._con.execute("begin transaction")
         try:
             written = self._con.execute(
                 "insert into events (event_id, cycle_id, event_type, market_time, payload) "
                 "select unnest($1), unnest($2), unnest($3), unnest($4), unnest($5) "
-                "on conflict do nothing returning event_id, sequence",
+                f"{on_conflict} returning event_id, sequence",
                 columns,
             ).fetchall()
             self._con.execute("commit")
         except BaseException:
             self._con.execute("rollback")
             raise
-        return _written(events, written)
+        return written
 
     def read(self, *, after_sequence=0, cycle_id=None, event_types=None) -> list[Event]:
         where, params = _filters(after_sequence, cycle_id, event_types, "?")
-        rows = self._con.execute(
-            f"select {_COLUMNS} from events where {where} order by sequence", params
-        ).fetchall()
+        # Ordered here, not by the query: a sort operator costs DuckDB about 0.5 ms a
+        # read (a cycle reads five times), and the rows come nearly in order already.
+        rows = self._con.execute(f"select {_COLUMNS} from events where {where}", params).fetchall()
+        rows.sort(key=itemgetter(0))
         return [_as_event(r) for r in rows]
 
     def save_snapshot(self, sequence: int, state: dict[str, Any]) -> None:
