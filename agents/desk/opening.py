@@ -51,7 +51,7 @@ def open_session(
         )
         if financing is not None:
             recorder.emit(snap, "financing", financing)
-        closes = snap.history.ffill().iloc[-1].reindex(list(state.positions)).to_dict()
+        closes = snap.closes.reindex(list(state.positions)).to_dict()
         nav = state.nav_cents(closes) if state.positions else state.cash_cents
         recorder.emit(snap, "loss_baseline", {
             "day": str(snap.day), "nav_cents": nav, "reason": "session open"

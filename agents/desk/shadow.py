@@ -55,7 +55,7 @@ def shadow_payload(
         views = views if views is not None else shadow.analyst.views(snap.features, snap.regime)
         theirs = {v.symbol: v.expected_return for v in views}
         votes = {v.symbol: v.signal for v in views}
-    prices = snap.prices
+    prices = snap.prices.to_dict()  # a dict: 500 lookups on the Series took about 3 ms
     names = [s for s in ours if (theirs is None or s in theirs)
              and np.isfinite(prices.get(s, np.nan))]  # fmt: skip
     return {

@@ -65,7 +65,7 @@ class Snapshot:
         """Everything's last daily close before the session (None before the first one)."""
         if self.history is None or self.history.empty:
             return None
-        return self.history.ffill().iloc[-1]
+        return last_present(self.history)
 
     @cached_property
     def closing_shape(self) -> pd.Series:
@@ -133,3 +133,21 @@ class CycleResult:
     refused: str | None
     replayed: bool
     latency_ms: float | None = None  # the desk's compute time (None for cycles logged before)
+
+
+def last_present(frame: pd.DataFrame) -> pd.Series:
+    """Each column's last value that is not NaN (NaN without any), named by the last row:
+    ``frame.ffill().iloc[-1]`` without filling the whole frame. Why: a cycle asks for the
+    previous closes of 500 names over years of sessions, and the fill cost about 4 ms;
+    here only the columns missing on the last row are searched."""
+    values = frame.to_numpy(dtype=float)
+    last = values[-1].copy()
+    missing = np.flatnonzero(np.isnan(last))
+    if missing.size:
+        block = values[:, missing]
+        present = ~np.isnan(block)
+        # Rows from the end to the last value; 0 for a column without any, whose last
+        # row is NaN, as its fill would be.
+        rows_back = np.argmax(present[::-1], axis=0)
+        last[missing] = block[len(block) - 1 - rows_back, np.arange(missing.size)]
+    return pd.Series(last, index=frame.columns, name=frame.index[-1])
