@@ -11,6 +11,11 @@ fills, snapshot). Two kinds are reported apart, because they do different work:
   (``agents.desk.open_solve``), are done before the open and timed apart
   (``session_preparation_before_open``), as the replay and the paper day do.
 
+Each kind also reports ``*_decision_latency``: the desk's own ``latency_ms`` (the figure
+the decision-latency alert checks), from the cycle's start through its orders and fills
+recorded. It leaves out what the cycle records after its fills (the shadow forecasts, the
+cycle's summary, the state's snapshot); the wall times above include them.
+
 ``500_symbols_with_event_bus``: the 500-symbol cycles again with every event also published on
 Redis Streams (a private Redis), as the production profile does; ``added_p50_ms`` is its cost.
 
@@ -115,6 +120,7 @@ def time_cycles(
             on_session_open=_Publisher(store, exports, symbols, feed),
         )
         opening, intraday, preparing, orders = [], [], [], 0
+        decision = {"opening": [], "intraday": []}
         for day in feed.sessions[:sessions]:
             start = time.perf_counter()  # before the open, as the replay and paper day do
             desk.before_the_open(day)  # its preparation, then a settled heap
@@ -123,6 +129,7 @@ def time_cycles(
                 start = time.perf_counter()
                 result = desk.run_cycle(at)
                 (opening if i == 0 else intraday).append((time.perf_counter() - start) * 1e3)
+                decision["opening" if i == 0 else "intraday"].append(result.latency_ms)
                 orders += result.orders
         desk.log.close()
     store.teardown()
@@ -131,6 +138,8 @@ def time_cycles(
         "sessions": sessions,
         "intraday_cycle": _percentiles(intraday),
         "session_open_cycle": _percentiles(opening),
+        "intraday_decision_latency": _percentiles(decision["intraday"]),
+        "session_open_decision_latency": _percentiles(decision["opening"]),
         "session_preparation_before_open": _percentiles(preparing),
         "all_cycles_p99_ms": round(float(np.percentile(opening + intraday, 99)), 2),
         "orders_sent": orders,
