@@ -83,6 +83,16 @@ def test_snapshot_plus_tail_equals_a_full_rebuild(log):
     assert current(log, excluding_cycle="c2").positions == {"AAPL": 3}
 
 
+def test_a_second_snapshot_at_the_same_sequence_keeps_the_first(log):
+    log.append([Event("account/opened", "account", "account_opened", AT, {"cash_cents": 10_000})])
+    state = current(log)
+    log.save_snapshot(state.sequence, state.to_dict())
+    log.save_snapshot(state.sequence, {**state.to_dict(), "cash_cents": 1})
+    assert log.latest_snapshot() == (state.sequence, state.to_dict())
+    log.append([fill("c1", "AAPL", 3, -4_500)])  # the log is still writable
+    assert current(log).positions == {"AAPL": 3}
+
+
 def test_a_halt_is_state_until_it_is_cleared_and_then_the_baseline_restarts():
     state = DeskState.fold(
         [
