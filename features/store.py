@@ -15,7 +15,7 @@ import pandas as pd
 from feast import FeatureStore, FeatureView
 from feast.data_source import PushMode
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
-from feast.protos.feast.types.Value_pb2 import Value
+from feast.protos.feast.types.Value_pb2 import DoubleList, Value
 
 from features.definitions import (
     ANALYST_INPUTS,
@@ -121,6 +121,9 @@ def _number(value: Value) -> float:
     return math.nan
 
 
+_PACKED_FIELD_ONE = 0x0A  # field 1, length-delimited: a packed repeated field's tag
+
+
 class OnlineFeatureReader:
     """Reads a feature service's numeric features for N symbols in one call.
 
@@ -200,8 +203,33 @@ class OnlineFeatureReader:
         fresh, newest = _fresh_rows(rows, view, as_of)
         for i, found in fresh:
             if "values" in found:
-                values[i] = found["values"].double_list_val.val
+                values[i] = packed_doubles(found["values"].double_list_val)
         return OnlineFeatures(values, list(symbols), self.features, newest)
+
+
+def packed_doubles(doubles: DoubleList) -> np.ndarray:
+    """A DoubleList's values as one float64 array. Proto3 writes a repeated double packed:
+    the field's tag, its length in bytes, then every value as a little-endian IEEE 754
+    double, so the values are read as one buffer. Copying them out of the parsed message
+    one element at a time took about 5.5 ms for a 500-name read of 239 inputs, 0.8 ms this
+    way. Any other layout is read element by element, as before."""
+    count = len(doubles.val)
+    raw = doubles.SerializeToString()
+    header = len(raw) - 8 * count
+    if count and raw[0] == _PACKED_FIELD_ONE and _varint(raw, 1, header) == 8 * count:
+        return np.frombuffer(raw, "<f8", offset=header)
+    return np.array(doubles.val, dtype=float)
+
+
+def _varint(raw: bytes, start: int, end: int) -> int | None:
+    """The unsigned varint in ``raw[start:end]``, or None when those bytes are not one."""
+    value, shift = 0, 0
+    for position in range(start, end):
+        value |= (raw[position] & 0x7F) << shift
+        shift += 7
+        if not raw[position] & 0x80:
+            return value if position == end - 1 else None
+    return None
 
 
 def _fresh_rows(

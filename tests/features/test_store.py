@@ -6,6 +6,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
+from feast.protos.feast.types.Value_pb2 import DoubleList
 
 from features.names import (
     ANALYST_FEATURES,
@@ -14,7 +15,7 @@ from features.names import (
     TECHNICAL_FEATURES,
 )
 from features.sequences import with_sequence_windows
-from features.store import OnlineFeatureReader, push_intraday
+from features.store import OnlineFeatureReader, packed_doubles, push_intraday
 from features.training import build_training_set, label_rows
 from features.vectors import analyst_feature_rows
 
@@ -22,6 +23,20 @@ from features.vectors import analyst_feature_rows
 @pytest.fixture(scope="module")
 def built(daily_graph):
     return daily_graph
+
+
+# 16 values are the first whose byte length takes a two-byte varint, 20,000 a three-byte one
+@pytest.mark.parametrize("count", [0, 1, 15, 16, 239, 20_000])
+def test_packed_doubles_reads_every_value_bit_for_bit_as_the_message_holds_it(count):
+    rng = np.random.default_rng(count)
+    values = rng.normal(size=count) * 10.0 ** rng.integers(-300, 300, size=count)
+    special = [np.nan, np.inf, -np.inf, -0.0, 5e-324]  # 5e-324: the smallest subnormal
+    values[: min(count, len(special))] = special[: min(count, len(special))]
+    message = DoubleList()
+    message.ParseFromString(DoubleList(val=values.tolist()).SerializeToString())
+    read = packed_doubles(message)
+    assert read.dtype == np.float64 and read.shape == (count,)
+    assert read.tobytes() == np.array(list(message.val), dtype=float).tobytes()
 
 
 def test_daily_graph_materializes_registry_online_store_and_training_set(built):
