@@ -23,6 +23,7 @@ every cycle that filled an order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -103,7 +104,7 @@ def risk_part(
 
 
 def optimizer_part(
-    returns: pd.DataFrame,
+    returns: Callable[[], pd.DataFrame],
     covariance: pd.DataFrame,
     champion_shape: pd.Series,
     signals: list[TradingSignal],
@@ -114,7 +115,9 @@ def optimizer_part(
     challenger: AgentChallenger | None,
 ) -> dict:
     """Both books' shapes with their forecast annualised volatility on ``covariance`` (the
-    champion's, so only the weights differ)."""
+    champion's, so only the weights differ). ``returns`` gives the optimizer's window, taken
+    only when a challenger with its own parameters solves: at 500 names the window's
+    selection and dropna took about 2 ms (under the profiler) of a session-open cycle."""
 
     def volatility(shape: pd.Series) -> float:
         w = shape.reindex(covariance.index).fillna(0.0).to_numpy()
@@ -127,7 +130,7 @@ def optimizer_part(
         theirs = champion_shape
     elif challenger is not None:
         proposal = PortfolioOptimizer(challenger.optimizer_config).propose(
-            returns, signals, held, sectors
+            returns(), signals, held, sectors
         )
         theirs = proposal.weights.reindex(champion_shape.index).fillna(0.0)
     return {
@@ -209,7 +212,10 @@ def shadow_parts(
             challengers.get("risk_manager"),
         )  # fmt: skip
         covariance = pd.DataFrame(session.risk.covariance, index=symbols, columns=symbols)
-        returns = session.returns[snap.symbols].tail(optimizer_lookback_days).dropna(axis=1)
+
+        def returns() -> pd.DataFrame:
+            return session.returns[snap.symbols].tail(optimizer_lookback_days).dropna(axis=1)
+
         canary = cycle_events["target_set"].get("canary")
         if canary:  # the book blends a canary's shape in: the champion's own is the main one
             shape = pd.Series(canary["main_weights"], dtype=float).reindex(snap.symbols)
