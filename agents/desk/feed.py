@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pandas_market_calendars as mcal
 
+from agents.desk.steps import last_present
 from agents.execution.impact import DEFAULT_ADV_USD
 from agents.execution.schedules import NYSE_HALF_HOUR_VOLUME_PROFILE
 
@@ -183,7 +184,7 @@ class ReplayFeed:
         previous = self.history(day)
         volatility = previous.pct_change().tail(63).std().fillna(0.02)
         row = {column: frame.loc[pd.Timestamp(day)] for column, frame in self._daily.items()}
-        last_close = previous.ffill().iloc[-1] if len(previous) else row["close"] * np.nan
+        last_close = last_present(previous) if len(previous) else row["close"] * np.nan
         paths = np.empty((len(self.symbols), minutes + 1))
         for i, symbol in enumerate(self.symbols):
             close = row["close"][symbol]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from agents.desk.models import DeskModels
+from agents.desk.steps import last_present
 from agents.execution.impact import ImpactModel
 from agents.risk_manager.agent import PreparedRisk, RiskManager
 from agents.risk_manager.budget import RiskBudget
@@ -77,7 +78,7 @@ def prepare_session(
     # One frame-wide pass (the same per-column arithmetic as one Series at a time: a 500-name
     # universe spent most of its preparation in per-symbol pandas calls).
     changes = recent.pct_change().to_numpy()
-    last_price = recent.ffill().iloc[-1]
+    last_price = last_present(recent)
     impact = {
         s: ImpactModel.calibrate(
             column[~np.isnan(column)], recent_volumes[s].to_numpy(), price=float(last_price[s])
