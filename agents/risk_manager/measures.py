@@ -28,9 +28,13 @@ class TailRisk:
 
 
 def value_at_risk(returns: np.ndarray, beta: float) -> float:
-    r = np.sort(np.asarray(returns, dtype=float))
+    r = np.asarray(returns, dtype=float)
     k = max(1, math.ceil(round((1 - beta) * len(r), 9)))
-    return float(-r[k - 1])
+    # The k-th smallest return is the one a full sort puts at k - 1 (NaN last in both; when
+    # +0.0 and -0.0 tie there, either may be taken); partitioning finds it without sorting
+    # the rest: the risk manager asks this of its 20,000 Monte Carlo draws twice a cycle,
+    # and the two sorts took about 1.2 ms.
+    return float(-np.partition(r, k - 1)[k - 1])
 
 
 def historical_tail_risk(portfolio_returns: np.ndarray) -> TailRisk:

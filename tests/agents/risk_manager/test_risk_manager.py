@@ -1,5 +1,6 @@
 """The Risk Manager on hand-checked numbers and real prices."""
 
+import math
 from datetime import UTC, datetime
 
 import numpy as np
@@ -7,7 +8,11 @@ import pandas as pd
 import pytest
 
 from agents.risk_manager.agent import RiskLimits, RiskManager
-from agents.risk_manager.measures import historical_tail_risk, monte_carlo_tail_risk
+from agents.risk_manager.measures import (
+    historical_tail_risk,
+    monte_carlo_tail_risk,
+    value_at_risk,
+)
 from agents.risk_manager.stress import replay_crises
 
 SECTORS = pd.read_csv("dbt/seeds/symbol_sectors.csv").set_index("symbol")["sector"].to_dict()
@@ -26,6 +31,21 @@ def test_historical_var_and_es_of_a_known_series_match_the_hand_count():
     assert risk.var_95 == pytest.approx(0.046)  # the 5th worst loss
     assert risk.es_95 == pytest.approx((0.050 + 0.049 + 0.048 + 0.047 + 0.046) / 5)
     assert risk.var_99 == pytest.approx(0.050) and risk.es_99 == pytest.approx(0.050)
+
+
+@pytest.mark.parametrize("size", [1, 7, 100, 20_000])
+def test_value_at_risk_is_the_kth_worst_loss_of_the_sorted_returns(size):
+    """Ties and NaN (sorted last) included; all NaN gives NaN."""
+    rng = np.random.default_rng(size)
+    returns = np.round(rng.standard_t(5, size) / 100, 3)  # rounded: many ties
+    returns[rng.random(size) < 0.02] = np.nan
+    for beta in (0.5, 0.9, 0.95, 0.975, 0.99, 0.999):
+        k = max(1, math.ceil(round((1 - beta) * size, 9)))
+        expected = -np.sort(returns)[k - 1]
+        var = value_at_risk(returns, beta)
+        # == : when +0.0 and -0.0 tie at the k-th place, either may be the one taken
+        assert var == expected or (np.isnan(var) and np.isnan(expected))
+    assert np.isnan(value_at_risk(np.full(size, np.nan), 0.5))
 
 
 def test_monte_carlo_tail_is_close_to_history_and_repeatable(prices):
