@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from agents.risk_manager.stress import last_present_values
+
 # Annotations only: the code location imports these types for its decision assets without
 # loading the agents' libraries (skfolio, DuckDB).
 if TYPE_CHECKING:
@@ -145,9 +147,5 @@ def last_present(frame: pd.DataFrame) -> pd.Series:
     missing = np.flatnonzero(np.isnan(last))
     if missing.size:
         block = values[:, missing]
-        present = ~np.isnan(block)
-        # Rows from the end to the last value; 0 for a column without any, whose last
-        # row is NaN, as its fill would be.
-        rows_back = np.argmax(present[::-1], axis=0)
-        last[missing] = block[len(block) - 1 - rows_back, np.arange(missing.size)]
+        last[missing] = last_present_values(block, ~np.isnan(block))
     return pd.Series(last, index=frame.columns, name=frame.index[-1])

@@ -79,7 +79,7 @@ def crisis_moves(
             float(index_window[-1] / index_window[0] - 1) if len(index_window) >= 2 else 0.0
         )
         present = ~np.isnan(window)
-        first, last = window[0], _last_present(window, present)
+        first, last = window[0], last_present_values(window, present)
         # Covered: a price on the window's first day and at least one more after it.
         covered = ~np.isnan(first) & (present.sum(axis=0) >= 2)
         moves = np.where(covered, last / first - 1, index_return)
@@ -98,8 +98,9 @@ def _window_rows(dates: pd.Index, start: str, end: str) -> slice:
     return dates.slice_indexer(start, end)
 
 
-def _last_present(window: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Each column's last price in the window (``ffill().iloc[-1]``): NaN without any."""
+def last_present_values(window: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Each column's last price in the window (``ffill().iloc[-1]``): NaN without any.
+    ``present``: where the window is not NaN."""
     from_end = np.argmax(present[::-1], axis=0)  # rows back from the end to the last price
     last = window[len(window) - 1 - from_end, np.arange(window.shape[1])]
     return np.where(present.any(axis=0), last, np.nan)
