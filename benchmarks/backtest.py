@@ -130,7 +130,8 @@ def time_full_backtest(ablation: bool = False) -> dict:
     desk = summary["strategies"]["desk"]["full"]
     report = {
         "wall_seconds": round(seconds, 1),
-        "includes": "yearly retraining (one worker), every decision cycle, reports; "
+        "includes": f"yearly retraining ({summary['walk_forward']['training_workers']} "
+        "training workers), every decision cycle, reports; "
         + ("and the ablation's variants" if ablation else "no ablation"),
         "desk_sharpe": desk["sharpe"],
         "desk_max_drawdown": desk["max_drawdown"],

@@ -30,7 +30,9 @@ class BacktestConfig(dg.Config):
     n_splits: int = Field(default=3, description="Walk-forward folds inside each retraining.")
     min_train_days: int = Field(default=1260, description="First training window, days.")
     training_workers: int = Field(
-        default=1, description="Processes training the next years' models while one trades."
+        default=2,
+        description="Processes training the next years' models while one trades (0: in turn; "
+        "each holds the training set, so a large universe may want fewer).",
     )
     ablation: bool = Field(
         default=True,

@@ -117,9 +117,11 @@ def test_reused_models_give_the_same_decisions_as_training_them(inputs, walked, 
 def test_training_beside_the_desk_on_one_thread_decides_as_training_in_turn(
     inputs, walked, tmp_path
 ):
-    """The walk's worker trains with one BLAS, OpenMP and LightGBM thread (it shares the
-    cores with the desk); the same walk trained in the desk's own process on two threads of
-    each (named here: the tests' workers default to one) trades the same book."""
+    """The walk's workers (two by default, training blocks side by side) each train with one
+    BLAS, OpenMP and LightGBM thread (they share the cores with the desk); the same walk
+    trained in turn in the desk's own process on two threads of each (named here: the tests'
+    workers default to one) trades the same book."""
+    assert WALK.training_workers == 2  # the default: each block's model from either worker
     beside, beside_log = walked
     log = DuckDBEventLog(tmp_path / "in-turn.duckdb")
     two = replace(WALK, training_workers=0, model_params={**WALK.model_params, "n_jobs": 2})
