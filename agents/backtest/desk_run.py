@@ -134,6 +134,15 @@ def _training_options(walk: WalkForward) -> dict:
     }
 
 
+def _desk_threads(beside_workers: bool):
+    """The desk's own BLAS and OpenMP pools while training workers share the cores with it:
+    one thread, as each worker has (``THREADS_SIDE_BY_SIDE``), instead of pools as wide as
+    the machine; the limits in force before are restored by ``restore_original_limits``."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=THREADS_SIDE_BY_SIDE if beside_workers else None)
+
+
 def run_desk_backtest(
     prices: pd.DataFrame,
     feature_rows: pd.DataFrame,
@@ -190,6 +199,7 @@ def run_desk_backtest(
         share(*shared)
         models = (train_through(t, **options) for t in throughs)
     cycles, retrained, used, hedge_instrument = [], [], [], None
+    threads = _desk_threads(pool is not None)
     try:
         for block, (start, result) in enumerate(zip(starts, models, strict=False)):
             used.append(result)
@@ -226,6 +236,7 @@ def run_desk_backtest(
             if progress:
                 progress(f"{start}: {len(cycles)} cycles")
     finally:
+        threads.restore_original_limits()
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         forget()

@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from agents.backtest.desk_run import (
     WalkForward,
@@ -97,12 +97,39 @@ def run(inputs: dict, path) -> tuple:
     return result, log
 
 
+def pool_sizes() -> set[int]:
+    """The threads of every BLAS and OpenMP pool loaded in this process."""
+    return {pool["num_threads"] for pool in threadpool_info()}
+
+
 @pytest.fixture(scope="module")
-def walked(inputs, tmp_path_factory):
-    """The walk on the real data, once for the module: its result and its ledger."""
-    result, log = run(inputs, tmp_path_factory.mktemp("walked") / "ledger.duckdb")
+def desk_threads() -> dict[str, list[set[int]]]:
+    """``pool_sizes`` in the desk's process during ``walked`` (at each block's end) and after."""
+    return {"during": [], "after": []}
+
+
+@pytest.fixture(scope="module")
+def walked(inputs, tmp_path_factory, desk_threads):
+    """The walk on the real data, once for the module: its result and its ledger. It runs
+    under a two-thread limit (the tests' workers default to one), so ``desk_threads`` can
+    tell the desk's own limit beside its training workers from the one it was given."""
+    log = DuckDBEventLog(tmp_path_factory.mktemp("walked") / "ledger.duckdb")
+    with threadpool_limits(limits=2):
+        result = run_desk_backtest(
+            log=log, walk=WALK, progress=lambda _: desk_threads["during"].append(pool_sizes()),
+            **inputs,
+        )  # fmt: skip
+        desk_threads["after"].append(pool_sizes())
     yield result, log
     log.close()
+
+
+def test_the_desk_trades_on_one_thread_beside_its_training_workers(walked, desk_threads):
+    """Two workers train on one thread each beside the desk: a desk with pools as wide as the
+    machine would be a fourth and fifth thread on two cores. Its limits come back after."""
+    assert len(desk_threads["during"]) == len(walked[0].retrained) > 1
+    assert all(sizes == {1} for sizes in desk_threads["during"]), desk_threads
+    assert desk_threads["after"] == [{2}]
 
 
 def test_reused_models_give_the_same_decisions_as_training_them(inputs, walked, tmp_path):
