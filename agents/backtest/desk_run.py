@@ -23,6 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -44,6 +45,9 @@ from agents.market_analyst.training import AnalystTraining
 from agents.portfolio_optimizer.optimizer import OptimizerConfig
 from agents.risk_manager.agent import RiskLimits
 from features.history import HistoricalFeatureReader
+
+if TYPE_CHECKING:
+    from threadpoolctl import threadpool_limits
 
 MIN_TEST_BLOCK_DAYS = 63  # a quarter: the shortest walk-forward test block worth scoring
 
@@ -134,7 +138,7 @@ def _training_options(walk: WalkForward) -> dict:
     }
 
 
-def _desk_threads(beside_workers: bool):
+def _desk_threads(beside_workers: bool) -> threadpool_limits:
     """The desk's own BLAS and OpenMP pools while training workers share the cores with it:
     one thread, as each worker has (``THREADS_SIDE_BY_SIDE``), instead of pools as wide as
     the machine; the limits in force before are restored by ``restore_original_limits``."""
