@@ -23,13 +23,13 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from agents.backtest.training_worker import (
     THREADS_SIDE_BY_SIDE,
     forget,
+    limit_threads,
     share,
     train_through,
 )
@@ -45,9 +45,6 @@ from agents.market_analyst.training import AnalystTraining
 from agents.portfolio_optimizer.optimizer import OptimizerConfig
 from agents.risk_manager.agent import RiskLimits
 from features.history import HistoricalFeatureReader
-
-if TYPE_CHECKING:
-    from threadpoolctl import threadpool_limits
 
 MIN_TEST_BLOCK_DAYS = 63  # a quarter: the shortest walk-forward test block worth scoring
 
@@ -138,15 +135,6 @@ def _training_options(walk: WalkForward) -> dict:
     }
 
 
-def _desk_threads(beside_workers: bool) -> threadpool_limits:
-    """The desk's own BLAS and OpenMP pools while training workers share the cores with it:
-    one thread, as each worker has (``THREADS_SIDE_BY_SIDE``), instead of pools as wide as
-    the machine; the limits in force before are restored by ``restore_original_limits``."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=THREADS_SIDE_BY_SIDE if beside_workers else None)
-
-
 def run_desk_backtest(
     prices: pd.DataFrame,
     feature_rows: pd.DataFrame,
@@ -203,7 +191,8 @@ def run_desk_backtest(
         share(*shared)
         models = (train_through(t, **options) for t in throughs)
     cycles, retrained, used, hedge_instrument = [], [], [], None
-    threads = _desk_threads(pool is not None)
+    # The desk on one thread too while workers train beside it; its limits come back after.
+    threads = limit_threads(THREADS_SIDE_BY_SIDE if pool is not None else None)
     try:
         for block, (start, result) in enumerate(zip(starts, models, strict=False)):
             used.append(result)

@@ -9,10 +9,14 @@ its first task, and the desk waits for the first year's model.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from agents.market_analyst.training import AnalystTraining, train_market_analyst
+
+if TYPE_CHECKING:
+    from threadpoolctl import threadpool_limits
 
 # Threads of each process the backtest runs side by side on the two cores (a training worker
 # beside the trading desk, the ablation's variant workers): limit_threads.
@@ -39,15 +43,17 @@ def forget() -> None:
     _SHARED.clear()
 
 
-def limit_threads(threads: int) -> None:
-    """Caps this process's BLAS and OpenMP pools (threadpoolctl) for the rest of its life.
-    Processes that run side by side on the two cores (the desk trading while a worker
-    trains, the ablation's variants) each spin a pool as wide as the machine otherwise; with
-    one thread each the regime fit ran 1.5x and LightGBM 2x faster under that load, with the
-    same parameters and trees (docs/speed.md; ``tests/agents/backtest/test_desk_run.py``)."""
+def limit_threads(threads: int | None) -> threadpool_limits:
+    """Caps this process's BLAS and OpenMP pools (threadpoolctl) until the returned
+    limiter's ``restore_original_limits`` (a worker never calls it: for the rest of its
+    life); None changes nothing. Processes that run side by side on the two cores (the desk
+    trading while workers train, the ablation's variants) each spin a pool as wide as the
+    machine otherwise; with one thread each the regime fit ran 1.5x and LightGBM 2x faster
+    under that load, with the same parameters and trees (docs/speed.md;
+    ``tests/agents/backtest/test_desk_run.py``)."""
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=threads)
+    return threadpool_limits(limits=threads)
 
 
 def train_through(

@@ -126,7 +126,7 @@ def walked(inputs, tmp_path_factory, desk_threads):
 
 def test_the_desk_trades_on_one_thread_beside_its_training_workers(walked, desk_threads):
     """Two workers train on one thread each beside the desk: a desk with pools as wide as the
-    machine would be a fourth and fifth thread on two cores. Its limits come back after."""
+    machine would be a third and fourth thread on two cores. Its limits come back after."""
     assert len(desk_threads["during"]) == len(walked[0].retrained) > 1
     assert all(sizes == {1} for sizes in desk_threads["during"]), desk_threads
     assert desk_threads["after"] == [{2}]
