@@ -2,25 +2,18 @@
 gate promotes only a policy better on the mean without a worse tail."""
 
 import numpy as np
-import pytest
 
 from agents.desk.feed import BAR_DAYS
 from agents.execution.agent import ExecutionAgent, RLScheduler
 from agents.execution.fills import ExecutionReport, simulate_fills
-from agents.execution.impact import ImpactModel
 from agents.execution.rl_env import OrderSchedulingEnv
-from agents.execution.rl_policy import Episode, trade_with_policy
+from agents.execution.rl_policy import trade_with_policy
 from agents.execution.rl_scheduler import gate, rl_shortfall_bp
 from agents.execution.schedules import twap
 from agents.messages import Order
+from tests.agents.execution.conftest import episode
 
 BUCKET_DAYS = 1 / 78
-
-
-def episode(side: int = 1, quantity: int = 40_000) -> Episode:
-    prices = np.array([100.0, 100.2, 99.9, 100.4, 100.6, 100.3])
-    return Episode(side, quantity, 100.0, prices, np.full(6, 60_000.0),
-                   ImpactModel(daily_volatility=0.02, adv_shares=5e6))  # fmt: skip
 
 
 def test_an_episode_rewards_sum_to_minus_the_fill_models_implementation_shortfall():
@@ -51,14 +44,6 @@ def test_the_gate_wants_a_better_mean_without_a_worse_tail():
     verdict = gate(fat_tail, classical)
     assert not verdict.promote and "vwap" in verdict.reason
     assert not gate(classical["vwap"] + 0.5, classical).promote
-
-
-@pytest.fixture(scope="module")
-def trained_policy():
-    """A small PPO policy, really trained (briefly) on the synthetic order's episodes."""
-    from agents.execution.rl_scheduler import train
-
-    return train([episode(1), episode(-1)], ExecutionAgent(), timesteps=600)
 
 
 def test_training_leaves_no_sb3_log_folder_in_the_temporary_directory(tmp_path, monkeypatch):

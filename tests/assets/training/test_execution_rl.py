@@ -62,3 +62,10 @@ def test_the_rl_scheduler_is_registered_and_champion_only_through_its_gate(daily
     assert scheduler.version == str(version.version)
     action, _ = scheduler.policy.predict(np.array([1.0, 1.0, 0.0, 0.5, 0.1], np.float32))
     assert np.asarray(action).shape == (1,)
+    # It acts through the deterministic actor, as SB3's PPO itself would.
+    from agents.execution.rl_serving import DeterministicActor
+
+    assert isinstance(scheduler.policy, DeterministicActor)
+    seen = np.array([0.5, 0.7, -1.0, 0.4, 0.2], np.float32)
+    expected, _ = scheduler.policy.model.predict(seen, deterministic=True)
+    assert np.array_equal(scheduler.policy.predict(seen, deterministic=True)[0], expected)
