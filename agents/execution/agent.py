@@ -141,18 +141,26 @@ class ExecutionAgent:
             return ExecutionReport(side, order.quantity, fills, decision_price,
                                    float(episode.bucket_prices[-1]), schedule, venues)  # fmt: skip
 
+        schedule: str | RLScheduler
         if self.rl is not None and order.urgency in self.rl.urgencies:
             why = f"the RL scheduler, quorum-execution_rl v{self.rl.version} (champion)"
-            traded = report(traded_by(self.rl), replace(choice, adaptive=why))
+            schedule = self.rl
+            traded = report(traded_by(schedule), replace(choice, adaptive=why))
         else:
-            traded = report(traded_by(choice.chosen.algorithm), choice)
+            schedule = choice.chosen.algorithm
+            traded = report(traded_by(schedule), choice)
         if not self.counterfactuals:
             return traded
         candidates: dict[str, str | RLScheduler] = {a: a for a in slices}
         if self.rl_to_compare is not None:
             candidates["rl"] = self.rl_to_compare
-        counterfactual = {
-            name: round(report(traded_by(c)).implementation_shortfall * 1e4, 4)
-            for name, c in candidates.items()
-        }
+
+        def shortfall_bp(candidate: str | RLScheduler) -> float:
+            # The schedule that traded keeps its own fills: simulating it again gave the
+            # same fills (the same deterministic arithmetic on the same bar and venues).
+            same = candidate is schedule or (isinstance(candidate, str) and candidate == schedule)
+            fills = traded.fills if same else traded_by(candidate)
+            return round(report(fills).implementation_shortfall * 1e4, 4)
+
+        counterfactual = {name: shortfall_bp(c) for name, c in candidates.items()}
         return replace(traded, counterfactual_bp=counterfactual)

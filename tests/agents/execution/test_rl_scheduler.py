@@ -82,3 +82,48 @@ def test_the_rl_champion_trades_patient_orders_and_urgent_ones_keep_their_schedu
             assert report.fills == expected
         else:
             assert payload["algorithm"] in ("vwap", "twap", "almgren_chriss", "pov")
+
+
+def counted(monkeypatch, name: str) -> list:
+    """Records each call of agents.execution.agent's ``name`` and passes it on."""
+    import agents.execution.agent as agent_module
+
+    calls, original = [], getattr(agent_module, name)
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(agent_module, name, counting)
+    return calls
+
+
+def test_counterfactuals_score_the_schedule_that_traded_by_its_own_fills(
+    trained_policy, monkeypatch
+):
+    e = episode()
+    order = Order(symbol="X", action="BUY", quantity=e.quantity, urgency="MEDIUM")
+    simulated = counted(monkeypatch, "simulate_fills")
+    compared = ExecutionAgent(counterfactuals=True, rl_to_compare=RLScheduler(trained_policy, "3"))
+    report = compared.execute(order, 100.0, e.bucket_prices, e.bucket_volumes, e.impact, BAR_DAYS)
+    chosen = report.schedule.chosen.algorithm
+    classical = [name for name in report.counterfactual_bp if name != "rl"]
+    assert chosen in classical and "rl" in report.counterfactual_bp
+    assert len(simulated) == len(classical)  # each once: the chosen one is not traded again
+    assert report.counterfactual_bp[chosen] == round(report.implementation_shortfall * 1e4, 4)
+    # The same figures as an agent that reports no counterfactual trading each one alone.
+    rl_alone = ExecutionAgent(rl=RLScheduler(trained_policy, "3"))
+    rl_report = rl_alone.execute(order, 100.0, e.bucket_prices, e.bucket_volumes, e.impact,
+                                 BAR_DAYS)  # fmt: skip
+    assert report.counterfactual_bp["rl"] == round(rl_report.implementation_shortfall * 1e4, 4)
+
+    rolled_out = counted(monkeypatch, "trade_with_policy")
+    rl_compared = ExecutionAgent(rl=RLScheduler(trained_policy, "3"), counterfactuals=True)
+    by_rl = rl_compared.execute(order, 100.0, e.bucket_prices, e.bucket_volumes, e.impact,
+                                BAR_DAYS)  # fmt: skip
+    assert len(rolled_out) == 1  # the champion traded; its counterfactual is those fills
+    assert by_rl.fills == rl_report.fills
+    assert by_rl.counterfactual_bp["rl"] == report.counterfactual_bp["rl"]
+    assert {k: v for k, v in by_rl.counterfactual_bp.items() if k != "rl"} == {
+        k: v for k, v in report.counterfactual_bp.items() if k != "rl"
+    }
