@@ -80,7 +80,14 @@ class StreamBus:
 
     def publish(self, events: Sequence[Event]) -> int:
         """Sends each event not sent before; returns how many were new to the bus."""
+        return self.publish_reading_cursor(events)[0]
+
+    def publish_reading_cursor(self, events: Sequence[Event]) -> tuple[int, int]:
+        """``publish``, and the cursor as it stood just before, read in the same round trip
+        (the publishing ledger looks for a gap behind what it sends: a round trip of its own
+        was about a fifth of what the bus added to a 500-name cycle)."""
         pipe = self.client.pipeline(transaction=False)
+        pipe.get(f"{self.prefix}:cursor")
         for event in events:
             self._publish_once(
                 keys=[f"{self.prefix}:published:{event.event_id}", self.stream(event.event_type)],
@@ -90,8 +97,8 @@ class StreamBus:
         newest = max((e.sequence for e in events if e.sequence is not None), default=None)
         if newest is not None:  # in the same round trip; only forward, whoever publishes
             pipe.eval(_ADVANCE_CURSOR, 1, f"{self.prefix}:cursor", newest)
-        replies = pipe.execute()
-        return sum(1 for reply in replies[: len(events)] if reply)
+        cursor, *replies = pipe.execute()
+        return sum(1 for reply in replies[: len(events)] if reply), int(cursor or 0)
 
     def _cap(self, event_type: str) -> int:
         capped = event_type.startswith(("sent_", "shadow_"))
@@ -180,8 +187,7 @@ class PublishingEventLog:
             try:
                 # What was just written goes out as is; a gap between the cursor and it (a
                 # publish that failed, or another writer's events) is read back from the ledger.
-                cursor = self.bus.cursor()
-                self.bus.publish(written)
+                _, cursor = self.bus.publish_reading_cursor(written)
                 if written[0].sequence is not None and written[0].sequence > cursor + 1:
                     self.bus.republish(self.ledger, after_sequence=cursor)
             except redis.RedisError as error:

@@ -167,3 +167,26 @@ def test_the_agents_message_streams_keep_fewer_entries_than_the_event_streams(re
     messages = bus.client.xlen(bus.stream("sent_trading_signal"))
     assert 200 <= messages <= 400
     assert bus.client.xlen(bus.stream("decision")) == 2_000
+
+
+def test_a_publishing_append_reads_the_cursor_in_its_publish_round_trip(
+    redis_server, tmp_path, monkeypatch
+):
+    bus = bus_on(redis_server.url)
+    log = PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+    log.append(cycle_events(1))  # the first loads the publishing script
+    round_trips = []
+    command = bus.client.execute_command  # a command of its own, outside any pipeline
+    monkeypatch.setattr(
+        bus.client, "execute_command", lambda *a, **k: round_trips.append(a[0]) or command(*a, **k)
+    )
+    execute = redis.client.Pipeline.execute
+    monkeypatch.setattr(
+        redis.client.Pipeline,
+        "execute",
+        lambda pipe, *a, **k: round_trips.append("pipeline") or execute(pipe, *a, **k),
+    )
+    log.append(cycle_events(2))
+    assert round_trips == ["pipeline"]
+    assert bus.cursor() == max(e.sequence for e in log.read())
+    log.close()
