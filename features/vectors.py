@@ -9,6 +9,7 @@ import pandas as pd
 
 from features.names import ANALYST_INPUTS, MARKET_FEATURES, SEQUENCE_DAYS
 from features.sequences import with_sequence_windows
+from features.windows import serving_window
 
 if TYPE_CHECKING:
     from features.parquet_store import ParquetStore
@@ -43,6 +44,33 @@ def analyst_rows_before(exports: ParquetStore, cutoff: pd.Timestamp) -> pd.DataF
     rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
     last = rows["event_timestamp"] == rows["event_timestamp"].max()  # every symbol's last row
     return rows[last].reset_index(drop=True)
+
+
+def analyst_serving_rows(exports: ParquetStore, sessions: int) -> pd.DataFrame:
+    """``serving_window(analyst_feature_rows(exports), sessions)``: the same rows, windows
+    and order, computed from the window's rows and each symbol's last SEQUENCE_DAYS - 1
+    rows before it only (the furthest lag a window reaches). The drift checks read the
+    serving window alone; building every day's windows for them cost seconds a call, the
+    sensor's on every tick."""
+    daily = exports.read("fct_daily_features")
+    stamps = pd.to_datetime(daily["event_timestamp"], utc=True)
+    days = stamps.dt.tz_localize(None).dt.normalize()  # as features.windows.with_dates
+    window_days = np.sort(days.unique())[-sessions:]
+    inside = days >= window_days[0] if len(window_days) else days.notna()
+    earlier = pd.DataFrame(
+        {"symbol": daily["symbol"], "stamp": stamps, "position": np.arange(len(daily))}
+    )[~inside.to_numpy()]
+    before = (
+        earlier.sort_values(["symbol", "stamp"], kind="stable")
+        .groupby("symbol")
+        .tail(SEQUENCE_DAYS - 1)["position"]
+    )
+    keep = inside.to_numpy().copy()
+    keep[before.to_numpy()] = True
+    kept = daily[keep]  # the exports' row order kept
+    rows = _joined(kept, exports.read("fct_market_features"))
+    rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
+    return serving_window(rows, sessions)
 
 
 def _joined(daily: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:

@@ -28,12 +28,12 @@ def feature_drift_sensor(
     # MLflow and Evidently load when the sensor evaluates, not with the code location.
     from mlflow.exceptions import MlflowException
 
-    from features.vectors import analyst_feature_rows
-    from features.windows import serving_window, window_end
+    from features.vectors import analyst_serving_rows
+    from features.windows import window_end
     from monitoring.drift_records import latest_window_drift
 
-    features = analyst_feature_rows(feast.exports)
-    last_day = window_end(serving_window(features, model_monitoring.serving_window_sessions))
+    features = analyst_serving_rows(feast.exports, model_monitoring.serving_window_sessions)
+    last_day = window_end(features)
     client = model_monitoring.client()
     try:
         version = str(client.get_model_version_by_alias(MODEL, CHAMPION).version)

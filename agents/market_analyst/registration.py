@@ -48,7 +48,9 @@ def register_analyst(
     """Logs a trained Market Analyst to MLflow with what the gate will need of it (its drift
     reference, its walk-forward forecasts, the last labelled day, its training data's quality)
     and registers it as the challenger (``first_is_champion`` False: even the first version,
-    which then waits for the bootstrap gate). Returns the version and its drift reference."""
+    which then waits for the bootstrap gate). ``feature_rows``: the served feature rows, the
+    serving window's at least (the drift reference ends where it starts). Returns the
+    version and its drift reference."""
     latest = result.latest_fold
     overall = result.folds.drop(columns=["fold", "test_start", "test_end"]).mean().to_dict()
     metrics = {
@@ -63,7 +65,11 @@ def register_analyst(
         for member, row in by_member.mean().iterrows()
         for k, v in row.items()
     }
-    example = with_sequence_windows(training_rows)[ANALYST_INPUTS].tail(5).reset_index(drop=True)
+    # The signature's example, the last five rows: their windows need their symbols' rows
+    # alone, not every symbol's windows over the whole history (seconds).
+    symbols = training_rows["symbol"].tail(5)
+    example_rows = with_sequence_windows(training_rows[training_rows["symbol"].isin(symbols)])
+    example = example_rows[ANALYST_INPUTS].tail(5).reset_index(drop=True)
     python_model = MarketAnalystModel(result.model, result.regime)
     # The drift reference ends where today's serving window starts, so they never overlap.
     start = serving_window_start(feature_rows)

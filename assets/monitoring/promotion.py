@@ -75,7 +75,7 @@ def market_analyst_drift(
     # Evidently, MLflow and the models load with the step, not the code location.
     from agents.desk.ledger import Event
     from agents.model_registry import candidate_version
-    from features.vectors import analyst_feature_rows
+    from features.vectors import analyst_serving_rows
     from monitoring.drift_records import latest_window_drift, record_drift
 
     client = model_monitoring.client()
@@ -83,7 +83,7 @@ def market_analyst_drift(
     drift = latest_window_drift(
         client,
         version,
-        analyst_feature_rows(feast.exports),
+        analyst_serving_rows(feast.exports, model_monitoring.serving_window_sessions),
         _labels(feast),
         sessions=model_monitoring.serving_window_sessions,
         thresholds=model_monitoring.thresholds(),
@@ -195,15 +195,13 @@ def _window_drift(client, version, feast: FeastStore, model_monitoring: ModelMon
     """The drift report's verdict on the serving window for ``version``: the drift report
     of this run has judged this window already; only a gate run on its own (or on newer
     features) computes the drift itself."""
-    from features.vectors import analyst_feature_rows
-    from features.windows import serving_window, window_end
+    from features.vectors import analyst_serving_rows
+    from features.windows import window_end
     from monitoring.drift_records import latest_window_drift, recorded_drift
 
-    features, sessions = (
-        analyst_feature_rows(feast.exports),
-        model_monitoring.serving_window_sessions,
-    )
-    end = window_end(serving_window(features, sessions))
+    sessions = model_monitoring.serving_window_sessions
+    features = analyst_serving_rows(feast.exports, sessions)
+    end = window_end(features)
     return recorded_drift(client, version.version, end) or latest_window_drift(
         client, version, features, _labels(feast), sessions=sessions,
         thresholds=model_monitoring.thresholds(),

@@ -87,7 +87,8 @@ def market_analyst_model(
     from agents.market_analyst.registration import register_analyst
     from agents.market_analyst.search import best_recorded_params
     from agents.market_analyst.training import train_market_analyst
-    from features.vectors import analyst_feature_rows
+    from features.vectors import analyst_serving_rows
+    from features.windows import SERVING_WINDOW_SESSIONS
 
     data = feast.training_set(FEATURE_SERVICE)
     market = feast.exports.read("fct_market_features")
@@ -111,7 +112,8 @@ def market_analyst_model(
     registered, reference = register_analyst(
         result,
         data,
-        analyst_feature_rows(feast.exports),
+        # its reference ends where the serving window starts: that window's rows suffice
+        analyst_serving_rows(feast.exports, SERVING_WINDOW_SESSIONS),
         feature_service=FEATURE_SERVICE,
         horizon_days=config.horizon_days,
         n_splits=config.n_splits,
