@@ -31,16 +31,10 @@ def analyst_rows_before(exports: ParquetStore, cutoff: pd.Timestamp) -> pd.DataF
     what a replayed session publishes at its open, without building every day's windows."""
     daily = exports.read("fct_daily_features")
     stamps = pd.to_datetime(daily["event_timestamp"], utc=True)
-    earlier = stamps < cutoff
-    recent = (
-        daily[earlier]
-        .assign(_stamp=stamps[earlier])
-        .sort_values(["symbol", "_stamp"], kind="stable")
-        .groupby("symbol")
-        .tail(SEQUENCE_DAYS)
-        .drop(columns="_stamp")
-    )
-    rows = _joined(recent, exports.read("fct_market_features"))
+    # Chosen on the keys, then taken once: filtering and sorting the whole frame (every
+    # feature column) first cost a decision run about half a second.
+    recent = _last_rows(daily, stamps, (stamps < cutoff).to_numpy(), SEQUENCE_DAYS)
+    rows = _joined(daily.iloc[recent], exports.read("fct_market_features"))
     rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
     last = rows["event_timestamp"] == rows["event_timestamp"].max()  # every symbol's last row
     return rows[last].reset_index(drop=True)
@@ -57,20 +51,22 @@ def analyst_serving_rows(exports: ParquetStore, sessions: int) -> pd.DataFrame:
     days = stamps.dt.tz_localize(None).dt.normalize()  # as features.windows.with_dates
     window_days = np.sort(days.unique())[-sessions:]
     inside = days >= window_days[0] if len(window_days) else days.notna()
-    earlier = pd.DataFrame(
-        {"symbol": daily["symbol"], "stamp": stamps, "position": np.arange(len(daily))}
-    )[~inside.to_numpy()]
-    before = (
-        earlier.sort_values(["symbol", "stamp"], kind="stable")
-        .groupby("symbol")
-        .tail(SEQUENCE_DAYS - 1)["position"]
-    )
     keep = inside.to_numpy().copy()
-    keep[before.to_numpy()] = True
+    keep[_last_rows(daily, stamps, ~keep, SEQUENCE_DAYS - 1)] = True
     kept = daily[keep]  # the exports' row order kept
     rows = _joined(kept, exports.read("fct_market_features"))
     rows["event_timestamp"] = pd.to_datetime(rows["event_timestamp"], utc=True)
     return serving_window(rows, sessions)
+
+
+def _last_rows(daily: pd.DataFrame, stamps: pd.Series, among: np.ndarray, count: int) -> np.ndarray:
+    """Positions in ``daily`` of each symbol's last ``count`` rows among those ``among``
+    marks, in (symbol, time) order, chosen on the keys alone (no feature column copied)."""
+    keys = pd.DataFrame(
+        {"symbol": daily["symbol"], "stamp": stamps, "position": np.arange(len(daily))}
+    )[among]
+    ordered = keys.sort_values(["symbol", "stamp"], kind="stable")
+    return ordered.groupby("symbol").tail(count)["position"].to_numpy()
 
 
 def _joined(daily: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:
