@@ -9,7 +9,7 @@ import pandas as pd
 
 from features.names import ANALYST_INPUTS, MARKET_FEATURES, SEQUENCE_DAYS
 from features.sequences import with_sequence_windows
-from features.windows import serving_window
+from features.windows import serving_window, session_dates
 
 if TYPE_CHECKING:
     from features.parquet_store import ParquetStore
@@ -48,7 +48,7 @@ def analyst_serving_rows(exports: ParquetStore, sessions: int) -> pd.DataFrame:
     sensor's on every tick."""
     daily = exports.read("fct_daily_features")
     stamps = pd.to_datetime(daily["event_timestamp"], utc=True)
-    days = stamps.dt.tz_localize(None).dt.normalize()  # as features.windows.with_dates
+    days = session_dates(stamps)
     window_days = np.sort(days.unique())[-sessions:]
     inside = days >= window_days[0] if len(window_days) else days.notna()
     keep = inside.to_numpy().copy()

@@ -19,10 +19,15 @@ REFERENCE_SESSIONS = 504
 MAX_REFERENCE_ROWS = 20_000
 
 
+def session_dates(event_timestamp: pd.Series) -> pd.Series:
+    """The session (naive midnight) of each feature timestamp."""
+    return pd.to_datetime(event_timestamp).dt.tz_localize(None).dt.normalize()
+
+
 def with_dates(rows: pd.DataFrame) -> pd.DataFrame:
     """Adds ``date`` (the session, naive) from ``event_timestamp``."""
     out = rows.copy()
-    out["date"] = pd.to_datetime(out["event_timestamp"]).dt.tz_localize(None).dt.normalize()
+    out["date"] = session_dates(out["event_timestamp"])
     return out
 
 

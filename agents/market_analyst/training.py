@@ -21,6 +21,7 @@ from agents.market_analyst.signal_model import SignalModel
 from agents.market_analyst.walk_forward import PurgedWalkForward
 from features.names import ANALYST_FEATURES, ANALYST_INPUTS
 from features.sequences import with_sequence_windows
+from features.windows import session_dates
 
 
 def new_member(name: str, params: dict):
@@ -55,7 +56,7 @@ def labelled_rows(training_set: pd.DataFrame, label: str, windows: bool = True) 
     """Rows with a ``label``, their ``date`` and (``windows``) their windows, in date order."""
     # windows before the label filter: a window looks back over rows whatever their label
     data = (with_sequence_windows(training_set) if windows else training_set).dropna(subset=[label])
-    data["date"] = pd.to_datetime(data["event_timestamp"]).dt.tz_localize(None).dt.normalize()
+    data["date"] = session_dates(data["event_timestamp"])
     return data.sort_values(["date", "symbol"], ignore_index=True)
 
 
