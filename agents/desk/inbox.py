@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from agents.messages import ENVELOPE_OF, Envelope, MessageType
+from agents.messages import ENVELOPE_OF, Envelope, MessageType, RebalancingOrder
 
 _BATCH_OF = {t: TypeAdapter(list[e]) for t, e in ENVELOPE_OF.items()}
 
@@ -121,7 +121,9 @@ class Inbox:
             reason = ("timestamp", f"{message.timestamp} is after the decision time {self.at}")
         elif self.at - message.timestamp > self.max_age:
             reason = ("timestamp", f"stale: older than {self.max_age} at {self.at}")
-        elif getattr(message.payload, "deadline", self.at) < self.at:
+        # Only an order has a deadline. Asked of a signal, getattr's miss goes through
+        # pydantic's __getattr__ and its AttributeError: ~3 us a message, 1.5 ms of 500.
+        elif isinstance(message.payload, RebalancingOrder) and message.payload.deadline < self.at:
             reason = ("payload.deadline", f"passed at {message.payload.deadline}")
         if reason is None:
             return message
