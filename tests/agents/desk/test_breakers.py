@@ -60,3 +60,31 @@ def test_the_concentration_breaker_guards_the_universes_cap_not_the_design_floor
     # A limit set by hand is kept as it is.
     explicit = CircuitBreakers(BreakerThresholds(position_concentration=0.01), position_cap=0.1)
     assert explicit.thresholds.position_concentration == 0.01
+
+
+def test_the_correlation_is_measured_once_per_session_frame_and_held_names(monkeypatch):
+    from agents.desk import breakers as module
+
+    measured = []
+    original = module.mean_pairwise_correlation
+    monkeypatch.setattr(
+        module,
+        "mean_pairwise_correlation",
+        lambda window: measured.append(list(window.columns)) or original(window),
+    )
+    rng = np.random.default_rng(2)
+    session = pd.DataFrame(rng.normal(0, 0.01, (30, 3)), columns=["A", "B", "C"])
+    desk = CircuitBreakers()
+    two = book(recent_returns=session)
+    three = book(recent_returns=session, position_values=pd.Series({"A": 2.0, "B": 2.0, "C": 2.0}))
+    next_day = book(recent_returns=session.copy())
+    for state in (two, two, three, three, two, next_day):
+        desk.check(state)
+    # again only for other names, or another session's frame (even with equal values)
+    assert measured == [["A", "B"], ["A", "B", "C"], ["A", "B"], ["A", "B"]]
+    # and the kept value is the one a fresh measure gives
+    together = pd.DataFrame({"A": session["A"], "B": session["A"] * 1.1 + 1e-4, "C": 0.0})
+    spiking = book(recent_returns=together)
+    assert [b.breaker for b in desk.check(spiking)] == ["correlation_spike"]
+    assert [b.breaker for b in desk.check(spiking)] == ["correlation_spike"]
+    assert desk.check(spiking)[0].value == CircuitBreakers().check(spiking)[0].value
