@@ -91,6 +91,8 @@ class HedgeModel:
         self._names = covariance[:-1, :-1]
         self._with_instrument = covariance[:-1, -1]
         self._instrument_variance = float(covariance[-1, -1])
+        # The last hedged covariance: (the covariance it hedged, the result). See below.
+        self._hedged: tuple[np.ndarray, np.ndarray] | None = None
 
     def beta(self, weights: pd.Series) -> float:
         """The book's beta to the instrument (0 when the instrument has not moved)."""
@@ -139,8 +141,17 @@ class HedgeModel:
             raise ValueError("the covariance's names differ from the hedge model's")
         if not self.policy.enabled or self._instrument_variance <= 0:
             return covariance
+        # Every cycle of a session asks this of the session's one covariance twice (its
+        # budget and its limits), a 500-name outer product each (2-5 ms): the last answer is
+        # kept for that array, compared by identity and held here, and shared read-only.
+        kept = self._hedged
+        if kept is not None and kept[0] is covariance:
+            return kept[1]
         r, c = self.policy.beta_ratio, self._with_instrument
-        return covariance - r * (2 - r) * np.outer(c, c) / self._instrument_variance
+        hedged = covariance - r * (2 - r) * np.outer(c, c) / self._instrument_variance
+        hedged.flags.writeable = False
+        self._hedged = (covariance, hedged)
+        return hedged
 
     def _volatility(self, w: np.ndarray, hedge: float) -> float:
         variance = (

@@ -3,6 +3,7 @@ financing, and reconciled with the ledger to the cent."""
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -11,6 +12,7 @@ from agents.desk.feed import ReplayFeed
 from agents.desk.hedging import hedge_instrument_of
 from agents.desk.state import current, rebuild
 from agents.risk_manager.budget import TRADING_DAYS
+from agents.risk_manager.hedge import HedgeModel
 from tests.support.desk import START, make_desk
 
 INDEX = "SP500"
@@ -113,3 +115,31 @@ def test_data_without_an_index_or_a_named_instrument_run_unhedged(desk_parts):
     assert hedge_instrument_of(models, ["AAPL", "SP500"], index_symbol="SP500") == "SP500"
     named = with_hedge(desk_parts, instrument="XOM")
     assert hedge_instrument_of(named, ["AAPL", "XOM"], index_symbol=None) == "XOM"
+
+
+def test_a_session_hedges_its_covariance_once_and_shares_it_read_only(
+    desk_parts, tmp_path, monkeypatch
+):
+    answers = []
+    original = HedgeModel.hedged_covariance
+
+    def hedged_covariance(self, covariance, symbols):
+        answers.append(original(self, covariance, symbols))
+        return answers[-1]
+
+    monkeypatch.setattr(HedgeModel, "hedged_covariance", hedged_covariance)
+    desk = make_desk(desk_parts, tmp_path / "ledger.duckdb")
+    cycles = [desk.run_cycle(desk.next_cycle_time()) for _ in range(3)]
+    assert len({c.at.date() for c in cycles}) == 1  # one session
+    assert len(desk.log.read(event_types=["risk_budget"])) == 3
+    # every budget and limit of the session was sized on one array...
+    assert len(answers) >= 6 and all(a is answers[0] for a in answers)
+    kept = answers[0]
+    assert not kept.flags.writeable  # ...which no caller may change for the others
+    # ...equal to the session's covariance hedged afresh; another covariance is hedged anew
+    session = desk.prepare(cycles[0].at.date())
+    other = session.risk.covariance.copy()
+    fresh = session.hedge.hedged_covariance(other, session.risk.symbols)
+    assert fresh is not kept
+    np.testing.assert_array_equal(fresh, kept)
+    assert session.hedge.hedged_covariance(other, session.risk.symbols) is fresh
