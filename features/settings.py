@@ -156,6 +156,15 @@ class QuorumSettings(BaseModel):
         "that imports Feast, each Dagster run included (features/feast_checks.py). The "
         "tests' own process keeps them on.",
     )
+    sensor_timeout_s: int = Field(
+        default=300,
+        ge=60,
+        description="How long the daemon waits for a sensor's evaluation before failing its "
+        "tick (Dagster's DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS; its own default is 60 s). The "
+        "drift sensor imports Evidently and MLflow, reads the champion's reference and "
+        "renders its report: about 35 s on an idle 2-core machine, more beside other work, "
+        "and a failed tick waits out the sensor's hourly interval.",
+    )
     alert_webhook: str | None = Field(
         default=None,
         description="Slack-compatible webhook for alerts; without it alerts go to the log "
@@ -454,6 +463,7 @@ class QuorumSettings(BaseModel):
             "QUORUM_WAREHOUSE": str(self.warehouse_path),
             "QUORUM_EXPORTS": str(self.exports_dir),
             "DAGSTER_HOME": str(self.dagster_home),
+            "DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS": str(self.sensor_timeout_s),
             "QUORUM_DAGSTER_POSTGRES_URL": self.dagster_postgres_url,
             "QUORUM_FEAST_PROJECT": self.feast_project,
             "QUORUM_FEAST_REGISTRY_URL": self.feast_registry_url,

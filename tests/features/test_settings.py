@@ -25,6 +25,7 @@ PRODUCT = ("agents", "assets", "features", "monitoring", "orchestration", "bench
         ("QUORUM_REPLAY_START", "2022-13-01", "month value is outside"),
         ("QUORUM_WEBSERVER_PORT", "70000", "less than or equal to 65535"),
         ("QUORUM_METRICS_PORT", "0", "greater than or equal to 1"),
+        ("QUORUM_SENSOR_TIMEOUT_S", "30", "greater than or equal to 60"),
         ("QUORUM_PROFILE", "staging", "'embedded', 'production' or 'distributed'"),
         ("QUORUM_POSTGRES_URL", "mysql://db", "postgresql://"),
         ("QUORUM_CELERY_BROKER", "kafka://q", "redis://, amqp:// or pyamqp://"),

@@ -523,11 +523,16 @@ def test_the_daemons_drift_sensor_launches_retraining_on_a_worker(
     try:
         with submitter.running("feature_drift_sensor") as (origin, selector):
             (tick,) = wait_until(
-                lambda: instance.get_ticks(origin, selector, statuses=[TickStatus.SUCCESS]),
-                180,
+                lambda: instance.get_ticks(
+                    origin, selector, statuses=[TickStatus.SUCCESS, TickStatus.FAILURE]
+                ),
+                settings.sensor_timeout_s + 120,  # past a tick the daemon timed out
                 poll=1,
-                what="a sensor tick launching a run",
+                what="the sensor's first tick to end",
             )
+        # A failed tick (an error, or the evaluation outrunning the daemon's sensor timeout)
+        # is not retried before the sensor's hourly interval: its error is the finding.
+        assert tick.status == TickStatus.SUCCESS, tick.error
         (run_id,) = tick.run_ids
         (record,) = wait_for_runs(instance, [run_id], 900)
     finally:
