@@ -162,8 +162,8 @@ class QuorumSettings(BaseModel):
         description="How long the daemon waits for a sensor's evaluation before failing its "
         "tick (Dagster's DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS; its own default is 60 s). The "
         "drift sensor imports Evidently and MLflow, reads the champion's reference and "
-        "renders its report: about 35 s on an idle 2-core machine, more beside other work, "
-        "and a failed tick waits out the sensor's hourly interval.",
+        "renders its report: about 18 s on an idle 2-core machine, twice that with both "
+        "cores busy, and a failed tick waits out the sensor's hourly interval.",
     )
     alert_webhook: str | None = Field(
         default=None,
