@@ -2,7 +2,6 @@
 reading them (or importing any module) writes nothing."""
 
 import ast
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from features.settings import SettingsError, settings_from
+from tests.support.environment import environ_without_settings
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCT = ("agents", "assets", "features", "monitoring", "orchestration", "benchmarks")
@@ -93,17 +93,12 @@ def test_the_distributed_profile_derives_its_broker_tracking_server_and_store_ke
     assert embedded.feast_offline_schema is None
 
 
-def _clean_env(**quorum: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUORUM_", "DAGSTER_"))}
-    return env | quorum
-
-
 def test_make_run_with_a_bad_setting_stops_before_anything_runs(tmp_path):
     home = tmp_path / "home"
     done = subprocess.run(
         [sys.executable, "-m", "orchestration.run_daily"],
         cwd=REPO,
-        env=_clean_env(QUORUM_HOME=str(home), QUORUM_INITIAL_CASH="-5"),
+        env=environ_without_settings(QUORUM_HOME=str(home), QUORUM_INITIAL_CASH="-5"),
         capture_output=True,
         text=True,
         timeout=600,
@@ -126,7 +121,7 @@ def test_importing_every_module_writes_nothing_and_creates_no_database(tmp_path)
     done = subprocess.run(
         [sys.executable, "-c", script, *modules],
         cwd=REPO,
-        env=_clean_env(
+        env=environ_without_settings(
             QUORUM_HOME=str(home),
             QUORUM_PROFILE="production",
             QUORUM_POSTGRES_URL="postgresql://postgres@127.0.0.1:9",

@@ -1,6 +1,5 @@
 """The README's entry points, end to end in fresh processes, on a small real slice."""
 
-import os
 import re
 import subprocess
 import sys
@@ -15,13 +14,14 @@ from agents.model_registry import installed_requirements
 from agents.portfolio_optimizer import serving as optimizer_serving
 from agents.risk_manager import serving as risk_serving
 from tests.conftest import price_slice, write_prices
+from tests.support.environment import environ_without_settings
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
 
 def _env(home: Path, data: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUORUM_", "DAGSTER_"))}
+    env = environ_without_settings()
     env.update(
         QUORUM_HOME=str(home),
         QUORUM_MARKET_DATA=f"csv:{data}",

@@ -1,6 +1,5 @@
 """Security basics: no credential in the repository, every server bound to 127.0.0.1."""
 
-import os
 import re
 import socket
 import subprocess
@@ -12,6 +11,7 @@ import pytest
 
 from features.settings import QuorumSettings, current_settings
 from orchestration.serve import tool_command
+from tests.support.environment import environ_without_settings
 
 REPO = Path(__file__).resolve().parents[2]
 # What a leaked secret looks like: a URL with a password, a private key, a cloud or chat token.
@@ -81,7 +81,7 @@ def _tail(path: Path, lines: int = 40) -> str:
 @pytest.mark.e2e
 def test_make_serve_listens_on_127_0_0_1_only(tmp_path):
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUORUM_", "DAGSTER_"))}
+    env = environ_without_settings()
     env |= {"QUORUM_HOME": str(tmp_path / "home"), "QUORUM_WEBSERVER_PORT": str(port)}
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:

@@ -7,6 +7,7 @@ import sys
 
 from features.settings import QuorumSettings
 from orchestration.serve import REPO_ROOT, storage_command
+from tests.support.environment import environ_without_settings
 
 
 def test_the_storage_step_creates_a_new_homes_tables_once_for_both_services(tmp_path):
@@ -35,7 +36,7 @@ def test_the_daemon_started_after_the_settings_waits_their_sensor_timeout(tmp_pa
         "print(subprocess.run([sys.executable, '-c', read], capture_output=True, text=True,"
         " check=True).stdout.strip())\n"
     )
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("QUORUM_", "DAGSTER_"))}
+    base = environ_without_settings()
     seen = {}
     for given in (None, "420"):
         env = base | {"QUORUM_HOME": str(tmp_path)}

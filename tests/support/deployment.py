@@ -30,6 +30,7 @@ from agents.desk.ledger import Event, open_event_log
 from agents.desk.state import current
 from features.settings import REPO_ROOT, QuorumSettings, settings_from
 from orchestration.serve import daemon_command
+from tests.support.environment import environ_without_settings
 
 ROLES = ("dagster", "mlflow", "ledger", "feast")
 
@@ -66,7 +67,7 @@ class Deployment:
     def env(self) -> dict[str, str]:
         """The environment of every process of this deployment (no inherited QUORUM_ or
         DAGSTER_ variable leaks in from the caller)."""
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("QUORUM_", "DAGSTER_"))}
+        base = environ_without_settings()
         quorum = {
             "profile": "production",
             "home": str(self.home),
@@ -214,7 +215,7 @@ class EmbeddedRun:
     ) -> Iterator[EmbeddedRun]:
         """``settings``: QUORUM_* settings by field name, as ``Deployment.create`` takes them."""
         home.mkdir(parents=True)
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("QUORUM_", "DAGSTER_"))}
+        base = environ_without_settings()
         quorum = {"profile": "embedded", "home": str(home), **settings}
         env = base | dict(extra_env) | {f"QUORUM_{k.upper()}": v for k, v in quorum.items()}
         env["DAGSTER_HOME"] = str(home / "dagster")  # as the Makefile sets it
