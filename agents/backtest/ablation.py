@@ -21,7 +21,7 @@ from agents.backtest.desk_run import DeskPolicies, WalkForward, run_desk_backtes
 from agents.backtest.metrics import performance, period_masks
 from agents.backtest.training_worker import THREADS_SIDE_BY_SIDE, limit_threads
 from agents.desk.breakers import BreakerThresholds
-from agents.desk.cycle import DeskConfig
+from agents.desk.config import DeskConfig
 from agents.desk.ledger import DuckDBEventLog
 from agents.desk.models import long_short_limits
 from agents.market_analyst.training import AnalystTraining

@@ -16,7 +16,7 @@ from agents.desk.steps import Snapshot
 from agents.messages import TradingSignal
 
 if TYPE_CHECKING:
-    from agents.desk.cycle import DeskConfig
+    from agents.desk.config import DeskConfig
     from agents.desk.ledger import EventLog
     from agents.desk.models import DeskModels
     from agents.desk.recording import CycleRecorder
@@ -34,12 +34,11 @@ class CanarySteps:
     hedge_instrument: str | None
     _challenger_memo: tuple[bytes, list[TradingSignal]] | None
 
-    if TYPE_CHECKING:  # agents.desk.open_solve's (declared only: a stub here would shadow it)
+    if TYPE_CHECKING:  # open_solve's and the desk's (declared only: a stub would shadow them)
 
         def anchor_weights(self, snap: Snapshot) -> pd.Series: ...
         def anchor_prices(self, snap: Snapshot) -> pd.Series: ...
-
-    def session(self, snap: Snapshot) -> SessionPreparation: ...
+        def session(self, snap: Snapshot) -> SessionPreparation: ...
 
     def _canary_views(self, snap: Snapshot) -> tuple[str, float, list[TradingSignal]] | None:
         """The canary's challenger version, share and views, when a canary runs."""

@@ -12,29 +12,30 @@ Work that depends only on the day (the risk model's draws, the regime, impact ca
 is a ``SessionPreparation`` (``agents.desk.session``), prepared once per session and kept in
 memory; recomputing it gives the same numbers, so keeping it changes speed, never decisions.
 The optimizer's target is recorded in the ledger and reused while the analyst's signals are
-unchanged (they move with the daily features). Recording lives in ``agents.desk.recording``,
-the session's opening in ``agents.desk.opening``, the breakers in ``agents.desk.breakers``.
+unchanged (they move with the daily features). This module holds the steps; what they call
+lives beside it: the desk's settings in ``agents.desk.config``, the target in
+``agents.desk.targeting``, the sessions and their preparation in ``agents.desk.session_steps``,
+the shadow records in ``agents.desk.shadow_steps``, the canary in ``agents.desk.canary_steps``,
+recording in ``agents.desk.recording``, the session's opening in ``agents.desk.opening``, the
+breakers in ``agents.desk.breakers``.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
-import hashlib
 import operator
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
-from agents.consensus.engine import ConsensusConfig, ConsensusEngine
-from agents.desk import canary as canary_book
-from agents.desk.breakers import BookState, BreakerThresholds, CircuitBreakers
-from agents.desk.broker import Commission, PaperBroker
+from agents.consensus.engine import ConsensusEngine
+from agents.desk.breakers import BookState, CircuitBreakers
+from agents.desk.broker import PaperBroker
 from agents.desk.canary_steps import CanarySteps
+from agents.desk.config import BARS_PER_DAY, REBALANCE_ANCHORS, DeskConfig
 from agents.desk.feed import MarketDataFeed
 from agents.desk.hedging import hedge_instrument_of, hedge_order
 from agents.desk.inbox import Inbox, Refusal
@@ -42,15 +43,13 @@ from agents.desk.ledger import Event, EventLog
 from agents.desk.models import DeskModels
 from agents.desk.open_solve import OpeningSolve
 from agents.desk.opening import SessionHook, load_features, open_session, score_agents
-from agents.desk.payloads import budget_payload, risk_payload, signals_payload, target_payload
-from agents.desk.preparations import PreparationStore, desk_identity, frame_digest
+from agents.desk.payloads import risk_payload, signals_payload
+from agents.desk.preparations import PreparationStore
 from agents.desk.recording import CycleRecorder
-from agents.desk.session import FeatureReader, SessionPreparation, prepare_session
+from agents.desk.session import FeatureReader, SessionPreparation
+from agents.desk.session_steps import SessionSteps
 from agents.desk.settlement import cycle_summary, fill_orders, record_orders, result_of
-from agents.desk.shadow import EVENT as SHADOW_EVENT
-from agents.desk.shadow import shadow_payload
-from agents.desk.shadow_agents import AGENTS, shadow_agents_payload, shadow_parts
-from agents.desk.shadow_agents import EVENT as AGENTS_SHADOW_EVENT
+from agents.desk.shadow_steps import ShadowSteps
 from agents.desk.state import DeskState, current
 from agents.desk.steps import (
     CycleDecision,
@@ -60,6 +59,7 @@ from agents.desk.steps import (
     Snapshot,
     Target,
 )
+from agents.desk.targeting import TargetSteps
 from agents.desk.voting import approved_orders, ballot_for, flatten_orders, reduce_orders
 from agents.execution.agent import ExecutionAgent
 from agents.execution.routing import ThompsonRouter
@@ -69,35 +69,6 @@ from agents.messages import Envelope, MessageType, TradingSignal
 from agents.portfolio_optimizer.optimizer import PortfolioOptimizer, Proposal
 from agents.risk_manager.agent import RiskManager
 from agents.universe_limits import position_cap
-
-BARS_PER_DAY = 13  # an order's schedule spans one half-hour bar
-REBALANCE_ANCHORS = ("close", "open")
-
-
-@dataclass(frozen=True)
-class DeskConfig:
-    initial_cash: float = 1_000_000.0
-    commission: Commission = field(default_factory=Commission)
-    breakers: BreakerThresholds = field(default_factory=BreakerThresholds)
-    consensus: ConsensusConfig = field(default_factory=ConsensusConfig)
-    cost_budget: float = 0.005  # the execution agent votes against trades costing more
-    min_feature_coverage: float = 0.5  # below this share of symbols with fresh features: refuse
-    optimizer_lookback_days: int = 504
-    feed_name: str = "replay"
-    max_message_age_seconds: float = 1800.0  # one bar: an older message is stale
-    # The SIMULATED venues child orders are routed to (YAML or CSV,
-    # ``agents.execution.venues``); None routes nothing (no venue cost, no hidden liquidity).
-    venues_file: str | None = "simulated"
-    # Post-trade analysis (the backtest's): each fill also records what every classical
-    # schedule, and an RL scheduler, would have cost on the same bar and venues.
-    execution_counterfactuals: bool = False
-    # The canary split (``agents.desk.canary``): this share of the book's capital is traded
-    # by a sub-book the Market Analyst's challenger drives, while one is registered; 0: none.
-    canary_share: float = 0.0
-    # What a session's rebalance starts from: "close", the book at the previous close (known
-    # before the open, so the open's solve is done before it; docs/speed.md), or "open", the
-    # book at the cycle's prices. Its turnover limit and costs are measured from this book.
-    rebalance_anchor: str = "close"
 
 
 def _timed(step: Callable) -> Callable:
@@ -127,14 +98,7 @@ def _the_same_objects(given: Sequence[object], held: Sequence[object]) -> bool:
     return len(given) == len(held) and all(map(operator.is_, given, held))
 
 
-def _fingerprint(day: date, signals: list[TradingSignal]) -> str:
-    text = "|".join(
-        f"{s.symbol}:{s.signal}:{s.confidence:.6f}:{s.expected_return:.8f}" for s in signals
-    )
-    return hashlib.sha256(f"{day}|{text}".encode()).hexdigest()[:16]
-
-
-class Desk(CanarySteps, OpeningSolve):
+class Desk(SessionSteps, TargetSteps, ShadowSteps, CanarySteps, OpeningSolve):
     def __init__(
         self,
         models: DeskModels,
@@ -263,66 +227,6 @@ class Desk(CanarySteps, OpeningSolve):
         if snap.refused or snap.completed is not None:  # hold the book: no new target
             return Target(snap.weights, "hold (cycle refused or completed)", 0.0, reused=True)
         return self.rebalancing(snap, self._target(snap, [m.payload for m in messages]))
-
-    def rebalancing(self, snap: Snapshot, target: Target) -> Target:
-        """The target with the optimizer's rebalancing_order to it, sent (recorded)."""
-        held = pd.Series(snap.state.positions, dtype=float).reindex(self.symbols).fillna(0.0)
-        message = self.optimizer.orders(
-            target.weights, snap.weights, held, snap.prices, snap.nav, snap.at,
-            cycle_id=snap.cycle_id, method=target.method, conviction=target.conviction,
-            model_version=self.models.versions.get("portfolio_optimizer"),
-        )  # fmt: skip
-        self.recorder.sent(snap, MessageType.REBALANCING_ORDER, [message])
-        return replace(target, message=message)
-
-    def _target(self, snap: Snapshot, signals: list[TradingSignal]) -> Target:
-        fingerprint = _fingerprint(snap.day, signals)
-        canary = self._canary_views(snap)
-        if canary is not None:
-            views = {v.symbol: v.expected_return for v in canary[2]}
-            fingerprint = canary_book.fingerprint(fingerprint, canary[0], canary[1], views)
-        target = snap.state.target
-        if target.get("fingerprint") == fingerprint:
-            shape = pd.Series(target["weights"], dtype=float).reindex(self.symbols).fillna(0.0)
-            return self._sized(snap, Target(shape, target["method"], target["conviction"], True))
-        returns = self._optimizer_window(self.session(snap))
-        proposal = self._proposal(snap.day, returns, signals, self.anchor_weights(snap))
-        active = [s for s in signals if s.signal != "HOLD" and s.symbol in returns.columns]
-        conviction = (
-            float(np.mean([s.confidence for s in active]))
-            if proposal.method == "black_litterman_mean_risk"
-            else 0.5
-        )
-        weights = proposal.weights.reindex(self.symbols).fillna(0.0)
-        main = weights
-        if canary is not None:  # the whole book: the champion's shape blended with the canary's
-            shape = self._canary_shape(snap, returns, *canary)
-            weights = canary_book.blend(main, shape).reindex(self.symbols).fillna(0.0)
-        version = self.models.versions.get("portfolio_optimizer")
-        payload = target_payload(snap, fingerprint, proposal, weights, conviction, version)
-        if canary is not None:
-            payload["canary"] = {
-                "version": shape.version, "share": shape.share,
-                "weights": {s: float(w) for s, w in shape.weights.items() if w},
-                "main_weights": {s: float(w) for s, w in main.items() if w},
-            }  # fmt: skip
-        self.recorder.emit(snap, "target_set", payload)
-        return self._sized(snap, Target(weights, proposal.method, conviction, reused=False))
-
-    def _optimizer_window(self, session: SessionPreparation) -> pd.DataFrame:
-        """The daily returns the optimizer reads: the lookback's days before the session,
-        the names with a return on every one of them."""
-        window = session.returns[self.symbols].tail(self.config.optimizer_lookback_days)
-        return window.dropna(axis=1)
-
-    def _sized(self, snap: Snapshot, shape: Target) -> Target:
-        """The Risk Manager's budget on the optimizer's shape: the size at which the book's
-        forecast volatility meets the target, cut in a stressed regime and in a drawdown.
-        It depends only on the session (its covariance, regime and opening drawdown), so
-        every cycle of a session sizes the same shape the same way."""
-        budget = self.session(snap).budget(shape.weights, snap.regime, snap.state.drawdown)
-        self.recorder.emit(snap, "risk_budget", budget_payload(budget))
-        return replace(shape, weights=shape.weights * budget.scale, budget=budget)
 
     @_timed
     def assess(self, snap: Snapshot, target: Target) -> RiskView:
@@ -486,40 +390,6 @@ class Desk(CanarySteps, OpeningSolve):
             return None
         return ThompsonRouter.learned(self.venues, state.venue_fills, state.venue_misses)
 
-    def _record_shadow(self, snap: Snapshot, events: dict[str, dict]) -> None:
-        """After the cycle's fills: the analyst's forecasts as a ``shadow_signals`` event,
-        the challenger's beside the champion's when one runs in shadow
-        (``agents.desk.shadow``), for the live gate and the rollback check. Nothing in it
-        trades; it is outside the decision's latency."""
-        if snap.refused or snap.features is None:
-            return
-        payload = shadow_payload(
-            snap, self._analyst_views(snap), self.models.versions.get("market_analyst"),
-            self.models.shadow_analyst, self._challenger_views(snap),
-            self._shadow_books(snap, events),
-        )  # fmt: skip
-        if payload is not None:
-            self.recorder.emit(snap, SHADOW_EVENT, payload)
-
-    def _record_agents_shadow(
-        self, snap: Snapshot, events: dict[str, dict], fills: list[dict]
-    ) -> None:
-        """A registry's desk: what the risk, optimizer and execution champions forecast on
-        this cycle, and each challenger registered beside its champion, as a
-        ``shadow_agents`` event (``agents.desk.shadow_agents``) for the live gates and the
-        rollback checks. Nothing in it trades."""
-        registered = any(agent in self.models.versions for agent in AGENTS)
-        if not registered or snap.refused or snap.features is None:
-            return
-        parts = shadow_parts(
-            snap, self.session(snap), self.models, events,
-            self._analyst_views(snap), fills, self.config.optimizer_lookback_days,
-            1.0 / BARS_PER_DAY, self.anchor_weights(snap),
-        )  # fmt: skip
-        payload = shadow_agents_payload(snap, parts)
-        if payload is not None:
-            self.recorder.emit(snap, AGENTS_SHADOW_EVENT, payload)
-
     # ---- running ------------------------------------------------------------------------
 
     def run_cycle(self, at: datetime) -> CycleResult:
@@ -533,76 +403,6 @@ class Desk(CanarySteps, OpeningSolve):
             plan = self.plan_execution(snap, target)
             decision = self.decide(snap, signals, target.message, risk.message, plan)
             return self.submit(snap, decision)
-
-    def run_session(self) -> list[CycleResult]:
-        """A paper day: every remaining cycle of the replay clock's next session, prepared
-        before its open."""
-        at = self.next_cycle_time()
-        if at is None:
-            return []
-        day = self.feed.session_of(at)
-        self.before_the_open(day)
-        times = self.feed.cycle_times(day)
-        return [self.run_cycle(t) for t in times if t >= at]
-
-    def next_cycle_time(self) -> datetime | None:
-        """The replay clock: a cycle whose orders were recorded but never filled (its run
-        died) if there is one, else the first decision time after the last completed cycle."""
-        state = current(self.log)
-        if state.open_cycles:
-            return datetime.fromisoformat(min(state.open_cycles.values()))
-        last = datetime.fromisoformat(state.last_market_time) if state.last_market_time else None
-        return self.feed.next_cycle_time(last)
-
-    def session(self, snap: Snapshot) -> SessionPreparation:
-        return self.prepare(snap.day)
-
-    def before_the_open(self, day: date) -> SessionPreparation:
-        """The session's preparation, the optimizer's covariance on its window, the feed's
-        day (``ready``: the replay's bars), the open's rebalance solved (its features
-        published) and the ledger's checkpoint, then a full garbage collection, after which
-        everything alive (models, preparation, feature store) is frozen out of later
-        collections. Why: a full collection scans every object the process holds; at 500
-        names each took 270-290 ms and landed inside an intraday cycle now and then. During
-        the session only the session's own objects are scanned; unfreezing first lets the
-        previous session's objects go."""
-        preparation = self.prepare(day)
-        self.optimizer.prepare(self._optimizer_window(preparation))
-        ready = getattr(self.feed, "ready", None)  # optional for a feed (see MarketDataFeed)
-        if ready is not None:
-            ready(day)
-        self.solve_before_open(day, preparation)
-        self.log.checkpoint()  # the ledger's upkeep, here rather than inside a cycle's append
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
-        return preparation
-
-    def prepare(self, day: date) -> SessionPreparation:
-        """The session's preparation (a pure function of the data before it): held for the
-        session, loaded from ``preparations`` when a process prepared it already, else
-        prepared and stored. Called before the open, it leaves the open cycle the work of
-        an intraday cycle; a cycle that finds none prepares it itself."""
-        if self._session is not None and self._session.day == day:
-            return self._session
-        if self.before_open is not None:
-            self.before_open(day)
-        history, volumes = self.feed.history(day), self.feed.history(day, "volume")
-        identity = None
-        if self.preparations is not None:
-            identity = desk_identity(
-                frame_digest([history, volumes]), self.symbols, self.index_symbol,
-                self.hedge_instrument, self.models.versions, self.models.risk_limits,
-                self.models.sectors,
-            )  # fmt: skip
-        stored = self.preparations.load(day, identity) if identity else None
-        self._session = stored or prepare_session(
-            day, history, volumes, self.symbols, self.index_symbol,
-            self.models, self.risk_manager, self.hedge_instrument,
-        )  # fmt: skip
-        if identity and stored is None:
-            self.preparations.save(self._session, identity)
-        return self._session
 
     # ---- helpers ------------------------------------------------------------------------
 

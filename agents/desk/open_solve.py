@@ -28,7 +28,7 @@ from agents.desk.state import current
 from agents.desk.steps import Snapshot
 
 if TYPE_CHECKING:
-    from agents.desk.cycle import DeskConfig
+    from agents.desk.config import DeskConfig
     from agents.desk.feed import MarketDataFeed
     from agents.desk.ledger import EventLog
     from agents.desk.models import DeskModels

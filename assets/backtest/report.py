@@ -85,7 +85,7 @@ def backtest_report(
         write_summary,
     )
     from agents.backtest.tearsheet import write_tearsheet
-    from agents.desk.cycle import DeskConfig
+    from agents.desk.config import DeskConfig
     from agents.desk.ledger import DuckDBEventLog
     from agents.desk.models import hedged_limits, long_short_limits
     from features.vectors import analyst_feature_rows

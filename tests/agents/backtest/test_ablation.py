@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from agents.backtest.ablation import ablation_variants
 from agents.backtest.desk_run import DeskPolicies
-from agents.desk.cycle import DeskConfig
+from agents.desk.config import DeskConfig
 
 
 def test_the_anchor_variant_swaps_the_rebalance_anchor_and_nothing_else():

@@ -16,7 +16,7 @@ from agents.backtest.desk_run import (
     run_desk_backtest,
     trained_through,
 )
-from agents.desk.cycle import DeskConfig
+from agents.desk.config import DeskConfig
 from agents.desk.ledger import DuckDBEventLog
 from agents.desk.state import current
 from features.names import ANALYST_FEATURES, ANALYST_INPUTS
