@@ -286,7 +286,7 @@ def test_a_paper_day_reports_the_live_gate_with_numbers_the_ui_plots(desk_resour
 def test_a_second_batch_puts_the_other_agents_challengers_in_shadow_and_their_gates_decide(
     desk_resources, tmp_path, monkeypatch
 ):
-    import assets.resources
+    import assets.resources.desk
     from orchestration.agent_gates import AGENT_LIVE_GATES
 
     resources, ledger = desk_resources
@@ -297,7 +297,7 @@ def test_a_second_batch_puts_the_other_agents_challengers_in_shadow_and_their_ga
         resources={"warehouse": desk.warehouse, "mlflow_tracking": desk.mlflow_tracking},
     )
     assert again.success
-    monkeypatch.setattr(assets.resources, "_DESKS", {})  # a new run: a new process's desk
+    monkeypatch.setattr(assets.resources.desk, "_DESKS", {})  # a new run: a new process's desk
     reported = run_paper_day(resources, tmp_path)
     log = open_event_log(ledger)
     try:
@@ -326,7 +326,7 @@ def test_a_second_batch_puts_the_other_agents_challengers_in_shadow_and_their_ga
 def test_a_canary_share_trades_a_sub_book_for_the_analysts_challenger_through_the_steps(
     desk_resources, monkeypatch, tmp_path
 ):
-    import assets.resources
+    import assets.resources.desk
 
     resources, ledger = desk_resources
     desk = resources["trading_desk"]
@@ -336,7 +336,7 @@ def test_a_canary_share_trades_a_sub_book_for_the_analysts_challenger_through_th
         "analyst_training": AnalystTraining(),
     })  # fmt: skip
     assert again.success
-    monkeypatch.setattr(assets.resources, "_DESKS", {})
+    monkeypatch.setattr(assets.resources.desk, "_DESKS", {})
     canary = {"trading_desk": TradingDesk(
         warehouse=desk.warehouse, feast=desk.feast, mlflow_tracking=desk.mlflow_tracking,
         ledger=desk.ledger, replay_sessions=desk.replay_sessions, canary_share=0.2,
