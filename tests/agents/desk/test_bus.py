@@ -190,3 +190,46 @@ def test_a_publishing_append_reads_the_cursor_in_its_publish_round_trip(
     assert round_trips == ["pipeline"]
     assert bus.cursor() == max(e.sequence for e in log.read())
     log.close()
+
+
+def _calls(client: redis.Redis) -> dict[str, int]:
+    return {name: stats["calls"] for name, stats in client.info("commandstats").items()}
+
+
+def test_a_publishing_append_asks_redis_nothing_about_its_script(redis_server, tmp_path):
+    """redis-py's Script in a pipeline asks SCRIPT EXISTS before every pipeline: a round trip
+    of its own per append. The server's own command counts show the append sends only its
+    pipeline: the cursor's GET, one EVALSHA per event (a marker's SET, an XADD) and the
+    cursor's EVAL (a GET and a SET inside it; Redis counts a script's commands too)."""
+    bus = bus_on(redis_server.url)
+    log = PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+    log.append(cycle_events(1))  # the first may load the script
+    before = _calls(bus.client)
+    log.append(cycle_events(2))
+    after = _calls(bus.client)
+    sent = {name: after[name] - before.get(name, 0) for name in after}
+    sent = {name: count for name, count in sent.items() if count and name != "cmdstat_info"}
+    assert sent == {"cmdstat_get": 2, "cmdstat_evalsha": 3, "cmdstat_eval": 1,
+                    "cmdstat_set": 4, "cmdstat_xadd": 3}  # fmt: skip
+    log.close()
+
+
+def test_an_append_after_redis_restarts_empty_loads_its_script_and_catches_up(
+    start_redis, tmp_path
+):
+    """The restarted Redis knows no script: the append's EVALSHAs are refused (NOSCRIPT),
+    the script is loaded and the events sent again, and the gap behind them (everything
+    before, which the empty Redis lost) is republished from the ledger, each event once."""
+    with start_redis() as server:
+        bus = bus_on(server.url)
+        log = PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+        for cycle in range(2):
+            log.append(cycle_events(cycle))
+        server.stop()
+        server.start()  # it kept nothing, its scripts neither
+        assert bus.client.script_exists(bus._publish_once_sha) == [False]
+        log.append(cycle_events(2))
+        assert sum(bus.client.xlen(s) for s in bus.streams()) == 9
+        assert bus.cursor() == max(e.sequence for e in log.read())
+        assert bus.republish(log, after_sequence=0) == 0  # every event is on the bus once
+        log.close()
