@@ -241,7 +241,7 @@ def _fields(event: Event) -> list[str]:
         "event_type", event.event_type,
         "market_time", event.market_time.isoformat(),
         "sequence", str(event.sequence if event.sequence is not None else ""),
-        "payload", to_json(event.payload),
+        "payload", event.payload_json if event.payload_json is not None else to_json(event.payload),
     ]  # fmt: skip
 
 

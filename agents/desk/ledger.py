@@ -29,6 +29,9 @@ class Event:
     market_time: datetime  # the replay or wall clock time the event belongs to (UTC)
     payload: dict[str, Any] = field(default_factory=dict)
     sequence: int | None = None  # assigned by the log on append
+    # The payload as the log stored it (``to_json``), on the events an append returns: the
+    # bus publishes that text rather than encoding a 500-name cycle's messages again.
+    payload_json: str | None = field(default=None, compare=False, repr=False)
 
 
 class EventLog(Protocol):
@@ -81,10 +84,14 @@ def _filters(
     return " and ".join(clauses), params
 
 
-def _written(events: Sequence[Event], rows: list[tuple[str, int]]) -> list[Event]:
+def _written(events: Sequence[Event], texts: list[str], rows: list[tuple[str, int]]) -> list[Event]:
     sequences = dict(rows)
     return sorted(
-        (replace(e, sequence=sequences[e.event_id]) for e in events if e.event_id in sequences),
+        (
+            replace(e, sequence=sequences[e.event_id], payload_json=text)
+            for e, text in zip(events, texts, strict=True)
+            if e.event_id in sequences
+        ),
         key=lambda e: e.sequence,
     )
 
@@ -189,10 +196,11 @@ class DuckDBEventLog:
             [e.cycle_id for e in events],
             [e.event_type for e in events],
             [_utc_naive(e.market_time) for e in events],
-            [to_json(e.payload) for e in events],
+            texts := [to_json(e.payload) for e in events],
         ]
         # Some may be stored already (a retried or replayed cycle): only the new ones are.
-        return _written(events, _plainly_first(lambda conflict: self._insert(columns, conflict)))
+        rows = _plainly_first(lambda conflict: self._insert(columns, conflict))
+        return _written(events, texts, rows)
 
     def _insert(self, columns: list[list], on_conflict: str) -> list[tuple[str, int]]:
         self._con.execute("begin transaction")
@@ -268,6 +276,7 @@ class PostgresEventLog:
     def append(self, events: Sequence[Event]) -> list[Event]:
         if not events:
             return []
+        texts = [to_json(e.payload) for e in events]
         with self._con.transaction():
             rows = self._con.execute(
                 "insert into events (event_id, cycle_id, event_type, market_time, payload) "
@@ -278,10 +287,10 @@ class PostgresEventLog:
                     [e.cycle_id for e in events],
                     [e.event_type for e in events],
                     [e.market_time.astimezone(UTC) for e in events],
-                    [to_json(e.payload) for e in events],
+                    texts,
                 ],
             ).fetchall()
-        return _written(events, rows)
+        return _written(events, texts, rows)
 
     def read(self, *, after_sequence=0, cycle_id=None, event_types=None) -> list[Event]:
         where, params = _filters(after_sequence, cycle_id, event_types, "%s")

@@ -233,3 +233,28 @@ def test_an_append_after_redis_restarts_empty_loads_its_script_and_catches_up(
         assert bus.cursor() == max(e.sequence for e in log.read())
         assert bus.republish(log, after_sequence=0) == 0  # every event is on the bus once
         log.close()
+
+
+def test_the_bus_publishes_the_text_the_ledger_stored_and_encodes_nothing_again(
+    redis_server, tmp_path, monkeypatch
+):
+    """A 500-name cycle's messages are ~250 kB of JSON: the ledger encodes them once and the
+    bus sends that text. An event the ledger did not encode (a republish reads it back)
+    is encoded by the bus, the same text."""
+    from agents.desk import bus as bus_module
+    from agents.desk.ledger import to_json
+
+    encoded = []
+    monkeypatch.setattr(bus_module, "to_json", lambda p: encoded.append(p) or to_json(p))
+    bus = bus_on(redis_server.url)
+    log = PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+    events = cycle_events(1)
+    log.append(events)
+    assert encoded == []
+    stored = {m.event.event_id: m for m in bus.read_after(dict.fromkeys(bus.streams(), "0"))}
+    for event in events:
+        _, fields = bus.client.xrange(stored[event.event_id].stream)[0]
+        assert fields[b"payload"].decode() == to_json(event.payload)
+    other = bus_on(redis_server.url)
+    assert other.republish(log, after_sequence=0) == 3 and len(encoded) == 3
+    log.close()

@@ -129,6 +129,21 @@ def test_payloads_json_wrote_are_stored_as_json_wrote_them_in_both_logs(log):
     assert json.loads(to_json(payload)) == json.loads(json.dumps(_finite(payload)))
 
 
+def test_an_append_returns_each_new_event_with_the_text_it_stored_in_both_logs(log):
+    """The bus publishes the stored text as is; an event the log already had is not
+    returned, and the text is no part of an event's identity."""
+    payload = {"weight": np.float64(0.25), "risk": float("inf"), "name": "Société Générale"}
+    first = Event("c/mixed", "c", "note", AT, payload)
+    written = log.append([first])
+    assert written[0].payload_json == to_json(payload)
+    assert json.loads(written[0].payload_json) == log.read()[0].payload
+    again = log.append([first, fill("c", "AAPL", 10, -150_000)])
+    assert [(e.event_id, e.payload_json) for e in again] == [
+        ("c/fill/c/AAPL", to_json(fill("c", "AAPL", 10, -150_000).payload))
+    ]
+    assert again[0] == log.read()[-1]  # read back without the text, the same event
+
+
 @pytest.mark.parametrize("value", [datetime(2022, 12, 1), np.int64(1)], ids=["datetime", "int64"])
 def test_a_payload_json_would_refuse_is_refused_with_its_type(value):
     with pytest.raises(TypeError, match=type(value).__name__):
