@@ -90,10 +90,11 @@ class StreamBus:
         second round trip per append, too small to measure on loopback, not on a network).
 
         The script is called by its hash: redis-py's ``Script`` in a pipeline asks SCRIPT
-        EXISTS in a round trip of its own before every pipeline (1-2 ms of a 500-name cycle
-        here). A Redis that restarted has no scripts (it keeps nothing): every EVALSHA is
-        refused with NOSCRIPT and none ran, so the script is loaded and the events sent
-        again; the cursor returned is the first round trip's, read before anything moved it."""
+        EXISTS in a round trip of its own before every pipeline (on loopback the wait only
+        moved to the other round trip; across a network it is a round trip saved). A Redis
+        that restarted has no scripts (it keeps nothing): every EVALSHA is refused with
+        NOSCRIPT and none ran, so the script is loaded and the events sent again; the cursor
+        returned is the first round trip's, read before anything moved it."""
         cursor, replies = self._send(events)
         if any(isinstance(reply, NoScriptError) for reply in replies):
             self.client.script_load(_PUBLISH_ONCE)

@@ -191,12 +191,13 @@ class DuckDBEventLog:
     def append(self, events: Sequence[Event]) -> list[Event]:
         if not events:
             return []
+        texts = [to_json(e.payload) for e in events]
         columns = [
             [e.event_id for e in events],
             [e.cycle_id for e in events],
             [e.event_type for e in events],
             [_utc_naive(e.market_time) for e in events],
-            texts := [to_json(e.payload) for e in events],
+            texts,
         ]
         # Some may be stored already (a retried or replayed cycle): only the new ones are.
         rows = _plainly_first(lambda conflict: self._insert(columns, conflict))
