@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import redis
 
@@ -34,9 +35,14 @@ def bus_on(url: str, **options) -> StreamBus:
     return StreamBus(redis.Redis.from_url(url), f"test:{uuid.uuid4().hex[:8]}", **options)
 
 
+def publishing_log(url: str, tmp_path: Path, **options) -> tuple[StreamBus, PublishingEventLog]:
+    """A bus of its own prefix and a DuckDB ledger that publishes on it."""
+    bus = bus_on(url, **options)
+    return bus, PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+
+
 def test_each_event_is_published_once_on_its_types_stream(redis_server, tmp_path):
-    bus = bus_on(redis_server.url)
-    log = PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+    bus, log = publishing_log(redis_server.url, tmp_path)
     log.append(cycle_events(1))
     log.append(cycle_events(1))  # a replayed cycle: the ledger writes nothing, nor does the bus
     assert bus.republish(log, after_sequence=0) == 0  # a republish sends nothing twice
@@ -51,8 +57,7 @@ def test_each_event_is_published_once_on_its_types_stream(redis_server, tmp_path
 
 
 def test_streams_are_capped(redis_server, tmp_path):
-    bus = bus_on(redis_server.url, max_length=10)
-    log = PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+    bus, log = publishing_log(redis_server.url, tmp_path, max_length=10)
     for cycle in range(300):
         log.append(cycle_events(cycle))
     # MAXLEN ~ trims whole radix-tree nodes: about the cap, never the whole history.
@@ -98,8 +103,7 @@ def test_a_consumer_killed_before_acknowledging_leaves_its_messages_to_another(
 
 def test_after_redis_restarts_empty_the_ledger_republishes_everything_once(start_redis, tmp_path):
     with start_redis() as server:
-        bus = bus_on(server.url)
-        log = PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+        bus, log = publishing_log(server.url, tmp_path)
         for cycle in range(3):
             log.append(cycle_events(cycle))
         server.stop()
@@ -172,8 +176,7 @@ def test_the_agents_message_streams_keep_fewer_entries_than_the_event_streams(re
 def test_a_publishing_append_reads_the_cursor_in_its_publish_round_trip(
     redis_server, tmp_path, monkeypatch
 ):
-    bus = bus_on(redis_server.url)
-    log = PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+    bus, log = publishing_log(redis_server.url, tmp_path)
     log.append(cycle_events(1))  # the first loads the publishing script
     round_trips = []
     command = bus.client.execute_command  # a command of its own, outside any pipeline
@@ -201,8 +204,7 @@ def test_a_publishing_append_asks_redis_nothing_about_its_script(redis_server, t
     of its own per append. The server's own command counts show the append sends only its
     pipeline: the cursor's GET, one EVALSHA per event (a marker's SET, an XADD) and the
     cursor's EVAL (a GET and a SET inside it; Redis counts a script's commands too)."""
-    bus = bus_on(redis_server.url)
-    log = PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+    bus, log = publishing_log(redis_server.url, tmp_path)
     log.append(cycle_events(1))  # the first may load the script
     before = _calls(bus.client)
     log.append(cycle_events(2))
@@ -221,8 +223,7 @@ def test_an_append_after_redis_restarts_empty_loads_its_script_and_catches_up(
     the script is loaded and the events sent again, and the gap behind them (everything
     before, which the empty Redis lost) is republished from the ledger, each event once."""
     with start_redis() as server:
-        bus = bus_on(server.url)
-        log = PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+        bus, log = publishing_log(server.url, tmp_path)
         for cycle in range(2):
             log.append(cycle_events(cycle))
         server.stop()
@@ -246,8 +247,7 @@ def test_the_bus_publishes_the_text_the_ledger_stored_and_encodes_nothing_again(
 
     encoded = []
     monkeypatch.setattr(bus_module, "to_json", lambda p: encoded.append(p) or to_json(p))
-    bus = bus_on(redis_server.url)
-    log = PublishingEventLog(DuckDBEventLog(tmp_path / "ledger.duckdb"), bus)
+    bus, log = publishing_log(redis_server.url, tmp_path)
     events = cycle_events(1)
     log.append(events)
     assert encoded == []
