@@ -12,8 +12,9 @@ Work that depends only on the day (the risk model's draws, the regime, impact ca
 is a ``SessionPreparation`` (``agents.desk.session``), prepared once per session and kept in
 memory; recomputing it gives the same numbers, so keeping it changes speed, never decisions.
 The optimizer's target is recorded in the ledger and reused while the analyst's signals are
-unchanged (they move with the daily features). This module holds the steps; what they call
-lives beside it: the desk's settings in ``agents.desk.config``, the target in
+unchanged (they move with the daily features). This module holds the first steps and the
+cycle's order; the rest lives beside it: the consensus decision and the submission in
+``agents.desk.decision_steps``, the desk's settings in ``agents.desk.config``, the target in
 ``agents.desk.targeting``, the sessions and their preparation in ``agents.desk.session_steps``,
 the shadow records in ``agents.desk.shadow_steps``, the canary in ``agents.desk.canary_steps``,
 recording in ``agents.desk.recording``, the session's opening in ``agents.desk.opening``, the
@@ -22,23 +23,19 @@ breakers in ``agents.desk.breakers``.
 
 from __future__ import annotations
 
-import functools
-import operator
-import time
-from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 
 from agents.consensus.engine import ConsensusEngine
-from agents.desk.breakers import BookState, CircuitBreakers
+from agents.desk.breakers import CircuitBreakers
 from agents.desk.broker import PaperBroker
 from agents.desk.canary_steps import CanarySteps
 from agents.desk.config import BARS_PER_DAY, REBALANCE_ANCHORS, DeskConfig
+from agents.desk.decision_steps import DecisionSteps
 from agents.desk.feed import MarketDataFeed
-from agents.desk.hedging import hedge_instrument_of, hedge_order
-from agents.desk.inbox import Inbox, Refusal
+from agents.desk.hedging import hedge_instrument_of
 from agents.desk.ledger import Event, EventLog
 from agents.desk.models import DeskModels
 from agents.desk.open_solve import OpeningSolve
@@ -48,7 +45,6 @@ from agents.desk.preparations import PreparationStore
 from agents.desk.recording import CycleRecorder
 from agents.desk.session import FeatureReader, SessionPreparation
 from agents.desk.session_steps import SessionSteps
-from agents.desk.settlement import cycle_summary, fill_orders, record_orders, result_of
 from agents.desk.shadow_steps import ShadowSteps
 from agents.desk.state import DeskState, current
 from agents.desk.steps import (
@@ -58,11 +54,10 @@ from agents.desk.steps import (
     RiskView,
     Snapshot,
     Target,
+    timed_step,
 )
 from agents.desk.targeting import TargetSteps
-from agents.desk.voting import approved_orders, ballot_for, flatten_orders, reduce_orders
 from agents.execution.agent import ExecutionAgent
-from agents.execution.routing import ThompsonRouter
 from agents.execution.venues import load_venues
 from agents.market_analyst.agent import MarketAnalyst
 from agents.messages import Envelope, MessageType, TradingSignal
@@ -71,34 +66,11 @@ from agents.risk_manager.agent import RiskManager
 from agents.universe_limits import position_cap
 
 
-def _timed(step: Callable) -> Callable:
-    """Adds the step's wall time to its snapshot's ``compute_seconds``."""
-
-    @functools.wraps(step)
-    def wrapper(self, *args, **kwargs):
-        started = time.perf_counter()
-        out = step(self, *args, **kwargs)
-        snap = out if isinstance(out, Snapshot) else args[0]
-        snap.compute_seconds += time.perf_counter() - started
-        return out
-
-    return wrapper
-
-
-def _since(started: float) -> float:
-    """Milliseconds since a ``time.perf_counter()`` reading."""
-    return (time.perf_counter() - started) * 1000
-
-
 def cycle_id_for(feed_name: str, at: datetime) -> str:
     return f"{feed_name}-{at:%Y%m%dT%H%MZ}"
 
 
-def _the_same_objects(given: Sequence[object], held: Sequence[object]) -> bool:
-    return len(given) == len(held) and all(map(operator.is_, given, held))
-
-
-class Desk(SessionSteps, TargetSteps, ShadowSteps, CanarySteps, OpeningSolve):
+class Desk(SessionSteps, TargetSteps, DecisionSteps, ShadowSteps, CanarySteps, OpeningSolve):
     def __init__(
         self,
         models: DeskModels,
@@ -163,7 +135,7 @@ class Desk(SessionSteps, TargetSteps, ShadowSteps, CanarySteps, OpeningSolve):
 
     # ---- the cycle's steps -------------------------------------------------------------
 
-    @_timed
+    @timed_step
     def snapshot(self, at: datetime) -> Snapshot:
         cycle_id = cycle_id_for(self.config.feed_name, at)
         day = self.feed.session_of(at)
@@ -199,7 +171,7 @@ class Desk(SessionSteps, TargetSteps, ShadowSteps, CanarySteps, OpeningSolve):
         snap.regime = self.session(snap).regime
         return snap
 
-    @_timed
+    @timed_step
     def signals(self, snap: Snapshot) -> list[Envelope]:
         """The analyst's trading_signal messages, one per name; none when the cycle refused
         to trade on its features."""
@@ -220,7 +192,7 @@ class Desk(SessionSteps, TargetSteps, ShadowSteps, CanarySteps, OpeningSolve):
         self.recorder.emit(snap, "signals", payload)
         return messages
 
-    @_timed
+    @timed_step
     def propose(self, snap: Snapshot, messages: list[Envelope]) -> Target:
         """The optimizer's target, sized by the risk budget, and its rebalancing_order
         message: the orders from the book to the target."""
@@ -228,7 +200,7 @@ class Desk(SessionSteps, TargetSteps, ShadowSteps, CanarySteps, OpeningSolve):
             return Target(snap.weights, "hold (cycle refused or completed)", 0.0, reused=True)
         return self.rebalancing(snap, self._target(snap, [m.payload for m in messages]))
 
-    @_timed
+    @timed_step
     def assess(self, snap: Snapshot, target: Target) -> RiskView:
         session = self.session(snap)
         hedged = None
@@ -246,7 +218,7 @@ class Desk(SessionSteps, TargetSteps, ShadowSteps, CanarySteps, OpeningSolve):
         self.recorder.sent(snap, MessageType.RISK_ASSESSMENT, [message])
         return RiskView(assessment, message)
 
-    @_timed
+    @timed_step
     def plan_execution(self, snap: Snapshot, target: Target) -> ExecutionPlan:
         """The execution agent's expected cost of each order of the rebalancing order."""
         orders = target.message.payload.orders if target.message is not None else []
@@ -275,121 +247,6 @@ class Desk(SessionSteps, TargetSteps, ShadowSteps, CanarySteps, OpeningSolve):
         })  # fmt: skip
         return plan
 
-    @_timed
-    def decide(
-        self,
-        snap: Snapshot,
-        signal_messages: list[Envelope | dict],
-        order_message: Envelope | dict | None,
-        risk_message: Envelope | dict | None,
-        plan: ExecutionPlan,
-    ) -> CycleDecision:
-        """The consensus, from the agents' messages (as objects or in their sent form) and
-        the execution agent's costs. A refused trading signal leaves its name without the
-        analyst's vote; without a readable rebalancing order and risk assessment for this
-        cycle the desk trades nothing. Either way the refusal is recorded with its field."""
-        state, record = snap.state, self.recorder.decision
-        if state.halted:
-            return record(snap, CycleDecision(True, state.halt_reasons, []), plan)
-        max_age = timedelta(seconds=self.config.max_message_age_seconds)
-        inbox = Inbox(snap.cycle_id, snap.at, max_age)
-        sent = self._sent_signals
-        if sent is not None and _the_same_objects(signal_messages, sent[0]):
-            # This desk's own (frozen) messages: read in the form the ledger recorded, the
-            # form a decide in another process reads, without dumping 500 of them again.
-            signal_messages = sent[1]
-        delivery = inbox.receive(signal_messages, MessageType.TRADING_SIGNAL)
-        self.recorder.refused(snap, delivery.refused)
-        signals = [m.payload for m in delivery.accepted]
-        mean_confidence = float(np.mean([s.confidence for s in signals])) if signals else None
-        breaches = self.breakers.check(BookState(
-            nav=snap.nav,
-            session_start_nav=state.day_start_nav_cents / 100,
-            position_values=snap.weights * snap.nav,
-            recent_returns=self.session(snap).returns,
-            mean_confidence=mean_confidence,
-            usual_confidence=state.mean_confidence,
-        ))  # fmt: skip
-        if breaches:
-            reasons = [b.reason for b in breaches]
-            policy = self.config.breakers.policy
-            self.recorder.emit(snap, "halt", {
-                "reasons": reasons,
-                "policy": policy,
-                "breaches": {b.breaker: [b.value, b.threshold] for b in breaches},
-            })  # fmt: skip
-            return record(snap, CycleDecision(True, reasons, self._halt_orders(snap)), plan)
-        if snap.refused:
-            return record(snap, CycleDecision(False, [snap.refused], []), plan)
-        rebalancing = inbox.read_one(order_message, MessageType.REBALANCING_ORDER)
-        assessment = inbox.read_one(risk_message, MessageType.RISK_ASSESSMENT)
-        refusals = [r for r in (rebalancing, assessment) if isinstance(r, Refusal)]
-        self.recorder.refused(snap, refusals)
-        refused = [r.describe() for r in refusals]
-        if not refused and [o.symbol for o in rebalancing.payload.orders] != plan.symbols:
-            refused = ["the execution plan does not price this cycle's rebalancing order"]
-        if refused:
-            return record(snap, CycleDecision(False, refused, []), plan)
-        rebalancing, assessment = rebalancing.payload, assessment.payload
-        ballot = ballot_for(
-            snap, signals, rebalancing.support(), assessment.var_headroom(), plan,
-            self.config.cost_budget,
-        )  # fmt: skip
-        weights = self.consensus.weights(state.agent_weights)
-        consensus = self.consensus.decide(ballot, weights, assessment.veto_reasons)
-        orders = approved_orders(plan, consensus)
-        hedge, model = None, self.session(snap).hedge
-        if model is not None:
-            hedge, order = hedge_order(snap, model, orders)
-            self.recorder.emit(snap, "hedge", hedge.payload())
-            orders = [*orders, order] if order is not None else orders
-        reasons = list(assessment.veto_reasons)
-        decision = CycleDecision(False, reasons, orders, consensus, hedge)
-        return record(snap, decision, plan, ballot)
-
-    def submit(self, snap: Snapshot, decision: CycleDecision) -> CycleResult:
-        """Record the orders, fill what is not filled yet, close the cycle
-        (``agents.desk.settlement``)."""
-        submit_started = time.perf_counter()
-        if snap.completed is not None:
-            return result_of(snap, snap.completed, replayed=True)
-        orders, recorded = record_orders(snap, decision, self.log, self.recorder)
-        self.recorder.flush(snap)  # every decision and order is durable before the first fill
-        bar = self.feed.bar(snap.at)
-        earlier = [e.payload for e in recorded if e.event_type == "fill"]
-        fills = fill_orders(
-            snap, orders, {f["order_id"] for f in earlier}, bar, self.feed.symbols,
-            self.session(snap).impact, self.broker, self.recorder,
-            self._router(snap.state),
-        )  # fmt: skip
-        closes = pd.Series(bar.close, index=self.feed.symbols)
-        latency_ms = snap.compute_seconds * 1000 + _since(submit_started)
-        summary = cycle_summary(
-            snap, decision, orders, [e.payload for e in fills] + earlier, closes,
-            bar.synthesized, latency_ms,
-        )  # fmt: skip
-        # Outside the decision's latency; the cycle closes after them.
-        filled = [e.payload for e in fills] + earlier
-        events = self._target_events(snap)  # this cycle's target and budget, read once
-        self._settle_canary(snap, events, filled, closes)
-        self._record_shadow(snap, events)
-        self._record_agents_shadow(snap, events, filled)
-        self.recorder.emit(snap, "cycle_completed", summary)
-        self.recorder.flush(snap)
-        # The snapshot is what the log holds now: if another writer (a clear-halt job)
-        # appended meanwhile, the state is re-read to include it.
-        foreign = self.log.read(after_sequence=snap.state.sequence)
-        settled = current(self.log) if foreign else snap.state
-        self.log.save_snapshot(settled.sequence, settled.to_dict())
-        self._settled = settled
-        return result_of(snap, summary, replayed=False)
-
-    def _router(self, state: DeskState) -> ThompsonRouter | None:
-        """The venue router as the ledger's fills so far have taught it."""
-        if self.venues is None:
-            return None
-        return ThompsonRouter.learned(self.venues, state.venue_fills, state.venue_misses)
-
     # ---- running ------------------------------------------------------------------------
 
     def run_cycle(self, at: datetime) -> CycleResult:
@@ -405,16 +262,6 @@ class Desk(SessionSteps, TargetSteps, ShadowSteps, CanarySteps, OpeningSolve):
             return self.submit(snap, decision)
 
     # ---- helpers ------------------------------------------------------------------------
-
-    def _halt_orders(self, snap: Snapshot) -> list:
-        """What a breach does to the book before the halt, by the breakers' policy."""
-        policy = self.config.breakers.policy
-        if policy == "flatten":
-            return flatten_orders(snap)
-        if policy == "reduce":
-            budget = self.session(snap).budget(snap.weights, snap.regime, snap.state.drawdown)
-            return reduce_orders(snap, budget.scale * self.config.breakers.reduce_to)
-        return []
 
     def _analyst_views(self, snap: Snapshot) -> list[TradingSignal]:
         """Memoised on the feature values: intraday they change once a session."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -149,3 +152,22 @@ def last_present(frame: pd.DataFrame) -> pd.Series:
         block = values[:, missing]
         last[missing] = last_present_values(block, ~np.isnan(block))
     return pd.Series(last, index=frame.columns, name=frame.index[-1])
+
+
+def timed_step(step: Callable) -> Callable:
+    """Adds the step's wall time to its snapshot's ``compute_seconds``."""
+
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        started = time.perf_counter()
+        out = step(self, *args, **kwargs)
+        snap = out if isinstance(out, Snapshot) else args[0]
+        snap.compute_seconds += time.perf_counter() - started
+        return out
+
+    return wrapper
+
+
+def since_ms(started: float) -> float:
+    """Milliseconds since a ``time.perf_counter()`` reading."""
+    return (time.perf_counter() - started) * 1000
