@@ -26,7 +26,6 @@ from agents.desk.steps import (
     CycleResult,
     ExecutionPlan,
     Snapshot,
-    since_ms,
     timed_step,
 )
 from agents.desk.voting import approved_orders, ballot_for, flatten_orders, reduce_orders
@@ -43,6 +42,11 @@ if TYPE_CHECKING:
     from agents.desk.recording import CycleRecorder
     from agents.desk.session import SessionPreparation
     from agents.execution.venues import Venue
+
+
+def _since(started: float) -> float:
+    """Milliseconds since a ``time.perf_counter()`` reading."""
+    return (time.perf_counter() - started) * 1000
 
 
 def _the_same_objects(given: Sequence[object], held: Sequence[object]) -> bool:
@@ -66,11 +70,11 @@ class DecisionSteps:
         def session(self, snap: Snapshot) -> SessionPreparation: ...
         def _target_events(self, snap: Snapshot) -> dict[str, dict]: ...
         def _settle_canary(
-            self, snap: Snapshot, events: dict[str, dict], filled: list[dict], closes: pd.Series
+            self, snap: Snapshot, events: dict[str, dict], fills: list[dict], closes: pd.Series
         ) -> None: ...
         def _record_shadow(self, snap: Snapshot, events: dict[str, dict]) -> None: ...
         def _record_agents_shadow(
-            self, snap: Snapshot, events: dict[str, dict], filled: list[dict]
+            self, snap: Snapshot, events: dict[str, dict], fills: list[dict]
         ) -> None: ...
 
     @timed_step
@@ -161,7 +165,7 @@ class DecisionSteps:
             self._router(snap.state),
         )  # fmt: skip
         closes = pd.Series(bar.close, index=self.feed.symbols)
-        latency_ms = snap.compute_seconds * 1000 + since_ms(submit_started)
+        latency_ms = snap.compute_seconds * 1000 + _since(submit_started)
         summary = cycle_summary(
             snap, decision, orders, [e.payload for e in fills] + earlier, closes,
             bar.synthesized, latency_ms,

@@ -1,4 +1,5 @@
-"""What the decision cycle's steps hand to each other (and the Dagster assets store)."""
+"""What the decision cycle's steps hand to each other (and the Dagster assets store), and
+the timer each step adds to its snapshot's ``compute_seconds``."""
 
 from __future__ import annotations
 
@@ -166,8 +167,3 @@ def timed_step(step: Callable) -> Callable:
         return out
 
     return wrapper
-
-
-def since_ms(started: float) -> float:
-    """Milliseconds since a ``time.perf_counter()`` reading."""
-    return (time.perf_counter() - started) * 1000
